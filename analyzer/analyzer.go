@@ -1,0 +1,82 @@
+// Package analyzer defines what every format analyzer implements and what
+// the scan engine hands it: an Input to read, and an Output to report
+// findings and container members to.
+//
+// Analyzers live in one package per format below this one. They never
+// recurse into containers themselves: a container analyzer hands each member
+// back to the engine through Output.Member, so that nesting depth, total
+// decompressed bytes, compression ratio and member counts are limited in one
+// place.
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+// Analyzer finds problems in files of one format.
+type Analyzer interface {
+	// Name is the analyzer's short name ("pickle"); reports and the summary use it.
+	Name() string
+	// Version changes whenever the analyzer's verdicts may change.
+	Version() string
+	// Sniff reports whether in is this analyzer's format, judged from its
+	// content (in.Head, and in.ReaderAt where it needs more); the name only
+	// breaks ties.
+	Sniff(in *Input) bool
+	// Analyze reads in and reports findings and members to out. It returns an
+	// error only when it could not finish; the engine turns that error into a
+	// finding that marks the input as not fully analyzed.
+	Analyze(ctx context.Context, in *Input, out Output) error
+}
+
+// Output receives what an analyzer finds.
+type Output interface {
+	// Report records a finding.
+	Report(f finding.Finding)
+	// Member hands a member of a container to the engine, which checks the
+	// limits, sniffs it and analyzes it before Member returns. A non-nil error
+	// means the engine stops this container (a limit was reached and already
+	// reported, or the context ended): the analyzer returns it unchanged.
+	Member(ctx context.Context, m Member) error
+	// Format names the format the analyzer recognized ("pytorch-zip"), for
+	// the summary of formats found.
+	Format(name string)
+}
+
+// Member is one member of a container.
+type Member struct {
+	// Name is the member's path inside the container.
+	Name string
+	// Size is the member's uncompressed size, or -1 when unknown.
+	Size int64
+	// CompressedSize is the number of bytes the member occupies in the
+	// container, or -1 when unknown; the engine uses it for the ratio limit.
+	CompressedSize int64
+	// ReaderAt, when not nil, reads the member's bytes directly (a stored,
+	// uncompressed member): the engine then never copies them.
+	ReaderAt io.ReaderAt
+	// Open returns a stream of the member's uncompressed bytes. It is used
+	// when ReaderAt is nil.
+	Open func() (io.ReadCloser, error)
+}
+
+// ErrStopped is returned by Output.Member when the engine stopped the
+// container: a limit was reached (and reported) or the context ended.
+var ErrStopped = errors.New("analysis stopped by the engine")
+
+// Reporter is a convenience for analyzers: it builds findings of catalogued
+// rules at locations inside in.
+type Reporter struct {
+	Out Output
+	In  *Input
+}
+
+// Report reports a finding of rule id at byte offset off of the input (-1
+// for the whole input).
+func (r Reporter) Report(id string, off int64, message, evidence string) {
+	r.Out.Report(finding.New(id, r.In.Location.At(off), message, evidence))
+}

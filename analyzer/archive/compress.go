@@ -1,0 +1,163 @@
+package archive
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/pierrec/lz4/v4"
+	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+// Stream is a single-stream compressor (gzip, bzip2, xz, lzma, zlib, lz4):
+// a container of one member, its decompressed content. joblib writes its
+// compressed files in all of these.
+type Stream struct {
+	format string
+	// magic is the content prefix that identifies the format.
+	magic func(head []byte) bool
+	// open decompresses.
+	open func(r io.Reader) (io.Reader, error)
+	// exts are the file extensions dropped to name the member.
+	exts []string
+}
+
+// Streams returns the single-stream compressors, in sniffing order.
+func Streams() []*Stream { return streams }
+
+var streams = []*Stream{
+	{format: "gzip", exts: []string{".gz", ".gzip", ".tgz"},
+		magic: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x1f, 0x8b, 0x08}) },
+		open: func(r io.Reader) (io.Reader, error) {
+			z, err := gzip.NewReader(r)
+			if err != nil {
+				return nil, err
+			}
+			z.Multistream(true)
+			return z, nil
+		}},
+	{format: "bzip2", exts: []string{".bz2", ".bzip2", ".tbz2"},
+		magic: func(h []byte) bool {
+			return len(h) >= 10 && bytes.HasPrefix(h, []byte("BZh")) && h[3] >= '1' && h[3] <= '9' &&
+				(bytes.Equal(h[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || bytes.Equal(h[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90}))
+		},
+		open: func(r io.Reader) (io.Reader, error) { return bzip2.NewReader(r), nil }},
+	{format: "xz", exts: []string{".xz", ".txz"},
+		magic: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}) },
+		open: func(r io.Reader) (io.Reader, error) {
+			c := xz.ReaderConfig{SingleStream: false}
+			return c.NewReader(r)
+		}},
+	{format: "lzma", exts: []string{".lzma"},
+		magic: lzmaAloneHeader,
+		open:  func(r io.Reader) (io.Reader, error) { return lzma.NewReader(r) }},
+	{format: "lz4", exts: []string{".lz4"},
+		magic: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x04, 0x22, 0x4d, 0x18}) },
+		open:  func(r io.Reader) (io.Reader, error) { return lz4.NewReader(r), nil }},
+	{format: "zlib", exts: []string{".z", ".zlib"},
+		magic: zlibHeader,
+		open:  func(r io.Reader) (io.Reader, error) { return zlib.NewReader(r) }},
+}
+
+// lzmaAloneHeader recognizes the .lzma ("alone") header that Python's lzma
+// module writes with FORMAT_ALONE: properties 0x5d and a power-of-two
+// dictionary size, followed by the size or -1.
+func lzmaAloneHeader(h []byte) bool {
+	if len(h) < 13 || h[0] > 224 {
+		return false
+	}
+	dict := uint32(h[1]) | uint32(h[2])<<8 | uint32(h[3])<<16 | uint32(h[4])<<24
+	if dict < 1<<12 || dict&(dict-1) != 0 {
+		return false
+	}
+	size := h[5:13]
+	unknown := bytes.Equal(size, bytes.Repeat([]byte{0xff}, 8))
+	return h[0] == 0x5d && (unknown || size[7] == 0)
+}
+
+// zlibHeader recognizes a zlib header: deflate, a window of at most 32 KiB,
+// a valid check, no preset dictionary.
+func zlibHeader(h []byte) bool {
+	return len(h) >= 2 && h[0]&0x0f == 8 && h[0]>>4 <= 7 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 && h[1]&0x20 == 0
+}
+
+// Name is the format name ("gzip").
+func (s *Stream) Name() string { return s.format }
+
+// Version is the analyzer's version.
+func (s *Stream) Version() string { return "1" }
+
+// Sniff checks the magic bytes, then that the head really decompresses:
+// random data that happens to start like a zlib header is not a container.
+func (s *Stream) Sniff(in *analyzer.Input) bool {
+	if !s.magic(in.Head) {
+		return false
+	}
+	r, err := s.open(bytes.NewReader(in.Head))
+	if err != nil {
+		return false
+	}
+	_, err = io.ReadFull(r, make([]byte, 64))
+	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isTruncation(err)
+}
+
+// isTruncation reports errors that only say the head ended too soon.
+func isTruncation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "truncated")
+}
+
+// Analyze hands the decompressed content to the engine as one member.
+func (s *Stream) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
+	out.Format(s.format)
+	name := in.Name
+	for _, ext := range s.exts {
+		if strings.HasSuffix(strings.ToLower(name), ext) {
+			name = name[:len(name)-len(ext)]
+			if ext[1] == 't' { // .tgz and friends hold a tar
+				name += ".tar"
+			}
+			break
+		}
+	}
+	if name == in.Name || name == "" {
+		name += "!" + s.format
+	}
+	compressed := in.Size
+	err := out.Member(ctx, analyzer.Member{Name: name, Size: -1, CompressedSize: compressed,
+		Open: func() (io.ReadCloser, error) {
+			rc, err := in.Open()
+			if err != nil {
+				return nil, err
+			}
+			r, err := s.open(rc)
+			if err != nil {
+				rc.Close()
+				return nil, err
+			}
+			return readCloser{r, rc}, nil
+		}})
+	if err != nil && err != analyzer.ErrStopped {
+		analyzer.Reporter{Out: out, In: in}.Report(finding.ArchiveUnreadable, -1,
+			"The "+s.format+" stream could not be decompressed: "+err.Error(), "")
+		return nil
+	}
+	return err
+}
+
+// readCloser reads from r and closes c.
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (rc readCloser) Close() error { return rc.c.Close() }

@@ -1,0 +1,156 @@
+// Package archive holds the analyzers of containers: zip (and the formats
+// built on it: PyTorch checkpoints, TorchScript archives, NumPy .npz), tar,
+// 7z, and the single-stream compressors gzip, bzip2, xz, lzma, zlib and lz4.
+// None of them recurses: each hands its members back to the engine, which
+// enforces the limits and analyzes them.
+package archive
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/archive/zipreader"
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+// Zip reads zip archives the way model loaders do (see zipreader) and hands
+// every member to the engine, not only the ones a loader would open.
+type Zip struct{}
+
+// Name is "zip".
+func (Zip) Name() string { return "zip" }
+
+// Version is the analyzer's version.
+func (Zip) Version() string { return "1" }
+
+// Sniff accepts a local file header or an empty archive's end record at
+// offset 0, or an end record at the end of the input (data prepended to an
+// archive, as in a polyglot file).
+func (Zip) Sniff(in *analyzer.Input) bool {
+	if bytes.HasPrefix(in.Head, []byte("PK\x03\x04")) || bytes.HasPrefix(in.Head, []byte("PK\x05\x06")) {
+		return true
+	}
+	if !in.HasReaderAt() || in.Size < 22 {
+		return false
+	}
+	ra, size, _ := in.ReaderAt()
+	tail := make([]byte, min(size, 22+0xffff))
+	if _, err := ra.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return false
+	}
+	i := bytes.LastIndex(tail, []byte("PK\x05\x06"))
+	return i >= 0 && len(tail)-i >= 22 && bytes.Contains(tail[:i], []byte("PK\x01\x02"))
+}
+
+// zipFormats names the formats built on zip by the members they hold.
+var zipFormats = []struct {
+	format string
+	match  func(names []string) bool
+}{
+	{"torchscript", func(names []string) bool { return anyBase(names, "constants.pkl") && anyDir(names, "code") }},
+	{"pytorch-zip", func(names []string) bool { return anyBase(names, "data.pkl") }},
+	{"numpy-npz", func(names []string) bool { return allExt(names, ".npy") }},
+}
+
+func anyBase(names []string, base string) bool {
+	for _, n := range names {
+		if path.Base(n) == base {
+			return true
+		}
+	}
+	return false
+}
+
+func anyDir(names []string, dir string) bool {
+	for _, n := range names {
+		if strings.Contains("/"+n, "/"+dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func allExt(names []string, ext string) bool {
+	for _, n := range names {
+		if !strings.HasSuffix(n, ext) {
+			return false
+		}
+	}
+	return len(names) > 0
+}
+
+// Analyze lists the archive, reports the anomalies of its headers, and
+// hands every member to the engine.
+func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
+	ra, size, err := in.ReaderAt()
+	if err != nil {
+		return err
+	}
+	rep := analyzer.Reporter{Out: out, In: in}
+	var readAnomalies []zipreader.Anomaly
+	a, err := zipreader.Open(ra, size, zipreader.Options{
+		MaxEntries: in.Limits.MaxMembers,
+		OnAnomaly:  func(an zipreader.Anomaly) { readAnomalies = append(readAnomalies, an) },
+	})
+	if err != nil {
+		rep.Report(finding.ArchiveUnreadable, -1, "The zip archive could not be read: "+err.Error(), "")
+		return nil
+	}
+	names := make([]string, len(a.Entries))
+	for i, e := range a.Entries {
+		names[i] = e.Name
+	}
+	format := "zip"
+	for _, f := range zipFormats {
+		if f.match(names) {
+			format = f.format
+			break
+		}
+	}
+	out.Format(format)
+	for _, an := range a.Anomalies {
+		rep.Report(finding.ArchiveZipAnomaly, an.Offset, zipAnomalyMessage(an), an.Entry)
+	}
+	if a.Truncated {
+		rep.Report(finding.LimitMembers, -1, fmt.Sprintf("The archive holds more than %d entries; the rest were not analyzed.", in.Limits.MaxMembers), "")
+	}
+	for _, e := range a.Entries {
+		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize <= 0 {
+			continue // a folder
+		}
+		if e.Encrypted {
+			rep.Report(finding.ArchiveEncrypted, e.HeaderOffset, "The member "+e.Name+" is encrypted and could not be analyzed.", e.Name)
+			continue
+		}
+		m := analyzer.Member{Name: e.Name, Size: e.UncompressedSize, CompressedSize: e.CompressedSize}
+		if r, ok := a.ReaderAt(e); ok {
+			m.ReaderAt = r
+		} else {
+			entry := e
+			m.Open = func() (io.ReadCloser, error) { return a.Open(entry) }
+		}
+		if err := out.Member(ctx, m); err != nil {
+			return err
+		}
+	}
+	for _, an := range readAnomalies {
+		rep.Report(finding.ArchiveZipAnomaly, an.Offset, zipAnomalyMessage(an), an.Entry)
+	}
+	return nil
+}
+
+func zipAnomalyMessage(an zipreader.Anomaly) string {
+	msg := "Zip anomaly (" + string(an.Kind) + ")"
+	if an.Entry != "" {
+		msg += " in " + an.Entry
+	}
+	if an.Detail != "" {
+		msg += ": " + an.Detail
+	}
+	return msg + "."
+}

@@ -1,0 +1,90 @@
+package zipreader
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fuzzSeeds are built archives that exercise each path of the reader.
+func fuzzSeeds(t testing.TB) [][]byte {
+	entries := []zEntry{
+		{name: "archive/data.pkl", data: pickle},
+		{name: "archive/data/0", data: data(300, 1), method: Deflate, descriptor: true},
+		{name: "z", data: data(200, 2), method: Zstd},
+		{name: "l", data: data(200, 3), method: LZMA},
+		{name: "b", data: []byte("hello, bzip2\n"), method: BZIP2, raw: bzip2Hello},
+	}
+	return [][]byte{
+		(&zipBuilder{entries: entries}).build(t),
+		(&zipBuilder{entries: entries, zip64: true, comment: "c"}).build(t),
+		(&zipBuilder{entries: entries, noCentral: true}).build(t),
+		(&zipBuilder{entries: entries, prefix: []byte("prefix"), relative: true}).build(t),
+		(&zipBuilder{entries: []zEntry{{name: "e", data: pickle, flags: FlagEncrypted, method: Deflate},
+			{name: "h", data: pickle, hidden: true}, {name: "d", data: pickle, descriptor: true, method: Deflate}}}).build(t),
+	}
+}
+
+// FuzzOpen opens arbitrary bytes, lists the entries and reads each of them
+// with a cap on the bytes read.
+func FuzzOpen(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		dir := filepath.Join(wd, "..", "..", "..", "..", "shared", "corpus", "picklescan")
+		files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+		for _, p := range files {
+			if !strings.HasSuffix(p, ".zip") && !strings.HasSuffix(p, ".npz") && !strings.HasSuffix(p, ".bin") {
+				continue
+			}
+			if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := Open(bytes.NewReader(b), int64(len(b)), Options{MaxEntries: 1000})
+		if err != nil {
+			return
+		}
+		if len(a.Entries) > 1000 {
+			t.Fatalf("%d entries over the limit", len(a.Entries))
+		}
+		const maxRead = 4 << 20
+		for _, e := range a.Entries {
+			if e.InLocal && (e.DataOffset < 0 || e.DataOffset > int64(len(b))) {
+				t.Fatalf("%q: data offset %d outside the input", e.Name, e.DataOffset)
+			}
+			if ra, ok := a.ReaderAt(e); ok {
+				var head [64]byte
+				ra.ReadAt(head[:], 0)
+			}
+			if r, ok := a.RawReader(e); ok {
+				io.Copy(io.Discard, r)
+			}
+			rc, err := a.Open(e)
+			if err != nil {
+				continue
+			}
+			io.Copy(io.Discard, io.LimitReader(rc, maxRead))
+			rc.Close()
+		}
+	})
+}
+
+// TestFuzzSeedsAreWellFormed keeps the built seeds honest: each opens with
+// entries.
+func TestFuzzSeedsAreWellFormed(t *testing.T) {
+	for i, s := range fuzzSeeds(t) {
+		a, err := Open(bytes.NewReader(s), int64(len(s)), Options{})
+		if err != nil || len(a.Entries) == 0 {
+			t.Errorf("seed %d: %v, %d entries", i, err, len(a.Entries))
+		}
+	}
+	_ = binary.LittleEndian
+}

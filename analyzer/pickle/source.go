@@ -1,0 +1,224 @@
+package pickle
+
+import (
+	"errors"
+	"io"
+)
+
+// bufSize is the size of the source's read buffer: few, large reads.
+const bufSize = 64 << 10
+
+// errTruncated is returned when the input ends inside an opcode.
+var errTruncated = errors.New("pickle data was truncated")
+
+// source reads a pickle from an io.ReaderAt (skips are free: a 1 GiB byte
+// string is never read) or from a stream (skips are discards).
+type source struct {
+	ra   io.ReaderAt
+	r    io.Reader
+	size int64 // -1 for a stream
+
+	buf  []byte
+	base int64 // input offset of buf[0]
+	i, n int   // read position and end of valid bytes in buf
+	err  error // sticky read error other than EOF
+	eof  bool  // no bytes after buf[n]
+}
+
+func newSource(ra io.ReaderAt, size int64, r io.Reader) *source {
+	return &source{ra: ra, r: r, size: size, buf: make([]byte, bufSize)}
+}
+
+// pos is the input offset of the next byte.
+func (s *source) pos() int64 { return s.base + int64(s.i) }
+
+// fill makes at least need bytes available at s.i (need <= bufSize) and
+// reports whether it could.
+func (s *source) fill(need int) bool {
+	if s.n-s.i >= need {
+		return true
+	}
+	if s.eof || s.err != nil {
+		return false
+	}
+	// Move the unread bytes to the front.
+	copy(s.buf, s.buf[s.i:s.n])
+	s.base += int64(s.i)
+	s.n -= s.i
+	s.i = 0
+	for s.n < need && !s.eof && s.err == nil {
+		var m int
+		var err error
+		if s.ra != nil {
+			off := s.base + int64(s.n)
+			want := len(s.buf) - s.n
+			if rest := s.size - off; rest < int64(want) {
+				want = int(max(rest, 0))
+			}
+			if want == 0 {
+				s.eof = true
+				break
+			}
+			m, err = s.ra.ReadAt(s.buf[s.n:s.n+want], off)
+			if err == io.EOF && m == want {
+				err = nil
+			}
+		} else {
+			m, err = s.r.Read(s.buf[s.n:])
+		}
+		s.n += m
+		if err == io.EOF {
+			s.eof = true
+		} else if err != nil {
+			s.err = err
+		}
+	}
+	return s.n-s.i >= need
+}
+
+// readByte returns the next byte.
+func (s *source) readByte() (byte, error) {
+	if s.i >= s.n && !s.fill(1) {
+		return 0, s.failure()
+	}
+	b := s.buf[s.i]
+	s.i++
+	return b, nil
+}
+
+// peekByte returns the next byte without consuming it.
+func (s *source) peekByte() (byte, bool) {
+	if s.i >= s.n && !s.fill(1) {
+		return 0, false
+	}
+	return s.buf[s.i], true
+}
+
+// read returns the next n bytes (n <= bufSize), valid until the next call.
+func (s *source) read(n int) ([]byte, error) {
+	if !s.fill(n) {
+		return nil, s.failure()
+	}
+	b := s.buf[s.i : s.i+n]
+	s.i += n
+	return b, nil
+}
+
+// readPrefix consumes n bytes and returns at most keep of the first ones
+// (a copy); the rest are skipped without being read where possible.
+func (s *source) readPrefix(n int64, keep int) ([]byte, error) {
+	if n < 0 {
+		return nil, errors.New("negative length")
+	}
+	k := int(min(n, int64(keep)))
+	head, err := s.read(k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, k)
+	copy(out, head)
+	if err := s.skip(n - int64(k)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// skip consumes n bytes.
+func (s *source) skip(n int64) error {
+	if n <= int64(s.n-s.i) {
+		s.i += int(n)
+		return nil
+	}
+	n -= int64(s.n - s.i)
+	s.i = s.n
+	if s.ra != nil {
+		target := s.base + int64(s.n) + n
+		if target > s.size {
+			s.base, s.i, s.n = s.size, 0, 0
+			s.eof = true
+			return errTruncated
+		}
+		s.base, s.i, s.n = target, 0, 0
+		return nil
+	}
+	for n > 0 {
+		if !s.fill(1) {
+			return s.failure()
+		}
+		m := min(n, int64(s.n-s.i))
+		s.i += int(m)
+		n -= m
+	}
+	return nil
+}
+
+// seek moves to input offset off (random access only).
+func (s *source) seek(off int64) bool {
+	if s.ra == nil {
+		if off < s.pos() {
+			return false
+		}
+		return s.skip(off-s.pos()) == nil
+	}
+	if off >= s.base && off <= s.base+int64(s.n) {
+		s.i = int(off - s.base)
+		return true
+	}
+	s.base, s.i, s.n = off, 0, 0
+	s.eof = off >= s.size
+	return true
+}
+
+// readLine returns the bytes up to a newline (excluded), consuming the
+// newline. Lines longer than maxKeep are consumed whole; only their first
+// maxKeep bytes are returned and long is set.
+func (s *source) readLine(maxKeep int) (line []byte, long bool, err error) {
+	for {
+		// Search the buffered bytes.
+		for j := s.i; j < s.n; j++ {
+			if s.buf[j] == '\n' {
+				if len(line) == 0 && !long {
+					out := s.buf[s.i:j]
+					s.i = j + 1
+					return out, false, nil
+				}
+				line = appendKeep(line, s.buf[s.i:j], maxKeep, &long)
+				s.i = j + 1
+				return line, long, nil
+			}
+		}
+		// No newline yet: keep what we have and refill.
+		if s.n-s.i >= maxKeep || s.n == len(s.buf) {
+			line = appendKeep(line, s.buf[s.i:s.n], maxKeep, &long)
+			s.i = s.n
+		}
+		before := s.n - s.i
+		if !s.fill(before + 1) {
+			return nil, false, s.failure()
+		}
+	}
+}
+
+func appendKeep(dst, src []byte, maxKeep int, long *bool) []byte {
+	room := maxKeep - len(dst)
+	if room <= 0 {
+		*long = *long || len(src) > 0
+		return dst
+	}
+	if len(src) > room {
+		*long = true
+		src = src[:room]
+	}
+	if dst == nil {
+		dst = make([]byte, 0, len(src))
+	}
+	return append(dst, src...)
+}
+
+// failure is the error to report when bytes ran out.
+func (s *source) failure() error {
+	if s.err != nil {
+		return s.err
+	}
+	return errTruncated
+}

@@ -1,0 +1,321 @@
+package pickle
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// kind is the type of a value on the VM's stack.
+type kind uint8
+
+const (
+	kMissing   kind = iota // an unset memo slot
+	kNone                  // None
+	kBool                  // n is 0 or 1
+	kInt                   // n
+	kBigInt                // s holds the value in hex, or a prefix of it
+	kFloat                 // n holds the float64 bits
+	kStr                   // s (a prefix when n > len(s)); n is the length in bytes
+	kBytes                 // as kStr
+	kByteArray             // as kStr
+	kTuple                 // p
+	kList                  // p
+	kDict                  // p: items hold key, value, key, value...
+	kSet                   // p
+	kFrozenSet             // p
+	kGlobal                // p: an imported global
+	kObject                // p: the result of a call, an instance, or anything opaque
+	kPersID                // p: the result of persistent_load(items[0])
+	kBuffer                // a PickleBuffer or memoryview
+)
+
+// value is one Python object as the VM models it. Values are small and
+// copied; containers and objects point to a shared object, so that the
+// memo and nested references cost nothing to copy.
+type value struct {
+	k kind
+	n int64
+	s string
+	p *object
+}
+
+// object is the shared part of containers, globals and opaque objects.
+type object struct {
+	// items are the retained items of a container: the first sampleItems,
+	// then every item that refers to a global or an object. count is the
+	// number of items appended in all.
+	items []value
+	count int64
+	// hasRef is true when the container holds a global or an object.
+	hasRef bool
+	// complete is false when some items were not retained.
+	complete bool
+
+	// For kGlobal: the operands and the name the policy judges.
+	module, name, resolved string
+	// For kObject: the callable and the arguments that produced it.
+	fnv, args value
+	// For kGlobal: set when the global is stored in a container, passed as
+	// an argument or used as state, rather than only called.
+	escaped bool
+}
+
+const (
+	// sampleItems is how many items of a container are kept for evidence.
+	sampleItems = 8
+	// maxRefItems bounds the items with references kept per container.
+	maxRefItems = 1 << 12
+	// keepBytes is how many bytes of a string or bytes value are kept.
+	keepBytes = 4096
+)
+
+var (
+	noneValue  = value{k: kNone}
+	trueValue  = value{k: kBool, n: 1}
+	falseValue = value{k: kBool, n: 0}
+)
+
+func newContainer(k kind, capacity int) value {
+	return value{k: k, p: &object{items: make([]value, 0, min(capacity, sampleItems)), complete: true}}
+}
+
+// refers reports whether v is or holds a global or an opaque object.
+func (v value) refers() bool {
+	switch v.k {
+	case kGlobal, kObject, kPersID:
+		return true
+	case kTuple, kList, kDict, kSet, kFrozenSet:
+		return v.p.hasRef
+	}
+	return false
+}
+
+// add appends item to container c, keeping what evidence and policy need.
+func (o *object) add(item value) {
+	o.count++
+	item.escape()
+	ref := item.refers()
+	if ref {
+		o.hasRef = true
+	}
+	if len(o.items) < sampleItems || (ref && len(o.items) < maxRefItems) {
+		o.items = append(o.items, item)
+		return
+	}
+	o.complete = false
+}
+
+// addPair appends a key and a value to a dict, keeping them together.
+func (o *object) addPair(key, val value) {
+	o.count++
+	key.escape()
+	val.escape()
+	ref := key.refers() || val.refers()
+	if ref {
+		o.hasRef = true
+	}
+	if len(o.items) < 2*sampleItems || (ref && len(o.items) < maxRefItems) {
+		o.items = append(o.items, key, val)
+		return
+	}
+	o.complete = false
+}
+
+// escape marks a global that is used as data.
+func (v value) escape() {
+	if v.k == kGlobal {
+		v.p.escaped = true
+	}
+}
+
+// hashable reports whether v may be a dict key or a set item: false only
+// when it surely is not (a list, dict, set or bytearray, or a tuple of one).
+func (v value) hashable() bool {
+	switch v.k {
+	case kList, kDict, kSet, kByteArray:
+		return false
+	case kTuple:
+		for _, it := range v.p.items {
+			if !it.hashable() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// typeName is the Python type name of v, for error messages.
+func (v value) typeName() string {
+	return [...]string{kMissing: "missing", kNone: "NoneType", kBool: "bool", kInt: "int", kBigInt: "int",
+		kFloat: "float", kStr: "str", kBytes: "bytes", kByteArray: "bytearray", kTuple: "tuple", kList: "list",
+		kDict: "dict", kSet: "set", kFrozenSet: "frozenset", kGlobal: "global", kObject: "object",
+		kPersID: "persistent object", kBuffer: "buffer"}[v.k]
+}
+
+// render writes v as Python source, bounded in depth and length, for evidence.
+func render(v value) string {
+	var b strings.Builder
+	renderTo(&b, v, 3)
+	s := b.String()
+	if len(s) > maxEvidence {
+		s = s[:maxEvidence-1] + "…"
+	}
+	return s
+}
+
+// brackets are the delimiters of each container kind.
+var brackets = map[kind][2]string{kTuple: {"(", ")"}, kList: {"[", "]"}, kSet: {"{", "}"},
+	kFrozenSet: {"frozenset({", "})"}, kDict: {"{", "}"}}
+
+// maxEvidence bounds the length of a rendered value.
+const maxEvidence = 400
+
+func renderTo(b *strings.Builder, v value, depth int) {
+	if b.Len() > maxEvidence {
+		return
+	}
+	switch v.k {
+	case kNone:
+		b.WriteString("None")
+	case kBool:
+		if v.n != 0 {
+			b.WriteString("True")
+		} else {
+			b.WriteString("False")
+		}
+	case kInt:
+		b.WriteString(strconv.FormatInt(v.n, 10))
+	case kBigInt:
+		b.WriteString(v.s)
+	case kFloat:
+		f := math.Float64frombits(uint64(v.n))
+		b.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+	case kStr:
+		b.WriteString(pyQuote(v.s, v.n > int64(len(v.s))))
+	case kBytes, kByteArray:
+		if v.k == kByteArray {
+			b.WriteString("bytearray(")
+		}
+		b.WriteString("b")
+		b.WriteString(pyQuote(v.s, v.n > int64(len(v.s))))
+		if v.k == kByteArray {
+			b.WriteString(")")
+		}
+	case kGlobal:
+		b.WriteString(v.p.resolved)
+	case kObject:
+		if v.p.fnv.k == kMissing || depth <= 0 {
+			b.WriteString("<object>")
+			return
+		}
+		renderTo(b, v.p.fnv, depth-1)
+		renderArgs(b, v.p.args, depth-1)
+	case kPersID:
+		b.WriteString("persistent_load(")
+		if len(v.p.items) > 0 && depth > 0 {
+			renderTo(b, v.p.items[0], depth-1)
+		}
+		b.WriteString(")")
+	case kBuffer:
+		b.WriteString("<buffer>")
+	case kTuple, kList, kSet, kFrozenSet, kDict:
+		br := brackets[v.k]
+		open, close := br[0], br[1]
+		b.WriteString(open)
+		if depth <= 0 {
+			if v.p.count > 0 {
+				b.WriteString("…")
+			}
+			b.WriteString(close)
+			return
+		}
+		renderItems(b, v, depth)
+		if v.k == kTuple && v.p.count == 1 {
+			b.WriteString(",")
+		}
+		b.WriteString(close)
+	default:
+		b.WriteString("?")
+	}
+}
+
+// renderArgs writes the arguments of a call: "(a, b)" for a tuple.
+func renderArgs(b *strings.Builder, args value, depth int) {
+	if args.k != kTuple {
+		b.WriteString("(*")
+		renderTo(b, args, depth)
+		b.WriteString(")")
+		return
+	}
+	b.WriteString("(")
+	if depth > 0 {
+		renderItems(b, args, depth)
+	} else if args.p.count > 0 {
+		b.WriteString("…")
+	}
+	b.WriteString(")")
+}
+
+func renderItems(b *strings.Builder, v value, depth int) {
+	step := 1
+	if v.k == kDict {
+		step = 2
+	}
+	shown := int64(0)
+	for i := 0; i+step-1 < len(v.p.items); i += step {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if b.Len() > maxEvidence {
+			return
+		}
+		renderTo(b, v.p.items[i], depth-1)
+		if step == 2 {
+			b.WriteString(": ")
+			renderTo(b, v.p.items[i+1], depth-1)
+		}
+		shown++
+	}
+	if shown < v.p.count {
+		if shown > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("…")
+	}
+}
+
+// pyQuote quotes s the way Python's repr does, roughly: single quotes,
+// escapes for control characters and quotes.
+func pyQuote(s string, truncated bool) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' || c == '\'':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			b.WriteString(`\x`)
+			b.WriteString(strconv.FormatUint(uint64(c)|0x100, 16)[1:])
+		default:
+			b.WriteByte(c)
+		}
+		if b.Len() > maxEvidence {
+			truncated = true
+			break
+		}
+	}
+	if truncated {
+		b.WriteString("…")
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

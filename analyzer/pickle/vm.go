@@ -1,0 +1,770 @@
+package pickle
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Options bound the VM. The zero value means the defaults.
+type Options struct {
+	// MaxStack bounds the stack and the mark stack (default 1<<20 entries).
+	MaxStack int
+	// MaxMemo bounds the memo (default 1<<22 entries).
+	MaxMemo int
+	// MaxOps bounds the opcodes of one stream (0: no bound).
+	MaxOps int64
+	// MaxEvents bounds the imports and the calls kept per stream (default
+	// 100,000); past it only imports and calls not seen before are kept.
+	MaxEvents int
+	// MaxStreams stops after that many streams (0: every stream in the input).
+	MaxStreams int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxStack <= 0 {
+		o.MaxStack = 1 << 20
+	}
+	if o.MaxMemo <= 0 {
+		o.MaxMemo = 1 << 22
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = 100_000
+	}
+	return o
+}
+
+// Run traces every pickle stream in the size bytes of r, the way CPython's
+// unpickler would execute them, without importing or calling anything. The
+// error is non-nil only when ctx ended.
+func Run(ctx context.Context, r io.ReaderAt, size int64, opts Options) (*Trace, error) {
+	return withArgs(run(ctx, newSource(r, size, nil), opts))
+}
+
+// RunReader is Run for a stream that has no random access: large payloads
+// are discarded as they are read.
+func RunReader(ctx context.Context, r io.Reader, opts Options) (*Trace, error) {
+	return withArgs(run(ctx, newSource(nil, -1, r), opts))
+}
+
+// withArgs renders the arguments of every call of t.
+func withArgs(t *Trace, err error) (*Trace, error) {
+	for i := range t.Streams {
+		st := &t.Streams[i]
+		for j := range st.Calls {
+			var b strings.Builder
+			renderArgs(&b, st.callArgs[j], 3)
+			st.Calls[j].Args = b.String()
+		}
+	}
+	return t, err
+}
+
+// Sniff reports whether head, the first bytes of a file, starts a pickle:
+// CPython's unpickler would get through its first opcodes (to STOP, to an
+// import, or to the end of head) without an error.
+func Sniff(head []byte, truncated bool) bool {
+	if len(head) == 0 {
+		return false
+	}
+	m := newVM(context.Background(), newSource(bytes.NewReader(head), int64(len(head)), nil), Options{MaxOps: 512})
+	m.sniffing = truncated
+	st := m.runStream(0)
+	for _, im := range st.Imports {
+		// Text that starts with "c" or "i" reads as GLOBAL or INST: a pickle
+		// imports names, not sentences.
+		if !isDottedName([]byte(im.Module)) || !isDottedName([]byte(im.Name)) {
+			return false
+		}
+	}
+	switch {
+	case st.Err == nil || len(st.Imports) > 0:
+		return true
+	case st.Err.Limit:
+		return st.Ops >= 8
+	case st.Err.Msg == errTruncated.Error():
+		// The head ended before the stream did, after a valid first opcode.
+		// A non-pickle that gets this far is dropped by the analyzer when the
+		// whole stream fails without importing anything.
+		return truncated && st.Ops >= 1
+	}
+	return false
+}
+
+func run(ctx context.Context, src *source, opts Options) (*Trace, error) {
+	m := newVM(ctx, src, opts)
+	t := &Trace{}
+	pos := int64(0)
+	for first := true; opts.MaxStreams == 0 || len(t.Streams) < opts.MaxStreams; first = false {
+		start, ok := pos, true
+		if !first {
+			start, ok = m.nextStart(pos)
+		}
+		if !ok {
+			break
+		}
+		st := m.runStream(start)
+		t.Streams = append(t.Streams, m.nested...)
+		m.nested = nil
+		// A read error or the end of the time budget is not a malformed
+		// stream: the caller reports it.
+		stopErr := m.src.err
+		if stopErr == nil {
+			stopErr = ctx.Err()
+		}
+		if stopErr != nil {
+			st.Err = nil
+			t.Streams = append(t.Streams, *st)
+			return t, stopErr
+		}
+		kept := first || st.Err == nil || len(st.Imports) > 0 || len(st.Calls) > 0
+		if kept {
+			t.Streams = append(t.Streams, *st)
+		}
+		switch {
+		case st.Err != nil && st.Err.Limit:
+			return t, nil
+		case kept:
+			pos = max(st.End, start+1)
+		default:
+			pos = start + 1
+		}
+		if src.size >= 0 && pos >= src.size {
+			break
+		}
+	}
+	return t, nil
+}
+
+// nextStart finds where the next stream starts at or after pos: right at
+// pos (streams written back to back), or at the next PROTO opcode or
+// protocol-0 GLOBAL/INST that looks real. A stream without random access
+// only continues right at pos.
+func (m *vm) nextStart(pos int64) (int64, bool) {
+	s := m.src
+	if !s.seek(pos) {
+		return 0, false
+	}
+	b, ok := s.peekByte()
+	if !ok {
+		return 0, false
+	}
+	if opTable[b].name != "" && b != opSTOP {
+		return pos, true
+	}
+	if s.ra == nil {
+		return 0, false
+	}
+	for off := pos; ; off++ {
+		if !s.seek(off) {
+			return 0, false
+		}
+		for {
+			if !s.fill(1) {
+				return 0, false
+			}
+			w := s.buf[s.i:s.n]
+			j := indexStart(w)
+			if j >= 0 {
+				off = s.base + int64(s.i+j)
+				break
+			}
+			s.i = s.n
+		}
+		if m.plausibleStart(off) {
+			return off, true
+		}
+	}
+}
+
+// indexStart returns the index of the first byte in w that may start a
+// stream in the middle of other data, or -1.
+func indexStart(w []byte) int {
+	for j, c := range w {
+		if c == opPROTO || c == opGLOBAL || c == opINST {
+			return j
+		}
+	}
+	return -1
+}
+
+// plausibleStart reports whether a stream could start at off: PROTO with a
+// known protocol, or GLOBAL/INST with two identifier lines. It leaves the
+// source positioned at off.
+func (m *vm) plausibleStart(off int64) bool {
+	s := m.src
+	s.seek(off)
+	defer s.seek(off)
+	b, err := s.readByte()
+	if err != nil {
+		return false
+	}
+	if b == opPROTO {
+		v, err := s.readByte()
+		if err != nil || v > 5 {
+			return false
+		}
+		next, ok := s.peekByte()
+		return ok && opTable[next].name != ""
+	}
+	for range 2 {
+		line, long, err := s.readLine(256)
+		if err != nil || long || !isDottedName(line) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDottedName reports whether b is a Python dotted identifier (ASCII).
+func isDottedName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	start := true
+	for _, c := range b {
+		switch {
+		case c == '.':
+			if start {
+				return false
+			}
+			start = true
+			continue
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9':
+			if start {
+				return false
+			}
+		default:
+			return false
+		}
+		start = false
+	}
+	return !start
+}
+
+// vm is CPython's unpickler (Modules/_pickle.c) re-enacted on values that
+// stand in for the real objects.
+type vm struct {
+	ctx  context.Context
+	src  *source
+	opts Options
+
+	stack   []value
+	marks   []int
+	memo    []value
+	memoMap map[int64]value
+	memoLen int
+	proto   int
+	st      *Stream
+	seen    map[string]bool // imports and calls recorded past MaxEvents
+
+	// State that outlives a stream, as it outlives a load() in one process.
+	ext      map[int64][2]string // copyreg extension registry, as the stream fills it
+	extCache map[int64]value
+	patches  map[string]value // attributes set on globals: dotted name -> value
+	sniffing bool             // reading only the head of a longer input
+	nested   []Stream         // streams read in the middle of the current one
+	depth    int              // nesting of those streams
+}
+
+func newVM(ctx context.Context, src *source, opts Options) *vm {
+	return &vm{ctx: ctx, src: src, opts: opts.withDefaults()}
+}
+
+// failure builds the error of the opcode at off.
+func failure(off int64, format string, args ...any) *Error {
+	return &Error{Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+func limitFailure(off int64, format string, args ...any) *Error {
+	e := failure(off, format, args...)
+	e.Limit = true
+	return e
+}
+
+// runStream executes one stream from start.
+func (m *vm) runStream(start int64) *Stream {
+	st := &Stream{Start: start}
+	m.st = st
+	m.stack = m.stack[:0]
+	m.marks = m.marks[:0]
+	m.memo = m.memo[:0]
+	m.memoMap = nil
+	m.memoLen = 0
+	m.proto = 0
+	m.seen = nil
+	if !m.src.seek(start) {
+		st.Err = failure(start, "cannot seek")
+		return st
+	}
+	for {
+		off := m.src.pos()
+		if st.Ops&0x3fff == 0 && m.ctx.Err() != nil {
+			st.Err = limitFailure(off, "time budget exhausted after %d opcodes", st.Ops)
+			break
+		}
+		if m.opts.MaxOps > 0 && st.Ops >= m.opts.MaxOps {
+			st.Err = limitFailure(off, "more than %d opcodes", m.opts.MaxOps)
+			break
+		}
+		op, err := m.src.readByte()
+		if err != nil {
+			st.Err = failure(off, "%v", err)
+			break
+		}
+		st.Ops++
+		stop, e := m.step(op, off)
+		if e != nil {
+			st.Err = e
+			break
+		}
+		if stop {
+			break
+		}
+	}
+	st.End = m.src.pos()
+	if st.Err != nil {
+		st.End = max(st.Err.Offset+1, start+1)
+	}
+	st.Protocol = m.proto
+	return st
+}
+
+// --- the stack -------------------------------------------------------------
+
+func (m *vm) fence() int {
+	if n := len(m.marks); n > 0 {
+		return m.marks[n-1]
+	}
+	return 0
+}
+
+func (m *vm) push(off int64, v value) *Error {
+	if len(m.stack) >= m.opts.MaxStack {
+		return limitFailure(off, "stack deeper than %d", m.opts.MaxStack)
+	}
+	m.stack = append(m.stack, v)
+	return nil
+}
+
+func (m *vm) pop(off int64) (value, *Error) {
+	n := len(m.stack)
+	if n <= m.fence() {
+		return value{}, m.underflow(off)
+	}
+	v := m.stack[n-1]
+	m.stack = m.stack[:n-1]
+	return v, nil
+}
+
+func (m *vm) top(off int64) (*value, *Error) {
+	n := len(m.stack)
+	if n <= m.fence() {
+		return nil, m.underflow(off)
+	}
+	return &m.stack[n-1], nil
+}
+
+func (m *vm) underflow(off int64) *Error {
+	if len(m.marks) > 0 && len(m.stack) == m.fence() {
+		return failure(off, "unexpected MARK found")
+	}
+	return failure(off, "unpickling stack underflow")
+}
+
+// popMark pops the top mark and returns the stack index it points at.
+func (m *vm) popMark(off int64) (int, *Error) {
+	n := len(m.marks)
+	if n == 0 {
+		return 0, failure(off, "could not find MARK")
+	}
+	i := m.marks[n-1]
+	m.marks = m.marks[:n-1]
+	return i, nil
+}
+
+// popSince removes and returns the items above stack index i.
+func (m *vm) popSince(i int) []value {
+	items := m.stack[i:]
+	m.stack = m.stack[:i]
+	return items
+}
+
+func (m *vm) container(k kind, items []value) value {
+	c := newContainer(k, len(items))
+	for _, it := range items {
+		c.p.add(it)
+	}
+	return c
+}
+
+// --- the memo --------------------------------------------------------------
+
+const denseMemo = 1 << 22
+
+func (m *vm) memoGet(off int64, idx int64) (value, *Error) {
+	var v value
+	if idx >= 0 && idx < int64(len(m.memo)) {
+		v = m.memo[idx]
+	} else if m.memoMap != nil {
+		v = m.memoMap[idx]
+	}
+	if v.k == kMissing {
+		return value{}, failure(off, "Memo value not found at index %d", idx)
+	}
+	return v, nil
+}
+
+func (m *vm) memoPut(off int64, idx int64, v value) *Error {
+	if idx < 0 {
+		return failure(off, "negative PUT argument")
+	}
+	var old *value
+	switch {
+	case idx < int64(len(m.memo)):
+		old = &m.memo[idx]
+	case idx < denseMemo && idx <= 2*int64(len(m.memo))+1024:
+		for int64(len(m.memo)) <= idx {
+			m.memo = append(m.memo, value{})
+		}
+		old = &m.memo[idx]
+	default:
+		if m.memoMap == nil {
+			m.memoMap = make(map[int64]value)
+		}
+		if prev, ok := m.memoMap[idx]; ok && prev.k != kMissing {
+			m.memoMap[idx] = v
+			return nil
+		}
+		if m.memoLen >= m.opts.MaxMemo {
+			return limitFailure(off, "memo larger than %d entries", m.opts.MaxMemo)
+		}
+		m.memoMap[idx] = v
+		m.memoLen++
+		return nil
+	}
+	if old.k == kMissing {
+		if m.memoLen >= m.opts.MaxMemo {
+			return limitFailure(off, "memo larger than %d entries", m.opts.MaxMemo)
+		}
+		m.memoLen++
+	}
+	*old = v
+	return nil
+}
+
+// --- events ----------------------------------------------------------------
+
+// keep reports whether an event with the given key is kept, bounding the
+// trace of huge streams while never dropping a new import or callable.
+func (m *vm) keep(n int, key string) bool {
+	if n < m.opts.MaxEvents {
+		return true
+	}
+	if m.seen == nil {
+		m.seen = make(map[string]bool)
+		for _, im := range m.st.Imports {
+			m.seen["i"+im.Module+"\n"+im.Name] = true
+		}
+		for _, c := range m.st.Calls {
+			m.seen["c"+c.Kind+"\n"+c.Callable] = true
+		}
+	}
+	if m.seen[key] {
+		return false
+	}
+	m.seen[key] = true
+	return true
+}
+
+func (m *vm) importGlobal(off int64, module, name, opname string) value {
+	resolved := resolve(module, name, m.proto)
+	g := value{k: kGlobal, p: &object{module: module, name: name, resolved: resolved}}
+	if v, ok := m.patched(resolved); ok {
+		g = v
+	}
+	if m.keep(len(m.st.Imports), "i"+module+"\n"+name) {
+		m.st.Imports = append(m.st.Imports, Import{Module: module, Name: name, Resolved: resolved, Offset: off, Opcode: opname, obj: g.p})
+	}
+	return g
+}
+
+// patched returns the value an earlier BUILD or SETITEM stored at a dotted
+// name or at one of its prefixes (then the rest is an attribute of it).
+func (m *vm) patched(resolved string) (value, bool) {
+	if len(m.patches) == 0 {
+		return value{}, false
+	}
+	for p := resolved; ; {
+		if v, ok := m.patches[p]; ok {
+			if p == resolved {
+				return v, true
+			}
+			if v.k == kGlobal {
+				name := v.p.resolved + resolved[len(p):]
+				return value{k: kGlobal, p: &object{module: v.p.module, name: v.p.name + resolved[len(p):], resolved: name}}, true
+			}
+			return value{}, false
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			return value{}, false
+		}
+		p = p[:i]
+	}
+}
+
+// call records a call of fn with args and returns its result.
+func (m *vm) call(off int64, kindName string, fn, args value) value {
+	c := Call{Kind: kindName, Offset: off}
+	if fn.k == kGlobal {
+		c.Callable, c.Global, c.module, c.name = fn.p.resolved, true, fn.p.module, fn.p.name
+		if attr, ok := constGetattr(fn, args); ok && kindName == "REDUCE" {
+			c.constAttr = true
+			m.st.Calls = append(m.st.Calls, c)
+			m.st.callArgs = append(m.st.callArgs, args)
+			owner := args.p.items[0].p
+			return m.importGlobal(off, owner.module, owner.name+"."+attr, "getattr")
+		}
+	} else {
+		c.Callable = describe(fn)
+	}
+	if m.keep(len(m.st.Calls), "c"+kindName+"\n"+c.Callable) {
+		c.Args = "" // rendered on demand by renderArgs
+		m.st.Calls = append(m.st.Calls, c)
+		m.st.callArgs = append(m.st.callArgs, args)
+	}
+	if fn.k == kGlobal {
+		m.effects(fn.p.resolved, args)
+	}
+	return value{k: kObject, p: &object{fnv: fn, args: args}}
+}
+
+// constGetattr recognizes builtins.getattr(global, 'name') with a constant
+// name: it reads an attribute as a dotted global would (Python 3.12
+// pickles enum members that way), and is judged as that dotted name.
+func constGetattr(fn, args value) (string, bool) {
+	if fn.p.resolved != "builtins.getattr" || args.k != kTuple || args.p.count != 2 || len(args.p.items) != 2 {
+		return "", false
+	}
+	owner, attr := args.p.items[0], args.p.items[1]
+	if owner.k != kGlobal || attr.k != kStr || int64(len(attr.s)) != attr.n || !isDottedName([]byte(attr.s)) {
+		return "", false
+	}
+	return attr.s, true
+}
+
+// effects applies what a few calls do to the interpreter's state that a
+// later opcode depends on: copyreg's extension registry.
+func (m *vm) effects(resolved string, args value) {
+	switch resolved {
+	case "copyreg.add_extension", "copyreg.remove_extension":
+		if args.k != kTuple || len(args.p.items) != 3 {
+			return
+		}
+		mod, name, code := args.p.items[0], args.p.items[1], args.p.items[2]
+		if mod.k != kStr || name.k != kStr || code.k != kInt {
+			return
+		}
+		if m.ext == nil {
+			m.ext = make(map[int64][2]string)
+		}
+		if resolved == "copyreg.add_extension" {
+			m.ext[code.n] = [2]string{mod.s, name.s}
+		} else {
+			delete(m.ext, code.n)
+		}
+	}
+}
+
+// setAttr records that attribute key of the global target now holds v.
+func (m *vm) setAttr(target value, key, v value) {
+	if key.k != kStr {
+		return
+	}
+	name := target.p.resolved + "." + key.s
+	if m.patches == nil {
+		m.patches = make(map[string]value)
+	}
+	m.patches[name] = v
+}
+
+// describe names a value that is called but is not a global.
+func describe(v value) string {
+	switch v.k {
+	case kObject:
+		return "<result of " + calleeName(v) + ">"
+	case kPersID:
+		return "<persistent object>"
+	}
+	return "<" + v.typeName() + ">"
+}
+
+// calleeName names what produced an object: the callable's name.
+func calleeName(v value) string {
+	if v.p == nil || v.p.fnv.k == kMissing {
+		return "?"
+	}
+	if v.p.fnv.k == kGlobal {
+		return v.p.fnv.p.resolved
+	}
+	return describe(v.p.fnv)
+}
+
+// --- decoding helpers --------------------------------------------------------
+
+// line reads a text argument. A line longer than keepBytes is consumed
+// whole and its first keepBytes are returned, with long set: CPython reads
+// lines of any length, so a long line must not stop the analysis.
+func (m *vm) line(off int64) ([]byte, bool, *Error) {
+	b, long, err := m.src.readLine(keepBytes)
+	if err != nil {
+		return nil, false, failure(off, "%v", err)
+	}
+	return b, long, nil
+}
+
+// counted reads an argument of n bytes, keeping at most keepBytes of it.
+func (m *vm) counted(off int64, n int64) (string, *Error) {
+	if n > math.MaxInt64/2 {
+		return "", failure(off, "length %d exceeds the maximum size", n)
+	}
+	if n <= keepBytes {
+		b, err := m.src.read(int(n))
+		if err != nil {
+			return "", failure(off, "%v", err)
+		}
+		return string(b), nil
+	}
+	b, err := m.src.readPrefix(n, keepBytes)
+	if err != nil {
+		return "", failure(off, "%v", err)
+	}
+	return string(b), nil
+}
+
+func (m *vm) fixed(off int64, n int) ([]byte, *Error) {
+	b, err := m.src.read(n)
+	if err != nil {
+		return nil, failure(off, "%v", err)
+	}
+	return b, nil
+}
+
+func (m *vm) length(off int64, arg argKind) (int64, *Error) {
+	switch arg {
+	case argLen1:
+		b, e := m.fixed(off, 1)
+		if e != nil {
+			return 0, e
+		}
+		return int64(b[0]), nil
+	case argLen4:
+		b, e := m.fixed(off, 4)
+		if e != nil {
+			return 0, e
+		}
+		return int64(binary.LittleEndian.Uint32(b)), nil
+	default:
+		b, e := m.fixed(off, 8)
+		if e != nil {
+			return 0, e
+		}
+		n := binary.LittleEndian.Uint64(b)
+		if n > math.MaxInt64 {
+			return 0, failure(off, "length %d exceeds the maximum size", n)
+		}
+		return int64(n), nil
+	}
+}
+
+// validUTF8Surrogates reports whether b is UTF-8, allowing encoded
+// surrogates as Python's "surrogatepass" error handler does.
+func validUTF8Surrogates(b string) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			// An encoded surrogate: ED A0..BF 80..BF.
+			if c == 0xED && i+2 < len(b) && b[i+1] >= 0xA0 && b[i+1] <= 0xBF && b[i+2] >= 0x80 && b[i+2] <= 0xBF {
+				i += 3
+				continue
+			}
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// str builds a str value of full length n from its kept prefix.
+func str(s string, n int64) value { return value{k: kStr, s: s, n: n} }
+
+func bytesValue(k kind, s string, n int64) value { return value{k: k, s: s, n: n} }
+
+// parseInt parses the argument of INT or LONG as Python's int(s, 0) would,
+// roughly: the value only matters for evidence, the error for fidelity.
+func parseInt(s string) (value, bool) {
+	t := strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(t, 0, 64); err == nil {
+		return value{k: kInt, n: n}, true
+	}
+	z, ok := new(big.Int).SetString(t, 0)
+	if !ok {
+		// Python accepts leading zeros in decimal ("007") where Go does not.
+		z, ok = new(big.Int).SetString(strings.TrimLeft(t, "0")+"0", 10)
+		if !ok {
+			return value{}, false
+		}
+		z.Div(z, big.NewInt(10))
+	}
+	return value{k: kBigInt, s: truncate(z.String(), 64)}, true
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// longValue decodes a little-endian two's complement integer.
+func longValue(b []byte) value {
+	if len(b) == 0 {
+		return value{k: kInt}
+	}
+	if len(b) <= 8 {
+		var u uint64
+		for i := len(b) - 1; i >= 0; i-- {
+			u = u<<8 | uint64(b[i])
+		}
+		if shift := 64 - 8*uint(len(b)); shift > 0 {
+			return value{k: kInt, n: int64(u<<shift) >> shift}
+		}
+		return value{k: kInt, n: int64(u)}
+	}
+	if len(b) > 64 {
+		return value{k: kBigInt, s: fmt.Sprintf("<int of %d bytes>", len(b))}
+	}
+	be := make([]byte, len(b))
+	for i := range b {
+		be[len(b)-1-i] = b[i]
+	}
+	z := new(big.Int).SetBytes(be)
+	if b[len(b)-1]&0x80 != 0 {
+		z.Sub(z, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	return value{k: kBigInt, s: z.String()}
+}

@@ -1,0 +1,51 @@
+// Package pytorch analyzes the PyTorch formats that are not zip archives:
+// the legacy format of torch.save(_use_new_zipfile_serialization=False), a
+// sequence of pickles followed by raw storage bytes. (The zip format and
+// TorchScript archives are zip files: the archive analyzer hands their
+// members, each sniffed, to the engine; the old tar layout is a tar file.)
+package pytorch
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/pickle"
+)
+
+// legacyMagic is what torch.save writes first in the legacy format: the
+// magic number 0x1950a86a20f9469cfc6c pickled at protocol 2 and above
+// (PROTO n, LONG1 of 10 bytes).
+var legacyMagic = []byte{0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e}
+
+// legacyPickles is how many pickles torch.load reads in the legacy format:
+// the magic number, the protocol version, the system info, the object, and
+// the list of storage keys. Raw storage bytes follow.
+const legacyPickles = 5
+
+// Legacy analyzes PyTorch's legacy (non-zip) checkpoints.
+type Legacy struct {
+	pickle *pickle.Analyzer
+}
+
+// NewLegacy returns the analyzer, judging the pickles with p.
+func NewLegacy(p *pickle.Analyzer) *Legacy { return &Legacy{pickle: p} }
+
+// Name is "pytorch-legacy".
+func (*Legacy) Name() string { return "pytorch-legacy" }
+
+// Version is the analyzer's version.
+func (*Legacy) Version() string { return "1" }
+
+// Sniff recognizes the pickled magic number at the start of the file.
+func (*Legacy) Sniff(in *analyzer.Input) bool {
+	h := in.Head
+	return len(h) > 2+len(legacyMagic) && h[0] == 0x80 && h[1] >= 2 && h[1] <= 5 && bytes.HasPrefix(h[2:], legacyMagic)
+}
+
+// Analyze traces the five pickles torch.load executes; the storage bytes
+// after them are data that no unpickler reads.
+func (l *Legacy) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
+	out.Format("pytorch-legacy")
+	return l.pickle.ScanWith(ctx, in, out, pickle.ScanOptions{MaxStreams: legacyPickles})
+}

@@ -1,0 +1,80 @@
+// Command violet is Violet's command-line tool: flags in, library calls,
+// report out. Every decision lives in a library package.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/violet-mlsecops/violet/report"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// exitError carries an exit code out of a command.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the command line and returns the exit code.
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	var ee exitError
+	switch {
+	case err == nil:
+		return report.ExitPass
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintln(os.Stderr, "violet:", err)
+		return report.ExitIncomplete
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "violet",
+		Short:         "Violet finds malicious and unsafe content in machine-learning models",
+		Long:          "Violet is an MLSecOps toolkit: it scans model files and folders for code that runs when they are loaded.\nExit codes: 0 passed, 1 findings at or above --fail-on, 2 could not scan (bad usage, unreadable or not fully analyzed input).",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       programVersion(),
+	}
+	root.AddCommand(newScanCommand(), newVersionCommand())
+	return root
+}
+
+// programVersion is the version set at build time, or the module version
+// recorded by go install, or "dev".
+func programVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), "violet", programVersion())
+			return nil
+		},
+	}
+}

@@ -1,0 +1,186 @@
+package finding
+
+import "sort"
+
+// Rule is one entry of the rule catalogue: what a finding id means, how bad
+// it is by default, and how to fix it. docs/rules.md is generated from it.
+type Rule struct {
+	// ID is stable: reports, suppressions and policies name rules by it.
+	ID string `json:"id"`
+	// Title is a one-line summary.
+	Title string `json:"title"`
+	// Severity is the default severity.
+	Severity Severity `json:"severity"`
+	// ATLAS lists the MITRE ATLAS technique ids.
+	ATLAS []string `json:"atlas,omitempty"`
+	// Description says what the rule catches and why it matters.
+	Description string `json:"description"`
+	// Remediation says how to fix a finding of this rule.
+	Remediation string `json:"remediation"`
+	// Incomplete marks rules whose findings mean "this input could not be
+	// fully analyzed"; a scan with such a finding never passes as clean.
+	Incomplete bool `json:"incomplete,omitempty"`
+}
+
+// ATLAS technique ids used by the catalogue (MITRE ATLAS v5).
+const (
+	atlasSupplyChainModel = "AML.T0010.003" // AI Supply Chain Compromise: Model
+	atlasUnsafeArtifacts  = "AML.T0011.000" // User Execution: Unsafe AI Artifacts
+	atlasScripting        = "AML.T0050"     // Command and Scripting Interpreter
+	atlasExfilCyber       = "AML.T0025"     // Exfiltration via Cyber Means
+	atlasDenialOfService  = "AML.T0029"     // Denial of AI Service
+	atlasDefenseEvasion   = "AML.T0107"     // Exploitation for Defense Evasion
+	atlasEmbedMalware     = "AML.T0018.002" // Manipulate AI Model: Embed Malware
+)
+
+// Rule ids. Each is in the catalogue below.
+const (
+	PickleCodeExec      = "PICKLE-CODE-EXEC"
+	PickleProcess       = "PICKLE-PROCESS"
+	PickleFilesystem    = "PICKLE-FILESYSTEM"
+	PickleNetwork       = "PICKLE-NETWORK"
+	PickleNestedLoad    = "PICKLE-NESTED-DESERIALIZATION"
+	PickleDynamicImport = "PICKLE-DYNAMIC-IMPORT"
+	PickleInternals     = "PICKLE-INTERPRETER-INTERNALS"
+	PickleUnknownCall   = "PICKLE-UNKNOWN-GLOBAL-CALL"
+	PickleUnknownRef    = "PICKLE-UNKNOWN-GLOBAL"
+	PickleMalformed     = "PICKLE-MALFORMED"
+	PickleLimit         = "PICKLE-LIMIT"
+	NumpyObjectArray    = "NUMPY-OBJECT-ARRAY"
+	FormatMalformed     = "FORMAT-MALFORMED"
+	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
+	ArchiveEncrypted    = "ARCHIVE-ENCRYPTED"
+	ArchiveUnreadable   = "ARCHIVE-UNREADABLE"
+	LimitDepth          = "LIMIT-DEPTH"
+	LimitSize           = "LIMIT-SIZE"
+	LimitRatio          = "LIMIT-RATIO"
+	LimitMembers        = "LIMIT-MEMBERS"
+	LimitTime           = "LIMIT-TIME"
+	ScanError           = "SCAN-ERROR"
+)
+
+// atlas returns base followed by more, in a new slice.
+func atlas(base []string, more ...string) []string {
+	return append(append([]string(nil), base...), more...)
+}
+
+var dangerousPickleATLAS = []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasEmbedMalware}
+
+const pickleFix = "Do not load this file. Get the model from its original publisher and verify it, or ask for it in " +
+	"a format that cannot run code (safetensors, GGUF, ONNX). If the file is yours, re-save the weights only " +
+	"(torch.save(model.state_dict()) or safetensors)."
+
+var catalogue = []Rule{
+	{ID: PickleCodeExec, Title: "Pickle runs Python code", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The pickle imports a callable that evaluates Python source or bytecode (eval, exec, compile, code objects, runpy, the debugger and profiler entry points, ctypes). Loading the file runs the attacker's code.",
+		Remediation: pickleFix},
+	{ID: PickleProcess, Title: "Pickle starts a process", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The pickle imports a callable that starts a process or a shell (os.system, subprocess, pty, pip, pagers, asyncio subprocess transports). Loading the file runs a command.",
+		Remediation: pickleFix},
+	{ID: PickleFilesystem, Title: "Pickle touches the file system", Severity: Critical,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "The pickle imports a callable that reads, writes or deletes files (open, io.FileIO, shutil, os file functions, pathlib, tempfile, logging file handlers). Loading the file can plant or steal files.",
+		Remediation: pickleFix},
+	{ID: PickleNetwork, Title: "Pickle opens a network connection", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasExfilCyber),
+		Description: "The pickle imports a networking callable (socket, urllib, http.client, requests, aiohttp, smtplib, webbrowser). Loading the file can exfiltrate data or fetch a second stage.",
+		Remediation: pickleFix},
+	{ID: PickleNestedLoad, Title: "Pickle deserializes more data", Severity: Critical,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "The pickle calls another deserializer (pickle.loads, marshal, torch.load, numpy.load, joblib.load, pandas.read_pickle, dill, shelve). A payload hidden in an argument or another file escapes a scan of this stream.",
+		Remediation: pickleFix},
+	{ID: PickleDynamicImport, Title: "Pickle imports or resolves names at load time", Severity: Critical,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "The pickle imports a callable that imports modules or looks up attributes by name (__import__, importlib, getattr, operator.attrgetter and methodcaller, pydoc.locate). These gadgets reach any function without naming it in a GLOBAL opcode.",
+		Remediation: pickleFix},
+	{ID: PickleInternals, Title: "Pickle reaches interpreter internals", Severity: Critical,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "The pickle names interpreter internals: the sys module, gc, inspect, the builtins module's globals(), or a dunder attribute anywhere in a dotted name (numpy.__builtins__, f.__globals__). These are the building blocks of escapes from allowlists.",
+		Remediation: pickleFix},
+	{ID: PickleUnknownCall, Title: "Pickle calls a function that is not on the allowlist", Severity: High,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "The pickle calls (REDUCE, INST, OBJ, NEWOBJ) a global that real model files do not use. Violet denies by default: the public scanners that only look for known-bad names are bypassed by obscure gadgets in the standard library and in ML libraries.",
+		Remediation: "Read the evidence: if the callable is a class of a library you trust and the file comes from a source you trust, allow it with --allow module.name or in .violet.yaml (allow:). Otherwise treat the file as malicious."},
+	{ID: PickleUnknownRef, Title: "Pickle references a global that is not on the allowlist", Severity: Medium,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "The pickle imports a global that is not on the allowlist without calling it directly. A stored callable can still be called later by the code that uses the object.",
+		Remediation: "Check what the global is. If it is a class of a library you trust, allow it with --allow module.name or in .violet.yaml."},
+	{ID: PickleMalformed, Title: "Pickle stream is malformed", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The stream breaks the pickle format (an unknown opcode, a stack underflow, a missing memo entry, a truncated argument). CPython stops at that point; Violet reports everything that would have run before it. Malformed streams are used to confuse scanners that parse differently from CPython.",
+		Remediation: "A genuine model file is never malformed: re-download it, and if the error persists treat the file as hostile."},
+	{ID: PickleLimit, Title: "Pickle exceeds an analysis limit", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDenialOfService},
+		Description: "The pickle needs more stack, memo or object nesting than the limits allow (for example a billion-laughs expansion through the memo). The rest of the stream was not analyzed.",
+		Remediation: "Treat the file as hostile unless you know why it is so large; raise the limit in .violet.yaml only for a file you trust."},
+	{ID: NumpyObjectArray, Title: "NumPy array holds pickled objects", Severity: Low,
+		ATLAS:       []string{atlasUnsafeArtifacts},
+		Description: "The .npy array has dtype object: numpy.load needs allow_pickle=True and unpickles its content. The pickle inside was scanned; this finding says the file is not plain numeric data.",
+		Remediation: "Store numeric arrays with a numeric dtype; load object arrays only from trusted sources."},
+	{ID: FormatMalformed, Title: "File is malformed and could not be fully analyzed", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The file claims a format (a NumPy header, a PyTorch legacy checkpoint, a joblib file) but breaks it, so Violet could not analyze all of it. A file that cannot be analyzed is never reported as clean.",
+		Remediation: "Re-download the file from its source. If it is still malformed, do not load it."},
+	{ID: ArchiveZipAnomaly, Title: "Zip archive headers disagree", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The local headers and the central directory of the zip disagree (names, flags, sizes, CRCs), or entries hide outside the central directory. Loaders such as PyTorch tolerate what Python's zipfile rejects, and attackers use that gap to hide pickles from scanners. Violet scanned every member it could find either way.",
+		Remediation: "Re-create the archive with a standard tool; do not load one whose headers were tampered with."},
+	{ID: ArchiveEncrypted, Title: "Archive member is encrypted", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "A member of the archive is encrypted, so its content could not be analyzed.",
+		Remediation: "Decrypt the archive and scan its content before you load it."},
+	{ID: ArchiveUnreadable, Title: "Archive could not be read", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "A container (zip, tar, gzip, bzip2, xz, 7z) is corrupt or uses a method Violet does not read, so some of its content was not analyzed.",
+		Remediation: "Re-create or re-download the archive, or unpack it and scan the folder."},
+	{ID: LimitDepth, Title: "Containers nested too deep", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDenialOfService},
+		Description: "Archives inside archives go deeper than the nesting limit; the deeper members were not analyzed.",
+		Remediation: "Unpack the outer layers and scan the result, or raise limits.max_depth for a file you trust."},
+	{ID: LimitSize, Title: "Decompressed size exceeds the limit", Severity: High, Incomplete: true,
+		ATLAS:       []string{atlasDenialOfService},
+		Description: "The content of an input decompresses to more bytes than the limit; the rest was not analyzed. Decompression bombs exhaust the disk or memory of whatever loads them.",
+		Remediation: "Do not load the file. If it is a genuine large model, raise limits.max_total_bytes."},
+	{ID: LimitRatio, Title: "Compression ratio exceeds the limit", Severity: High, Incomplete: true,
+		ATLAS:       []string{atlasDenialOfService},
+		Description: "A compressed member expands far more than real data does: the signature of a decompression bomb. The rest was not analyzed.",
+		Remediation: "Do not load the file. If you trust it, raise limits.max_ratio."},
+	{ID: LimitMembers, Title: "Too many archive members", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDenialOfService},
+		Description: "The archive holds more members than the limit; the remaining members were not analyzed.",
+		Remediation: "Unpack the archive and scan the folder, or raise limits.max_members for a file you trust."},
+	{ID: LimitTime, Title: "Analysis ran out of time", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDenialOfService},
+		Description: "The per-input time budget ran out before the analysis ended; the rest was not analyzed.",
+		Remediation: "Raise --timeout for a large file you trust; a small file that takes this long is hostile."},
+	{ID: ScanError, Title: "Input could not be read", Severity: Medium, Incomplete: true,
+		Description: "Violet could not read the input (permissions, an I/O error, a broken link).",
+		Remediation: "Fix the path or the permissions and scan again."},
+}
+
+var byID = func() map[string]*Rule {
+	m := make(map[string]*Rule, len(catalogue))
+	for i := range catalogue {
+		m[catalogue[i].ID] = &catalogue[i]
+	}
+	return m
+}()
+
+// Lookup returns the catalogued rule with the given id.
+func Lookup(id string) (Rule, bool) {
+	r, ok := byID[id]
+	if !ok {
+		return Rule{}, false
+	}
+	return *r, true
+}
+
+// Rules returns the catalogue, sorted by id.
+func Rules() []Rule {
+	out := make([]Rule, len(catalogue))
+	copy(out, catalogue)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -1,0 +1,409 @@
+// Package scan is Violet's engine: it walks files and folders, decides each
+// input's format from its content, enforces the limits of containers in one
+// place, runs the analyzers in parallel and collects their findings into a
+// report.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/report"
+)
+
+// Options configure a scan.
+type Options struct {
+	// Analyzers are tried in order on every input; the first whose Sniff
+	// accepts it analyzes it.
+	Analyzers []analyzer.Analyzer
+	// Limits bound each file on disk and everything inside it.
+	Limits analyzer.Limits
+	// Workers is how many files are scanned at once (default: all cores).
+	Workers int
+	// Ignore holds glob patterns (path.Match syntax, matched against the
+	// path relative to the scanned folder and against the base name) of
+	// files and folders not to scan.
+	Ignore []string
+	// Severity overrides the severity of rules, by rule id.
+	Severity map[string]finding.Severity
+	// FailOn is the threshold recorded in the report.
+	FailOn finding.Severity
+	// Progress, when set, is called after each file with the files done
+	// and found so far.
+	Progress func(done, total int)
+	// Version is the program version written in the report.
+	Version string
+}
+
+// Scan scans targets (files and folders) and returns the report. It
+// returns an error only for a target that does not exist or cannot be
+// listed; every problem inside a file is a finding.
+func Scan(ctx context.Context, targets []string, opts Options) (*report.Report, error) {
+	start := time.Now()
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.FailOn == 0 {
+		opts.FailOn = finding.High
+	}
+	files, err := walk(targets, opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]report.File, len(files))
+	var next int
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range min(opts.Workers, max(len(files), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(files) {
+					return
+				}
+				results[i] = scanFile(ctx, files[i], &opts)
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(files))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Tool:          report.Tool{Name: "violet", Version: opts.Version},
+		StartedAt:     start.UTC(),
+		DurationMS:    time.Since(start).Milliseconds(),
+		Targets:       targets,
+		FailOn:        opts.FailOn,
+		Files:         results,
+	}
+	for _, a := range opts.Analyzers {
+		r.Tool.Analyzers = append(r.Tool.Analyzers, a.Name()+"/"+a.Version())
+	}
+	summarize(r)
+	return r, nil
+}
+
+// summarize fills r.Summary from r.Files.
+func summarize(r *report.Report) {
+	s := report.Summary{Formats: map[string]int{}, Findings: map[string]int{}}
+	for _, f := range r.Files {
+		s.Files++
+		s.Bytes += f.Size
+		switch {
+		case f.Skipped:
+			s.Skipped++
+		default:
+			s.Scanned++
+		}
+		if f.Incomplete {
+			s.Incomplete++
+		}
+		for _, name := range f.Formats {
+			s.Formats[name]++
+		}
+		for _, x := range f.Findings {
+			s.Findings[x.Severity.String()]++
+		}
+	}
+	r.Summary = s
+}
+
+// file is one file on disk to scan.
+type file struct {
+	path string
+	size int64
+}
+
+// skippedDirs are folders never entered: version control internals.
+var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
+
+// walk lists the files under targets, in a stable order.
+func walk(targets []string, ignore []string) ([]file, error) {
+	var out []file
+	seen := map[string]bool{}
+	add := func(path string, size int64) {
+		if !seen[path] {
+			seen[path] = true
+			out = append(out, file{path, size})
+		}
+	}
+	for _, t := range targets {
+		info, err := os.Stat(t)
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
+		}
+		if !info.IsDir() {
+			add(t, info.Size())
+			continue
+		}
+		root := t
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if path == root {
+					return err
+				}
+				add(path, -1) // reported as unreadable when scanned
+				return nil
+			}
+			rel, _ := filepath.Rel(root, path)
+			if path != root && ignored(rel, d.Name(), ignore) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				if path != root && skippedDirs[d.Name()] {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				info, err := os.Stat(path)
+				if err != nil || !info.Mode().IsRegular() {
+					return nil // a link to a folder or nowhere: not followed
+				}
+				add(path, info.Size())
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				add(path, -1)
+				return nil
+			}
+			add(path, info.Size())
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+func ignored(rel, base string, patterns []string) bool {
+	rel = filepath.ToSlash(rel)
+	for _, p := range patterns {
+		if ok, _ := filepath.Match(p, rel); ok {
+			return true
+		}
+		if ok, _ := filepath.Match(p, base); ok {
+			return true
+		}
+		if strings.HasSuffix(p, "/**") && (rel == strings.TrimSuffix(p, "/**") || strings.HasPrefix(rel, strings.TrimSuffix(p, "**"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileScan is the state of the scan of one file on disk.
+type fileScan struct {
+	opts     *Options
+	result   *report.File
+	budget   budget
+	reported map[string]bool // limit rules already reported for this file
+	formats  map[string]bool
+	temps    []*os.File
+}
+
+func scanFile(ctx context.Context, f file, opts *Options) report.File {
+	res := report.File{Path: f.path, Size: max(f.size, 0), Findings: []finding.Finding{}}
+	s := &fileScan{opts: opts, result: &res, reported: map[string]bool{}, formats: map[string]bool{},
+		budget: budget{maxTotal: opts.Limits.MaxTotalBytes}}
+	defer s.cleanup()
+	loc := finding.Location{Path: f.path, Offset: -1}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		s.add(finding.New(finding.ScanError, loc, "The file could not be opened: "+err.Error(), ""), "engine")
+		return s.finish()
+	}
+	defer fh.Close()
+	info, err := fh.Stat()
+	if err != nil {
+		s.add(finding.New(finding.ScanError, loc, "The file could not be read: "+err.Error(), ""), "engine")
+		return s.finish()
+	}
+	res.Size = info.Size()
+	head := make([]byte, min(info.Size(), analyzer.HeadSize))
+	if _, err := fh.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		s.add(finding.New(finding.ScanError, loc, "The file could not be read: "+err.Error(), ""), "engine")
+		return s.finish()
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Limits.Timeout)
+	defer cancel()
+	in := analyzer.NewInput(loc, filepath.Base(f.path), info.Size(), head, 0, &opts.Limits, fh, nil, nil)
+	s.dispatch(ctx, in)
+	return s.finish()
+}
+
+// finish sorts the findings, applies severity overrides and the formats.
+func (s *fileScan) finish() report.File {
+	r := s.result
+	for i := range r.Findings {
+		if sev, ok := s.opts.Severity[r.Findings[i].Rule]; ok {
+			r.Findings[i].Severity = sev
+		}
+		if r.Findings[i].Incomplete {
+			r.Incomplete = true
+		}
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i].Location, r.Findings[j].Location
+		if x, y := strings.Join(a.Member, "\x00"), strings.Join(b.Member, "\x00"); x != y {
+			return x < y
+		}
+		return a.Offset < b.Offset
+	})
+	for name := range s.formats {
+		r.Formats = append(r.Formats, name)
+	}
+	sort.Strings(r.Formats)
+	r.Skipped = len(r.Findings) == 0 && len(r.Formats) == 0
+	return *r
+}
+
+func (s *fileScan) cleanup() {
+	for _, f := range s.temps {
+		f.Close()
+		os.Remove(f.Name())
+	}
+}
+
+func (s *fileScan) add(f finding.Finding, analyzerName string) {
+	if f.Analyzer == "" {
+		f.Analyzer = analyzerName
+	}
+	s.result.Findings = append(s.result.Findings, f)
+}
+
+// reportLimit reports a limit once per file.
+func (s *fileScan) reportLimit(rule string, loc finding.Location, msg string) {
+	if s.reported[rule] {
+		return
+	}
+	s.reported[rule] = true
+	s.add(finding.New(rule, loc, msg, ""), "engine")
+}
+
+// dispatch finds the analyzer of in and runs it. It reports whether an
+// analyzer took the input.
+func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
+	for _, a := range s.opts.Analyzers {
+		if !a.Sniff(in) {
+			continue
+		}
+		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version()}
+		err := a.Analyze(ctx, in, out)
+		s.analysisError(ctx, in, out.name, err)
+		return true
+	}
+	return false
+}
+
+// analysisError turns the error of an analyzer into a finding.
+func (s *fileScan) analysisError(ctx context.Context, in *analyzer.Input, name string, err error) {
+	switch {
+	case err == nil || errors.Is(err, analyzer.ErrStopped):
+	case ctx.Err() != nil:
+		s.reportLimit(finding.LimitTime, in.Location, fmt.Sprintf("The analysis of this file ran out of its time budget (%s).", s.opts.Limits.Timeout))
+	default:
+		if rule, msg := limitRule(err); rule != "" {
+			s.reportLimit(rule, in.Location, "The analysis stopped: "+msg+".")
+			return
+		}
+		s.add(finding.New(finding.ScanError, in.Location, "The analysis could not finish: "+err.Error(), ""), name)
+	}
+}
+
+// output is what an analyzer reports to.
+type output struct {
+	s    *fileScan
+	in   *analyzer.Input
+	name string
+}
+
+func (o *output) Report(f finding.Finding) { o.s.add(f, o.name) }
+
+func (o *output) Format(name string) { o.s.formats[name] = true }
+
+func (o *output) Member(ctx context.Context, m analyzer.Member) error {
+	s := o.s
+	loc := o.in.Location.Child(m.Name)
+	if ctx.Err() != nil {
+		return analyzer.ErrStopped
+	}
+	s.budget.members++
+	if s.budget.members > s.opts.Limits.MaxMembers {
+		s.reportLimit(finding.LimitMembers, o.in.Location, fmt.Sprintf("The file holds more than %d members; the rest were not analyzed.", s.opts.Limits.MaxMembers))
+		return analyzer.ErrStopped
+	}
+	depth := o.in.Depth + 1
+	if depth > s.opts.Limits.MaxDepth {
+		s.reportLimit(finding.LimitDepth, loc, fmt.Sprintf("Containers nest deeper than %d; this member was not analyzed.", s.opts.Limits.MaxDepth))
+		return nil
+	}
+	in, release, err := s.memberInput(loc, m, depth)
+	if err != nil {
+		s.memberError(ctx, loc, err)
+		if _, ok := err.(*LimitError); ok {
+			return analyzer.ErrStopped
+		}
+		return nil
+	}
+	s.dispatch(ctx, in)
+	release()
+	if rule, _ := s.stopped(); rule != "" {
+		return analyzer.ErrStopped
+	}
+	return nil
+}
+
+// stopped reports a limit that ends the whole file.
+func (s *fileScan) stopped() (string, bool) {
+	for _, r := range []string{finding.LimitSize, finding.LimitMembers} {
+		if s.reported[r] {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+func (s *fileScan) memberError(ctx context.Context, loc finding.Location, err error) {
+	if rule, msg := limitRule(err); rule != "" {
+		s.reportLimit(rule, loc, "The analysis stopped: "+msg+".")
+		return
+	}
+	if ctx.Err() != nil {
+		s.reportLimit(finding.LimitTime, loc, fmt.Sprintf("The analysis of this file ran out of its time budget (%s).", s.opts.Limits.Timeout))
+		return
+	}
+	s.add(finding.New(finding.ArchiveUnreadable, loc, "The member could not be read: "+err.Error(), ""), "engine")
+}

@@ -1,0 +1,23 @@
+package scan
+
+import (
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/archive"
+	"github.com/violet-mlsecops/violet/analyzer/numpy"
+	"github.com/violet-mlsecops/violet/analyzer/pickle"
+	"github.com/violet-mlsecops/violet/analyzer/pytorch"
+)
+
+// Analyzers returns every analyzer, in the order the engine tries them on
+// an input: containers first, then the formats that hold pickles, then raw
+// pickle. The order matters only where two formats could claim the same
+// bytes (a legacy PyTorch file is also a pickle); content decides, never
+// the file name.
+func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
+	pk := pickle.New(policy)
+	list := []analyzer.Analyzer{archive.Zip{}, archive.Tar{}, archive.SevenZip{}}
+	for _, s := range archive.Streams() {
+		list = append(list, s)
+	}
+	return append(list, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+}
