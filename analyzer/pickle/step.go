@@ -77,13 +77,16 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if e != nil {
 			return false, e
 		}
+		if len(l) == 0 {
+			return false, failure(off, "%v", errTruncated)
+		}
 		switch string(l) {
 		case "00":
 			return false, m.push(off, falseValue)
 		case "01":
 			return false, m.push(off, trueValue)
 		}
-		v, ok := parseInt(string(l))
+		v, ok := parseINT(l)
 		if !ok {
 			return false, failure(off, "invalid literal for int(): %q", truncate(string(l), 40))
 		}
@@ -93,10 +96,15 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if e != nil {
 			return false, e
 		}
-		s := strings.TrimSuffix(string(l), "L")
-		v, ok := parseInt(s)
+		if len(l) == 0 {
+			return false, failure(off, "%v", errTruncated)
+		}
+		if l[len(l)-1] == 'L' {
+			l = l[:len(l)-1]
+		}
+		v, ok := pyLongFromString(cutNUL(l), 0)
 		if !ok {
-			return false, failure(off, "invalid literal for int(): %q", truncate(s, 40))
+			return false, failure(off, "invalid literal for int(): %q", truncate(string(l), 40))
 		}
 		return false, m.push(off, v)
 	case opLONG1, opLONG4:
@@ -121,8 +129,11 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if e != nil {
 			return false, e
 		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(string(l)), 64)
-		if err != nil && !isRangeErr(err) {
+		if len(l) == 0 {
+			return false, failure(off, "%v", errTruncated)
+		}
+		f, ok := parseFLOAT(l)
+		if !ok {
 			return false, failure(off, "could not convert string to float: %q", truncate(string(l), 40))
 		}
 		return false, m.push(off, value{k: kFloat, n: int64(math.Float64bits(f))})
@@ -139,7 +150,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			if n < 1 || (l[0] != '\'' && l[0] != '"') {
 				return false, failure(off, "the STRING opcode argument must be quoted")
 			}
-			return false, m.push(off, str(string(l[1:]), math.MaxInt64))
+			return false, m.push(off, str(latin1(string(l[1:])), math.MaxInt64))
 		}
 		if n < 2 || l[0] != l[n-1] || (l[0] != '\'' && l[0] != '"') {
 			return false, failure(off, "the STRING opcode argument must be quoted")
@@ -148,6 +159,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if !ok {
 			return false, failure(off, "invalid \\x escape in STRING")
 		}
+		s = latin1(s)
 		return false, m.push(off, str(s, int64(len(s))))
 	case opBINSTRING, opSHORT_BINSTRING, opBINBYTES, opSHORT_BINBYTES, opBINBYTES8, opBYTEARRAY8:
 		n, e := m.length(off, opTable[op].arg)
@@ -161,14 +173,20 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if e != nil {
 			return false, e
 		}
-		k := kBytes
 		switch op {
 		case opBINSTRING, opSHORT_BINSTRING:
-			k = kStr // decoded with the loader's encoding; latin-1 never fails
+			// A Python 2 str, decoded as by the most permissive loader (latin-1).
+			if t := latin1(s); t != s {
+				if int64(len(s)) == n {
+					n = int64(len(t))
+				}
+				s = t
+			}
+			return false, m.push(off, str(s, n))
 		case opBYTEARRAY8:
-			k = kByteArray
+			return false, m.push(off, bytesValue(kByteArray, s, n))
 		}
-		return false, m.push(off, bytesValue(k, s, n))
+		return false, m.push(off, bytesValue(kBytes, s, n))
 	case opBINUNICODE, opSHORT_BINUNICODE, opBINUNICODE8:
 		n, e := m.length(off, opTable[op].arg)
 		if e != nil {
@@ -377,7 +395,13 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if !ok {
 			return false, failure(off, "unregistered extension code %d", code)
 		}
-		return false, m.push(off, m.importGlobal(off, key[0], key[1], opTable[op].name))
+		// CPython imports on the first use of a code and caches the object.
+		g := m.importGlobal(off, key[0], key[1], opTable[op].name)
+		if m.extCache == nil {
+			m.extCache = make(map[int64]value)
+		}
+		m.extCache[code] = g
+		return false, m.push(off, g)
 
 	// Calls.
 	case opREDUCE:
@@ -392,7 +416,14 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if !maybeTuple(args) {
 			return false, failure(off, "argument list must be a tuple, not %s", args.typeName())
 		}
-		*fn = m.call(off, "REDUCE", *fn, args)
+		if !opaque(*fn) {
+			return false, failure(off, "'%s' object is not callable", fn.typeName())
+		}
+		res, e := m.callChecked(off, "REDUCE", *fn, args)
+		if e != nil {
+			return false, e
+		}
+		*fn = res
 	case opINST:
 		i, e := m.popMark(off)
 		if e != nil {
@@ -414,6 +445,9 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			return false, m.underflow(off)
 		}
 		items := m.popSince(i)
+		if !opaque(items[0]) {
+			return false, failure(off, "'%s' object is not callable", items[0].typeName())
+		}
 		args := m.container(kTuple, items[1:])
 		return false, m.push(off, m.call(off, "OBJ", items[0], args))
 	case opNEWOBJ:
@@ -534,6 +568,9 @@ func (m *vm) twoLines(off int64, utf bool) (string, string, *Error) {
 		if e != nil {
 			return "", "", e
 		}
+		if len(l) == 0 {
+			return "", "", failure(off, "%v", errTruncated)
+		}
 		if long {
 			// No module or attribute has such a name: keep it visibly cut,
 			// so that no allowlist entry can match it.
@@ -562,11 +599,17 @@ func (m *vm) memoIndex(off int64, op byte) (int64, *Error) {
 		if e != nil {
 			return 0, e
 		}
-		n, err := strconv.ParseInt(strings.TrimSpace(string(l)), 10, 64)
-		if err != nil {
-			return 0, failure(off, "invalid memo key %q", truncate(string(l), 40))
+		if len(l) == 0 {
+			return 0, failure(off, "%v", errTruncated)
 		}
-		return n, nil
+		v, ok := pyLongFromString(cutNUL(l), 10)
+		if !ok {
+			return 0, failure(off, "invalid literal for int() with base 10: %q", truncate(string(l), 40))
+		}
+		if v.k != kInt {
+			return math.MaxInt64, nil
+		}
+		return v.n, nil
 	case opBINGET, opBINPUT:
 		b, e := m.fixed(off, 1)
 		if e != nil {
@@ -652,6 +695,17 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 			}
 			target.p.addPair(items[j], items[j+1])
 		}
+	case kList:
+		// list[i] = v, for an index in range.
+		for j := 0; j < len(items); j += 2 {
+			k := items[j]
+			if k.k != kInt && k.k != kBool {
+				return failure(off, "list indices must be integers or slices, not %s", k.typeName())
+			}
+			if k.n >= target.p.count || k.n < -target.p.count {
+				return failure(off, "list assignment index out of range")
+			}
+		}
 	case kObject, kPersID:
 	case kGlobal:
 		// A module-level dict of some library (copyreg's registries...),
@@ -716,14 +770,40 @@ func (m *vm) build(off int64, inst, state value) *Error {
 		}
 		return nil
 	}
+	// A built-in value has no __setstate__ and no __dict__: only a state of
+	// None, or (None, None) or (None, {}) for the slots, goes through.
 	if state.k == kNone {
 		return nil
 	}
-	if state.k == kTuple && state.p.count == 2 && len(state.p.items) == 2 &&
-		state.p.items[0].k == kNone && state.p.items[1].k == kNone {
-		return nil
+	if state.k == kTuple && state.p.count == 2 && len(state.p.items) == 2 && state.p.items[0].k == kNone {
+		slots := state.p.items[1]
+		if slots.k == kNone || slots.k == kDict && slots.p.count == 0 {
+			return nil
+		}
+		if slots.k != kDict && !opaque(slots) {
+			return failure(off, "slot state is not a dictionary")
+		}
+		return failure(off, "'%s' object has no attribute", inst.typeName())
 	}
 	return failure(off, "'%s' object has no attribute '__dict__'", inst.typeName())
+}
+
+// latin1 decodes s as Latin-1 into UTF-8.
+func latin1(s string) string {
+	i := 0
+	for i < len(s) && s[i] < 0x80 {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		b.WriteRune(rune(s[i]))
+	}
+	return b.String()
 }
 
 // unescapeString decodes the body of a protocol-0 STRING argument the way

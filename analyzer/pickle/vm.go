@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -542,9 +541,6 @@ func (m *vm) call(off int64, kindName string, fn, args value) value {
 		m.st.Calls = append(m.st.Calls, c)
 		m.st.callArgs = append(m.st.callArgs, args)
 	}
-	if fn.k == kGlobal {
-		m.effects(fn.p.resolved, args)
-	}
 	return value{k: kObject, p: &object{fnv: fn, args: args}}
 }
 
@@ -562,27 +558,51 @@ func constGetattr(fn, args value) (string, bool) {
 	return attr.s, true
 }
 
-// effects applies what a few calls do to the interpreter's state that a
-// later opcode depends on: copyreg's extension registry.
-func (m *vm) effects(resolved string, args value) {
-	switch resolved {
+// callChecked is call, followed by the checks and effects of the few
+// calls whose effects a later opcode depends on: copyreg's extension
+// registry.
+func (m *vm) callChecked(off int64, kindName string, fn, args value) (value, *Error) {
+	res := m.call(off, kindName, fn, args)
+	if fn.k != kGlobal {
+		return res, nil
+	}
+	switch fn.p.resolved {
 	case "copyreg.add_extension", "copyreg.remove_extension":
-		if args.k != kTuple || len(args.p.items) != 3 {
-			return
+	default:
+		return res, nil
+	}
+	if args.k != kTuple || len(args.p.items) != 3 {
+		return res, nil
+	}
+	mod, name, code := args.p.items[0], args.p.items[1], args.p.items[2]
+	if mod.k != kStr || name.k != kStr || code.k != kInt {
+		return res, nil
+	}
+	if code.n < 1 || code.n > 0x7fffffff {
+		return value{}, failure(off, "code out of range")
+	}
+	key := [2]string{mod.s, name.s}
+	if fn.p.resolved == "copyreg.remove_extension" {
+		if m.ext[code.n] != key {
+			return value{}, failure(off, "key %v is not registered with code %d", key, code.n)
 		}
-		mod, name, code := args.p.items[0], args.p.items[1], args.p.items[2]
-		if mod.k != kStr || name.k != kStr || code.k != kInt {
-			return
-		}
-		if m.ext == nil {
-			m.ext = make(map[int64][2]string)
-		}
-		if resolved == "copyreg.add_extension" {
-			m.ext[code.n] = [2]string{mod.s, name.s}
-		} else {
-			delete(m.ext, code.n)
+		delete(m.ext, code.n)
+		delete(m.extCache, code.n)
+		return res, nil
+	}
+	if old, ok := m.ext[code.n]; ok && old != key {
+		return value{}, failure(off, "code %d is already in use for key %v", code.n, old)
+	}
+	for c, k := range m.ext {
+		if k == key && c != code.n {
+			return value{}, failure(off, "key %v is already registered with code %d", key, c)
 		}
 	}
+	if m.ext == nil {
+		m.ext = make(map[int64][2]string)
+	}
+	m.ext[code.n] = key
+	return res, nil
 }
 
 // setAttr records that attribute key of the global target now holds v.
@@ -713,25 +733,6 @@ func validUTF8Surrogates(b string) bool {
 func str(s string, n int64) value { return value{k: kStr, s: s, n: n} }
 
 func bytesValue(k kind, s string, n int64) value { return value{k: k, s: s, n: n} }
-
-// parseInt parses the argument of INT or LONG as Python's int(s, 0) would,
-// roughly: the value only matters for evidence, the error for fidelity.
-func parseInt(s string) (value, bool) {
-	t := strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(t, 0, 64); err == nil {
-		return value{k: kInt, n: n}, true
-	}
-	z, ok := new(big.Int).SetString(t, 0)
-	if !ok {
-		// Python accepts leading zeros in decimal ("007") where Go does not.
-		z, ok = new(big.Int).SetString(strings.TrimLeft(t, "0")+"0", 10)
-		if !ok {
-			return value{}, false
-		}
-		z.Div(z, big.NewInt(10))
-	}
-	return value{k: kBigInt, s: truncate(z.String(), 64)}, true
-}
 
 func truncate(s string, n int) string {
 	if len(s) > n {

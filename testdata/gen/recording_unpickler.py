@@ -35,8 +35,10 @@ Stand-ins (the model the Go VM mirrors):
     find_class. Registrations and the cache are undone after each file.
   - persistent_load returns an _Opaque. Stand-ins accept and ignore
     APPEND(S), SETITEM(S) and ADDITEMS (extend, append, __setitem__, add).
-  - Unpickler defaults: encoding "ASCII" (a non-ASCII Python 2 str raises),
-    no out-of-band buffers (NEXT_BUFFER raises).
+  - encoding "latin1": every Python 2 str decodes, as the VM assumes (it
+    models the most permissive loader, so that it never stops where a real
+    loader such as torch.load(encoding=...) goes on); no out-of-band buffers
+    (NEXT_BUFFER raises).
   - The stream is given as a file whose first read returns everything, so
     the C unpickler holds it in one buffer as pickle.loads does (no frame
     boundary effects of a file object).
@@ -436,7 +438,7 @@ def record_file(path, timeout):
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            RecordingUnpickler(_WholeReader(data)).load()
+            RecordingUnpickler(_WholeReader(data), encoding="latin1").load()
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _Timeout as e:
