@@ -134,15 +134,9 @@ func (p *Policy) Judge(module, name string) Verdict {
 	module, name = mapPy2(module, name)
 	full := module + "." + name
 
-	// A user's allowlist entry wins: that is the documented escape hatch.
-	if e, ok := p.allowed(module, name, true); ok {
-		return Verdict{Name: full, Why: e.why}
-	}
-	// Denied: the name itself, or what a hop of a dotted name reaches
-	// (pathlib.os.system is os.system).
-	if v, ok := p.denied(full); ok {
-		return v
-	}
+	// What a hop of a dotted name reaches (pathlib.os.system is os.system,
+	// whatever pathlib itself is), and dunders anywhere: no allowlist entry,
+	// not even a user's wildcard, lets these through.
 	parts := strings.Split(name, ".")
 	for i, part := range parts {
 		if target, ok := hopAliases[part]; ok || p.isDeniedRoot(part) {
@@ -151,14 +145,24 @@ func (p *Policy) Judge(module, name string) Verdict {
 			}
 			rebased := strings.Join(append([]string{target}, parts[i+1:]...), ".")
 			if v, ok := p.denied(rebased); ok {
-				v.Why = fmt.Sprintf("%s reaches %s, which %s", full, rebased, v.Why)
+				v.Name, v.Why = full, "reaches "+rebased+", which "+v.Why
 				return v
 			}
 		}
 	}
-	// Interpreter internals: a dunder anywhere in the dotted name.
 	if d := dunder(module, name); d != "" {
+		if v, ok := p.denied(full); ok {
+			return v // builtins.__import__ is named by the denylist
+		}
 		return Verdict{Rule: finding.PickleInternals, Name: full, Why: "names the dunder attribute " + d + ", a way into interpreter internals"}
+	}
+	// A user's allowlist entry wins over the denylist: the documented escape
+	// hatch for a trusted file.
+	if e, ok := p.allowed(module, name, true); ok {
+		return Verdict{Name: full, Why: e.why}
+	}
+	if v, ok := p.denied(full); ok {
+		return v
 	}
 	if e, ok := p.allowed(module, name, false); ok {
 		return Verdict{Name: full, Why: e.why}

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 
@@ -16,28 +17,43 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-// exitError carries an exit code out of a command.
-type exitError struct{ code int }
+// exitError carries an exit code, and a message for standard error, out of
+// a command.
+type exitError struct {
+	code int
+	msg  string
+}
 
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e exitError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes the command line and returns the exit code.
-func run(args []string) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	var ee exitError
 	switch {
 	case err == nil:
 		return report.ExitPass
 	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "violet:", ee.msg)
+		}
 		return ee.code
 	default:
-		fmt.Fprintln(os.Stderr, "violet:", err)
+		// Cobra's own errors: unknown flags and commands, bad arguments.
+		fmt.Fprintln(stderr, "violet:", err)
 		return report.ExitIncomplete
 	}
 }

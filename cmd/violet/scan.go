@@ -134,7 +134,7 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if code := r.ExitCode(failOn); code != report.ExitPass {
-		return exitError{code}
+		return exitError{code: code}
 	}
 	return nil
 }
@@ -152,8 +152,7 @@ func writerFor(format string) (func(io.Writer, *report.Report, report.TextOption
 	return nil, fmt.Errorf("--format %q: want text, json or sarif", format)
 }
 
-// usageError reports err and exits 2.
+// usageError makes the command report err and exit 2.
 func usageError(err error) error {
-	fmt.Fprintln(os.Stderr, "violet:", err)
-	return exitError{report.ExitIncomplete}
+	return exitError{code: report.ExitIncomplete, msg: err.Error()}
 }

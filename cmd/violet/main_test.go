@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tu "github.com/violet-mlsecops/violet/internal/testutil"
+)
+
+// violet runs the command line and returns the exit code, stdout and stderr.
+func violet(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func write(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var (
+	evil   = tu.NewPickle(2).Call("posix", "system", "id").Stop().Bytes()
+	custom = tu.NewPickle(4).StackGlobal("mylib.models", "Net").EmptyTuple().NewObj().Stop().Bytes()
+	clean  = tu.NewPickle(4).EmptyDict().Str("a").Int(1).SetItem().Stop().Bytes()
+)
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := write(t, dir, "weights.txt", evil) // content decides, not the name
+	good := write(t, dir, "model.pkl", clean)
+	readme := write(t, dir, "README.md", []byte("# a model\n"))
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"scan", bad}, 1, "posix.system('id')"},
+		{[]string{"scan", good}, 0, "PASS"},
+		{[]string{"scan", readme}, 0, "0 scanned, 1 skipped"},
+		{[]string{"scan", "--fail-on", "critical", write(t, dir, "custom.pkl", custom)}, 0, "PICKLE-UNKNOWN-GLOBAL-CALL"},
+		{[]string{"scan", write(t, dir, "custom2.pkl", custom)}, 1, "mylib.models.Net()"},
+		{[]string{"scan", "--allow", "mylib.models.Net", write(t, dir, "custom3.pkl", custom)}, 0, "PASS"},
+		{[]string{"scan", filepath.Join(dir, "missing")}, 2, ""},
+		{[]string{"scan", "--format", "xml", good}, 2, ""},
+		{[]string{"scan", "--fail-on", "severe", good}, 2, ""},
+		{[]string{"scan", "--bogus", good}, 2, ""},
+		{[]string{"scan"}, 2, ""},
+	} {
+		code, out, errOut := violet(t, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.out) {
+			t.Errorf("violet %v: exit %d (want %d)\nstdout: %s\nstderr: %s", tc.args, code, tc.code, out, errOut)
+		}
+	}
+}
+
+func TestFormats(t *testing.T) {
+	dir := t.TempDir()
+	bad := write(t, dir, "evil.pkl", evil)
+	code, out, _ := violet(t, "scan", "--format", "json", bad)
+	var r struct {
+		SchemaVersion string `json:"schema_version"`
+		Files         []struct {
+			Findings []struct{ Rule, Evidence string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 1 {
+		t.Fatalf("json: exit %d, %v\n%s", code, err, out)
+	}
+	if r.SchemaVersion == "" || len(r.Files) != 1 || len(r.Files[0].Findings) == 0 || r.Files[0].Findings[0].Rule != "PICKLE-PROCESS" {
+		t.Errorf("json report: %+v", r)
+	}
+	sarif := filepath.Join(dir, "out.sarif")
+	if code, out, _ := violet(t, "scan", "--format", "sarif", "--output", sarif, bad); code != 1 || out != "" {
+		t.Errorf("sarif to a file: exit %d, stdout %q", code, out)
+	}
+	data, err := os.ReadFile(sarif)
+	if err != nil || !bytes.Contains(data, []byte(`"version": "2.1.0"`)) {
+		t.Errorf("sarif file: %v %.200s", err, data)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "custom.pkl", custom)
+	write(t, dir, ".violet.yaml", []byte("allow:\n  - mylib.models.Net\n"))
+	if code, out, errOut := violet(t, "scan", dir); code != 0 {
+		t.Errorf("allowed by .violet.yaml: exit %d\n%s%s", code, out, errOut)
+	}
+	write(t, dir, ".violet.yaml", []byte("alow:\n  - mylib.models.Net\n"))
+	if code, _, errOut := violet(t, "scan", dir); code != 2 || !strings.Contains(errOut, "alow") {
+		t.Errorf("typo in .violet.yaml: exit %d, %s", code, errOut)
+	}
+	write(t, dir, ".violet.yaml", []byte("severity:\n  PICKLE-UNKNOWN-GLOBAL-CALL: low\nignore:\n  - '*.tmp'\n"))
+	write(t, dir, "x.tmp", evil)
+	if code, out, _ := violet(t, "scan", dir); code != 0 || strings.Contains(out, "x.tmp") {
+		t.Errorf("severity override and ignore: exit %d\n%s", code, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if code, out, _ := violet(t, "version"); code != 0 || !strings.HasPrefix(out, "violet ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

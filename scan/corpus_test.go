@@ -1,0 +1,152 @@
+package scan
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/pickle"
+	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/report"
+)
+
+// sharedDir is ../shared beside the checkout, where CI puts the corpus.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("../shared is missing: %v", err)
+		}
+		t.Skipf("../shared is missing: %v", err)
+	}
+	return dir
+}
+
+// labels reads a tab-separated expected.tsv: path, label, and more columns.
+func labels(t *testing.T, path string) [][2]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out [][2]string
+	sc := bufio.NewScanner(f)
+	for first := true; sc.Scan(); first = false {
+		cols := strings.Split(sc.Text(), "\t")
+		if first || len(cols) < 2 || cols[0] == "" {
+			continue
+		}
+		out = append(out, [2]string{cols[0], cols[1]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func defaultOptions() Options {
+	return Options{Analyzers: Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High}
+}
+
+// scanOne scans one path with the default options.
+func scanOne(t *testing.T, path string) *report.Report {
+	t.Helper()
+	r, err := Scan(context.Background(), []string{path}, defaultOptions())
+	if err != nil {
+		t.Fatalf("scan %s: %v", path, err)
+	}
+	return r
+}
+
+// checkLabelled scans every labelled file under root and checks its exit
+// code: malicious 1, benign 0 (and no finding of high or above), either
+// anything but 0.
+func checkLabelled(t *testing.T, root string, rows [][2]string) {
+	for _, row := range rows {
+		path, label := filepath.Join(root, row[0]), row[1]
+		t.Run(row[0], func(t *testing.T) {
+			t.Parallel()
+			r := scanOne(t, path)
+			code := r.ExitCode(finding.High)
+			ok := map[string]bool{
+				"malicious": code == report.ExitFindings,
+				"benign":    code == report.ExitPass,
+				"either":    code != report.ExitPass,
+			}[label]
+			if !ok {
+				t.Errorf("%s is %s but the scan exits %d; findings:", row[0], label, code)
+				for _, f := range r.AllFindings() {
+					t.Errorf("  %s %s %s: %s %s", f.Severity, f.Rule, f.Location, f.Message, f.Evidence)
+				}
+			}
+		})
+	}
+}
+
+// TestPicklescanCorpus runs every file of the public picklescan corpus.
+func TestPicklescanCorpus(t *testing.T) {
+	root := filepath.Join(sharedDir(t), "corpus", "picklescan")
+	rows := labels(t, filepath.Join(root, "expected.tsv"))
+	if len(rows) < 100 {
+		t.Fatalf("expected.tsv lists %d files", len(rows))
+	}
+	checkLabelled(t, root, rows)
+}
+
+// TestRealLibraryFixtures runs the files made by PyTorch, scikit-learn,
+// joblib, NumPy, pandas, XGBoost and SciPy (testdata/gen): benign ones must
+// pass clean, their malicious twins must fail.
+func TestRealLibraryFixtures(t *testing.T) {
+	root := filepath.Join("..", "testdata", "models")
+	rows := labels(t, filepath.Join(root, "expected.tsv"))
+	if len(rows) < 50 {
+		t.Fatalf("expected.tsv lists %d files", len(rows))
+	}
+	checkLabelled(t, root, rows)
+}
+
+// TestBenignFixturesHaveNoNoise checks that real benign models raise nothing
+// above low: a scanner that cries wolf on real models gets switched off.
+func TestBenignFixturesHaveNoNoise(t *testing.T) {
+	r := scanOne(t, filepath.Join("..", "testdata", "models", "benign"))
+	if r.Summary.Files < 50 {
+		t.Fatalf("only %d benign files", r.Summary.Files)
+	}
+	for _, f := range r.AllFindings() {
+		if f.Severity > finding.Low {
+			t.Errorf("%s %s at %s: %s", f.Severity, f.Rule, f.Location, f.Evidence)
+		}
+	}
+}
+
+// TestMaliciousFixturesShowEvidence checks that each malicious fixture is
+// reported with the payload's callable as evidence, where it was put.
+func TestMaliciousFixturesShowEvidence(t *testing.T) {
+	root := filepath.Join("..", "testdata", "models")
+	for _, row := range labels(t, filepath.Join(root, "expected.tsv")) {
+		if row[1] != "malicious" {
+			continue
+		}
+		r := scanOne(t, filepath.Join(root, row[0]))
+		found := false
+		for _, f := range r.AllFindings() {
+			for _, payload := range []string{"posix.system", "builtins.exec", "builtins.eval", "subprocess.check_output"} {
+				if f.Severity == finding.Critical && strings.HasPrefix(f.Evidence, payload) {
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no critical finding shows the payload; findings: %v", row[0], r.AllFindings())
+		}
+	}
+}

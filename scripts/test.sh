@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs Violet's tests: formatting and vet, every Go test (the picklescan
+# corpus, the real-library fixtures, the differential test against CPython's
+# unpickler), then a short run of every fuzz target.
+#   scripts/test.sh               everything (what CI runs)
+#   FUZZTIME=1m scripts/test.sh   longer fuzz runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime="${FUZZTIME:-10s}"
+
+echo "== gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+
+echo "== go test"
+if ! command -v python3 >/dev/null; then
+  echo "python3 is needed by the differential test (standard library only)"; exit 1
+fi
+go test -count=1 ./...
+
+echo "== fuzz (${fuzztime} per target)"
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    echo "-- $pkg $target"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
+  done
+done
+echo "all tests passed"
