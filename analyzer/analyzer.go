@@ -33,6 +33,17 @@ type Analyzer interface {
 	Analyze(ctx context.Context, in *Input, out Output) error
 }
 
+// Covering is implemented by an analyzer whose analysis includes what other
+// analyzers would find in the same input (the PyTorch legacy analyzer traces
+// the same pickles as the pickle analyzer, and knows where they end). When
+// both claim an input, the engine runs only the covering one. Every other
+// analyzer that claims an input runs: a file may be two formats at once (a
+// polyglot), and each loader sees its own.
+type Covering interface {
+	// Covers lists the names of the analyzers this one covers.
+	Covers() []string
+}
+
 // Output receives what an analyzer finds.
 type Output interface {
 	// Report records a finding.

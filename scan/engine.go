@@ -313,19 +313,42 @@ func (s *fileScan) reportLimit(rule string, loc finding.Location, msg string) {
 	s.add(finding.New(rule, loc, msg, ""), "engine")
 }
 
-// dispatch finds the analyzer of in and runs it. It reports whether an
-// analyzer took the input.
+// dispatch runs every analyzer that claims in, except those covered by
+// another that claims it too. It reports whether any analyzer ran.
 func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
+	var matched []analyzer.Analyzer
+	covered := map[string]bool{}
 	for _, a := range s.opts.Analyzers {
-		if !a.Sniff(in) {
-			continue
+		if a.Sniff(in) {
+			matched = append(matched, a)
+			if c, ok := a.(analyzer.Covering); ok {
+				for _, name := range c.Covers() {
+					covered[name] = true
+				}
+			}
 		}
-		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version()}
-		err := a.Analyze(ctx, in, out)
-		s.analysisError(ctx, in, out.name, err)
-		return true
 	}
-	return false
+	var run []analyzer.Analyzer
+	for _, a := range matched {
+		if !covered[a.Name()] {
+			run = append(run, a)
+		}
+	}
+	if len(run) > 1 && !in.HasReaderAt() {
+		// A stream is read once: two formats of the same bytes need random
+		// access, which the spool provides.
+		if _, _, err := in.ReaderAt(); err != nil {
+			s.analysisError(ctx, in, "engine", err)
+			return true
+		}
+	}
+	ran := false
+	for _, a := range run {
+		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version()}
+		s.analysisError(ctx, in, out.name, a.Analyze(ctx, in, out))
+		ran = true
+	}
+	return ran
 }
 
 // analysisError turns the error of an analyzer into a finding.

@@ -37,6 +37,10 @@ func (*Legacy) Name() string { return "pytorch-legacy" }
 // Version is the analyzer's version.
 func (*Legacy) Version() string { return "1" }
 
+// Covers names the pickle analyzer: the legacy analyzer traces the same
+// pickles and stops where the raw storage bytes begin.
+func (*Legacy) Covers() []string { return []string{"pickle"} }
+
 // Sniff recognizes the pickled magic number at the start of the file.
 func (*Legacy) Sniff(in *analyzer.Input) bool {
 	h := in.Head
