@@ -133,8 +133,9 @@ func (c *cache) at(off int64, n int) ([]byte, bool) {
 	return c.buf[:n], true
 }
 
-// pointRead is how much a point read fills the cache with.
-const pointRead = 4 << 10
+// pointRead is how much a point read fills the cache with: a local header
+// with its name, or a data descriptor and the next header.
+const pointRead = 512
 
 func (c *cache) fill(off int64, want int) {
 	m := min(int64(want), int64(len(c.buf)), c.src.size-off)
@@ -147,9 +148,6 @@ func (c *cache) fill(off int64, want int) {
 func (c *cache) window(off, limit int64) []byte {
 	if !(off >= c.off && off+4 <= c.off+int64(c.n)) {
 		c.fill(off, len(c.buf))
-		if off != c.off {
-			return nil
-		}
 	}
 	b := c.buf[off-c.off : c.n]
 	if rem := limit - off; int64(len(b)) > rem {
@@ -222,12 +220,14 @@ type localHeader struct {
 	csize, usize     int64 // after the ZIP64 extra field
 	zip64            bool  // a ZIP64 extra field is present
 	zip64Problem     string
-	name             string
+	name             string // possibly cut, see readLocal
+	nameLen          int    // declared length of the name
 	dataOff          int64
 }
 
-// readLocal parses the local file header at off.
-func (c *cache) readLocal(off int64) (*localHeader, bool) {
+// readLocal parses the local file header at off, reading at most maxName
+// bytes of its name (the header still counts its whole length).
+func (c *cache) readLocal(off int64, maxName int) (*localHeader, bool) {
 	b, ok := c.at(off, lenLocal)
 	if !ok || le32(b) != sigLocal {
 		return nil, false
@@ -244,14 +244,18 @@ func (c *cache) readLocal(off int64) (*localHeader, bool) {
 		rawUSize: le32(b[22:]),
 	}
 	nameLen, extraLen := int(le16(b[26:])), int(le16(b[28:]))
+	h.nameLen = nameLen
 	h.csize, h.usize = int64(h.rawCSize), int64(h.rawUSize)
-	rest, ok := c.at(off+lenLocal, nameLen+extraLen)
+	h.dataOff = off + lenLocal + int64(nameLen+extraLen)
+	if h.dataOff > c.src.size {
+		return nil, false
+	}
+	name, ok := c.at(off+lenLocal, min(nameLen, maxName))
 	if !ok {
 		return nil, false
 	}
-	h.name = string(rest[:nameLen])
-	h.dataOff = off + lenLocal + int64(nameLen+extraLen)
-	if z, found := findExtra(rest[nameLen:], zip64ExtraID); found {
+	h.name = string(name)
+	if z, found := c.findExtra(off+lenLocal+int64(nameLen), extraLen, zip64ExtraID); found {
 		h.zip64 = true
 		h.zip64Problem = localZip64(h, z)
 	} else if (h.rawCSize == sat32 || h.rawUSize == sat32) && h.flags&FlagDataDescriptor == 0 {
@@ -260,9 +264,40 @@ func (c *cache) readLocal(off int64) (*localHeader, bool) {
 	return h, true
 }
 
+// maxExtraFields bounds how many fields of an extra field are looked at.
+const maxExtraFields = 64
+
+// findExtra returns the data of the first field with the given id in the
+// extra field of n bytes at off, looking at maxExtraFields fields at most.
+func (c *cache) findExtra(off int64, n int, id uint16) ([]byte, bool) {
+	end := off + int64(n)
+	for i := 0; i < maxExtraFields && off+4 <= end; i++ {
+		b, ok := c.at(off, 4)
+		if !ok {
+			return nil, false
+		}
+		fid, m := le16(b), int64(le16(b[2:]))
+		off += 4
+		if off+m > end {
+			return nil, false
+		}
+		if fid == id {
+			d, ok := c.at(off, int(min(m, 64)))
+			return bytes.Clone(d), ok
+		}
+		off += m
+	}
+	return nil, false
+}
+
 // localZip64 applies the ZIP64 extra field of a local header and returns a
 // description of any inconsistency.
 func localZip64(h *localHeader, z []byte) string {
+	if h.flags&FlagDataDescriptor != 0 && h.rawCSize != sat32 && h.rawUSize != sat32 {
+		// Sizes deferred to the data descriptor: miniz (PyTorch) still
+		// writes a ZIP64 field with the sizes and offset of a big entry.
+		return ""
+	}
 	var vals []uint64
 	for i := 0; i+8 <= len(z); i += 8 {
 		vals = append(vals, le64(z[i:]))
@@ -322,7 +357,7 @@ func join(s []string) string {
 
 // findExtra returns the data of the first extra field with the given id.
 func findExtra(extra []byte, id uint16) ([]byte, bool) {
-	for len(extra) >= 4 {
+	for i := 0; i < maxExtraFields && len(extra) >= 4; i++ {
 		fid, n := le16(extra), int(le16(extra[2:]))
 		extra = extra[4:]
 		if n > len(extra) {
@@ -441,9 +476,9 @@ type descriptor struct {
 func (c *cache) descriptorAt(off, dataLen int64, zip64, lax bool) (descriptor, bool) {
 	b, _ := c.at(off, 4)
 	signed := len(b) == 4 && le32(b) == sigDescriptor
-	forms := []int{12, 20}
+	forms := [2]int{12, 20}
 	if zip64 {
-		forms = []int{20, 12}
+		forms = [2]int{20, 12}
 	}
 	start := int64(0)
 	if signed {

@@ -3,11 +3,13 @@ package zipreader
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fuzzSeeds are built archives that exercise each path of the reader.
@@ -19,6 +21,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		{name: "l", data: data(200, 3), method: LZMA},
 		{name: "b", data: []byte("hello, bzip2\n"), method: BZIP2, raw: bzip2Hello},
 	}
+	hidden := (&zipBuilder{noCentral: true, entries: []zEntry{{name: "evil.pkl", data: pickle}}}).build(t)
 	return [][]byte{
 		(&zipBuilder{entries: entries}).build(t),
 		(&zipBuilder{entries: entries, zip64: true, comment: "c"}).build(t),
@@ -26,6 +29,12 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		(&zipBuilder{entries: entries, prefix: []byte("prefix"), relative: true}).build(t),
 		(&zipBuilder{entries: []zEntry{{name: "e", data: pickle, flags: FlagEncrypted, method: Deflate},
 			{name: "h", data: pickle, hidden: true}, {name: "d", data: pickle, descriptor: true, method: Deflate}}}).build(t),
+		(&zipBuilder{entries: entries[:2], zip64: true,
+			z64: func(z []byte) { binary.LittleEndian.PutUint64(z[32:], 1) },
+			end: func(e *eocd) { e.entries, e.entriesDisk, e.cdSize = 2, 2, 100 }}).build(t),
+		(&zipBuilder{entries: []zEntry{{name: "a", data: []byte("0123"), after: hidden,
+			central: func(h *hdr) { h.csize += uint32(len(hidden)); h.usize = h.csize }}, {name: "s", data: []byte("x"), flags: FlagEncrypted}}}).build(t),
+		twoCentralDirectories(t),
 	}
 }
 
@@ -48,6 +57,10 @@ func FuzzOpen(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The walk is linear and reads are capped: an input that takes
+		// seconds is a bug. Crash the worker so that the fuzzer keeps it.
+		wd := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("zipreader: input took over 10s: %q", b)) })
+		defer wd.Stop()
 		a, err := Open(bytes.NewReader(b), int64(len(b)), Options{MaxEntries: 1000})
 		if err != nil {
 			return
@@ -86,5 +99,4 @@ func TestFuzzSeedsAreWellFormed(t *testing.T) {
 			t.Errorf("seed %d: %v, %d entries", i, err, len(a.Entries))
 		}
 	}
-	_ = binary.LittleEndian
 }

@@ -13,15 +13,19 @@ func (o *opener) merge() {
 		name string
 		off  int64
 	}
+	// A record that an earlier central directory already lists is the
+	// same entry; duplicates within one directory are entries of their own.
 	seen := map[key]bool{}
-	for _, v := range o.views {
+	for vi, v := range o.views {
 		for i := range v.recs {
 			r := &v.recs[i]
 			k := key{r.name, r.offset}
-			if seen[k] {
+			if vi > 0 && seen[k] {
 				continue
 			}
-			seen[k] = true
+			if vi == 0 || len(o.views) > 1 {
+				seen[k] = true
+			}
 			if len(o.a.Entries) >= max {
 				o.a.Truncated = true
 				break
@@ -79,7 +83,7 @@ func (o *opener) fromCentral(r *centralRecord) *Entry {
 		w.claimed = true
 		lh = w.lh
 	} else if r.offset >= 0 {
-		lh, _ = o.c.readLocal(r.offset)
+		lh = o.localFor(r)
 	}
 	if lh == nil {
 		why := "no local file header at offset %d"
@@ -95,8 +99,12 @@ func (o *opener) fromCentral(r *centralRecord) *Entry {
 	if lh.zip64Problem != "" {
 		o.anomaly(e.Name, KindZip64, lh.off, "%s", lh.zip64Problem)
 	}
-	if lh.name != r.name {
-		o.anomaly(e.Name, KindNameMismatch, lh.off, "local header names %q, central directory names %q: Python's zipfile refuses the entry, miniz (PyTorch) reads it by its central name", lh.name, r.name)
+	if lh.name != r.name || lh.nameLen != len(r.name) {
+		cut := ""
+		if len(lh.name) < lh.nameLen {
+			cut = fmt.Sprintf(" (first %d of %d bytes)", len(lh.name), lh.nameLen)
+		}
+		o.anomaly(e.Name, KindNameMismatch, lh.off, "local header names %q%s, central directory names %q: Python's zipfile refuses the entry, miniz (PyTorch) reads it by its central name", lh.name, cut, r.name)
 	}
 	if lh.flags != r.flags {
 		o.anomaly(e.Name, KindFlagsMismatch, lh.off, "local header flags %#04x, central directory flags %#04x", lh.flags, r.flags)
@@ -125,6 +133,19 @@ func (o *opener) fromCentral(r *centralRecord) *Entry {
 		o.compareSizes(e, lh.dataOff, "data descriptor", d.crc, d.csize, d.usize)
 	}
 	return e
+}
+
+// localFor reads the local header a central record points to and the walk
+// did not reach. It reads no more of the local name than the central name
+// holds (plus one byte), so that records pointing into each other's long
+// names cost what their central records cost.
+func (o *opener) localFor(r *centralRecord) *localHeader {
+	if lh, ok := o.localAt[r.offset]; ok {
+		return lh
+	}
+	lh, _ := o.c.readLocal(r.offset, len(r.name)+1)
+	o.localAt[r.offset] = lh
+	return lh
 }
 
 func (o *opener) compareSizes(e *Entry, off int64, what string, crc uint32, csize, usize int64) {
@@ -215,7 +236,7 @@ func (o *opener) checkEntry(e *Entry) {
 		o.anomaly(e.Name, KindUnusualFlags, e.HeaderOffset, "flags %#04x set (%s): Python's zipfile refuses the entry, PyTorch reads it", f, flagNames(f))
 	}
 	if flags&FlagEncrypted != 0 && e.InLocal {
-		if o.a.looksPlain(e) {
+		if o.looksPlain(e) {
 			o.anomaly(e.Name, KindEncryptedFlagOnPlain, e.HeaderOffset, "the encryption flag is set but the data is plain: PyTorch ignores the flag and loads it, Python's zipfile asks for a password")
 		} else {
 			e.Encrypted = true
@@ -259,27 +280,45 @@ func methodName(m uint16) string {
 // checkNames reports suspicious and duplicate names.
 func (o *opener) checkNames() {
 	exact := map[string]int{}
-	folded := map[string][]string{}
+	type group struct {
+		distinct int
+		examples []string
+	}
+	folded := map[string]*group{}
 	for _, e := range o.a.Entries {
 		if why := suspiciousName(e.Name); why != "" {
 			o.anomaly(e.Name, KindSuspiciousName, e.HeaderOffset, "name %q %s", e.Name, why)
 		}
 		exact[e.Name]++
+		if exact[e.Name] > 1 {
+			continue
+		}
 		k := foldName(e.Name)
-		if !slices.Contains(folded[k], e.Name) {
-			folded[k] = append(folded[k], e.Name)
+		g := folded[k]
+		if g == nil {
+			g = &group{}
+			folded[k] = g
+		}
+		g.distinct++
+		if len(g.examples) < 4 {
+			g.examples = append(g.examples, e.Name)
 		}
 	}
 	reported := map[string]bool{}
+	reportedFold := map[string]bool{}
 	for _, e := range o.a.Entries {
 		if n := exact[e.Name]; n > 1 && !reported[e.Name] {
 			reported[e.Name] = true
 			o.anomaly(e.Name, KindDuplicateName, -1, "%d entries are named %q: loaders pick one of them", n, e.Name)
 		}
 		k := foldName(e.Name)
-		if names := folded[k]; len(names) > 1 && !reported["\x00fold\x00"+k] {
-			reported["\x00fold\x00"+k] = true
-			o.anomaly(e.Name, KindDuplicateName, -1, "names %s are the same name to miniz (PyTorch, case-insensitive) or Python's zipfile (cut at the first NUL byte)", quoteAll(names))
+		if g := folded[k]; g.distinct > 1 && !reportedFold[k] {
+			reportedFold[k] = true
+			more := ""
+			if g.distinct > len(g.examples) {
+				more = fmt.Sprintf(" (and %d more)", g.distinct-len(g.examples))
+			}
+			o.anomaly(e.Name, KindDuplicateName, -1, "names %s%s are the same name to miniz (PyTorch, case-insensitive) or Python's zipfile (cut at the first NUL byte)", quoteAll(g.examples), more)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -52,6 +53,25 @@ type opener struct {
 	walked     []*walkEntry
 	walkedAt   map[int64]*walkEntry
 	walkCapped bool
+	localAt    map[int64]*localHeader // headers read at central offsets, nil when invalid
+
+	// verifyBudget is how many more bytes the checks of encrypted-flagged
+	// entries may read and produce: entries that share data are checked
+	// once, and many overlapping entries cannot make Open superlinear.
+	verifyBudget int64
+	verified     map[verifyKey]verifyResult
+}
+
+type verifyKey struct {
+	off, csize, usize int64
+	method            uint16
+}
+
+type verifyResult struct {
+	crc    uint32
+	n      int64
+	failed bool // the data did not decode
+	far    bool // the data decoded far without an error
 }
 
 func newOpener(src source, opts Options) *opener {
@@ -62,6 +82,10 @@ func newOpener(src source, opts Options) *opener {
 		a:         &Archive{Size: src.size, src: src, opts: opts},
 		centralAt: map[int64]*centralRecord{},
 		walkedAt:  map[int64]*walkEntry{},
+		localAt:   map[int64]*localHeader{},
+		verified:  map[verifyKey]verifyResult{},
+
+		verifyBudget: addOff(2*min(src.size, math.MaxInt64/4), 256<<20),
 	}
 }
 
@@ -311,12 +335,12 @@ func (o *opener) rebase(v *cdView) {
 		return
 	}
 	r := &v.recs[0]
-	if _, ok := o.c.readLocal(r.offset); ok {
+	if _, ok := o.c.readLocal(r.offset, 0); ok {
 		o.anomaly("", KindPrependedData, 0, "member offsets are relative to byte %d: Python's zipfile adds that prefix length to every offset, miniz (PyTorch) does not and fails", v.base)
 		return
 	}
 	raw := r.offset - v.base
-	if _, ok := o.c.readLocal(raw); !ok {
+	if _, ok := o.c.readLocal(raw, 0); !ok {
 		return
 	}
 	o.anomaly("", KindBadCentralDirectory, v.start, "the central directory is at %d, not at %d where the end record says: miniz and Python's zipfile fail; its offsets are read as absolute", v.start, v.start-v.base)
@@ -426,7 +450,10 @@ func (o *opener) walk() {
 			continue
 		}
 		limit := o.nextCDStart(pos)
-		q, _, found := o.c.scan(pos, limit, isLocalSig)
+		q, found := pos, o.c.sigAt(pos) == sigLocal
+		if !found {
+			q, _, found = o.c.scan(pos, limit, isLocalSig)
+		}
 		if !found {
 			if limit >= size {
 				break
@@ -434,7 +461,7 @@ func (o *opener) walk() {
 			pos = limit
 			continue
 		}
-		lh, ok := o.c.readLocal(q)
+		lh, ok := o.c.readLocal(q, 1<<16)
 		if !ok {
 			pos = q + 1
 			continue

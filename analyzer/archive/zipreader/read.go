@@ -242,40 +242,67 @@ func (r *EntryReader) Close() error {
 
 // looksPlain decides whether an entry whose encryption flag is set holds
 // plain data, as PyTorch (which ignores the flag) would read it.
-func (a *Archive) looksPlain(e *Entry) bool {
-	want, avail := a.dataSpan(e)
+//
+// A stored entry is plain when its bytes match the CRC-32, or when there is
+// no room for the 12-byte header of traditional encryption. A compressed
+// entry is plain when it decompresses without error and matches its CRC-32
+// or size (random bytes fail within a few bytes), or when it decompresses
+// far without error. Entries that share their data are checked once; when
+// the budget is spent, a compressed entry counts as encrypted, so that Open
+// refuses it rather than mistaking it for a readable one.
+func (o *opener) looksPlain(e *Entry) bool {
+	_, avail := o.a.dataSpan(e)
 	if e.Method == Store {
-		if e.UncompressedSize >= 0 && avail >= min(want, e.UncompressedSize) {
-			h := crc32.NewIEEE()
-			if _, err := io.Copy(h, io.NewSectionReader(a.src, e.DataOffset, min(avail, e.UncompressedSize))); err == nil && h.Sum32() == e.CRC32 {
+		if e.UncompressedSize >= 0 && avail >= e.UncompressedSize {
+			k := verifyKey{off: e.DataOffset, usize: e.UncompressedSize}
+			res, ok := o.verified[k]
+			if !ok && e.UncompressedSize <= o.verifyBudget {
+				o.verifyBudget -= e.UncompressedSize
+				h := crc32.NewIEEE()
+				_, err := io.Copy(h, io.NewSectionReader(o.src, e.DataOffset, e.UncompressedSize))
+				res = verifyResult{crc: h.Sum32(), failed: err != nil}
+				o.verified[k], ok = res, true
+			}
+			if ok && !res.failed && res.crc == e.CRC32 {
 				return true
 			}
 		}
-		// Traditional encryption prefixes the data with a 12-byte header:
-		// without room for it, the bytes are what loaders read.
 		return e.CompressedSize != e.UncompressedSize+12
 	}
 	if !methodSupported(e.Method) {
 		return false
 	}
-	r, err := a.newReader(e, nil)
-	if err != nil {
+	in := min(max(e.CompressedSize, 0), avail)
+	limit := int64(math.MaxInt64)
+	if in < math.MaxInt64/2048 {
+		limit = in*1100 + 1<<20
+	}
+	k := verifyKey{off: e.DataOffset, csize: e.CompressedSize, method: e.Method}
+	res, ok := o.verified[k]
+	if !ok {
+		if addOff(in, limit) > o.verifyBudget {
+			return false
+		}
+		res = o.decodeCheck(e, limit)
+		o.verifyBudget -= in + res.n
+		o.verified[k] = res
+	}
+	switch {
+	case res.far:
+		return true
+	case res.failed:
 		return false
+	}
+	return res.crc == e.CRC32 || (e.UncompressedSize >= 0 && res.n == e.UncompressedSize)
+}
+
+// decodeCheck decompresses e up to limit bytes and reports how it went.
+func (o *opener) decodeCheck(e *Entry, limit int64) verifyResult {
+	r, err := o.a.newReader(e, nil)
+	if err != nil {
+		return verifyResult{failed: true}
 	}
 	defer r.Close()
-	// Random bytes fail to decompress within a few bytes; plain data
-	// decompresses. Stop after a bounded amount of output: a stream that
-	// decodes that far without an error is not encrypted.
-	limit := max(e.UncompressedSize, 0) + 1<<20
-	if in := min(e.CompressedSize, avail); in < math.MaxInt64/2048 {
-		limit = min(limit, in*1100+1<<20)
-	}
 	n, err := io.Copy(io.Discard, io.LimitReader(r, limit))
-	if n >= limit {
-		return true
-	}
-	if err != nil {
-		return false
-	}
-	return r.crc == e.CRC32 || (e.UncompressedSize >= 0 && n == e.UncompressedSize)
+	return verifyResult{crc: r.crc, n: n, failed: err != nil, far: n >= limit}
 }

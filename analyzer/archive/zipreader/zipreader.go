@@ -134,7 +134,10 @@ type Entry struct {
 	// raw bytes of the name; loaders look members up by this name.
 	Name string
 	// LocalName is the name in the local file header ("" when there is
-	// none).
+	// none). For a local header that the walk did not reach, it is cut one
+	// byte after the length of Name (a name mismatch is reported with the
+	// full length): a central directory pointing into long local names
+	// must not make Open read them all.
 	LocalName string
 	// Comment is the entry comment of the central directory.
 	Comment string

@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz/lzma"
@@ -644,6 +646,22 @@ func TestZip64(t *testing.T) {
 	}
 }
 
+func TestPyTorchZip64LocalExtra(t *testing.T) {
+	// miniz writes big entries with zero local sizes, a data descriptor,
+	// and a local ZIP64 field holding the sizes and the offset.
+	z := binary.LittleEndian.AppendUint16(nil, zip64ExtraID)
+	z = binary.LittleEndian.AppendUint16(z, 24)
+	z = binary.LittleEndian.AppendUint64(z, 5<<30)
+	z = binary.LittleEndian.AppendUint64(z, 5<<30)
+	z = binary.LittleEndian.AppendUint64(z, 6<<30)
+	b := (&zipBuilder{zip64: true, entries: []zEntry{
+		{name: "archive/data.pkl", data: pickle, descriptor: true, flags: FlagUTF8},
+		{name: "archive/data/0", data: data(100, 1), descriptor: true, flags: FlagUTF8, local: func(h *hdr) { h.extra = z }},
+	}}).build(t)
+	a := mustOpen(t, b, Options{})
+	wantKinds(t, a)
+}
+
 func TestCommentPrefixTrailing(t *testing.T) {
 	entries := []zEntry{{name: "a", data: []byte("aaa")}, {name: "b", data: pickle}}
 	a := mustOpen(t, (&zipBuilder{entries: entries, comment: "hello"}).build(t), Options{})
@@ -725,11 +743,9 @@ func TestNoOrBadCentralDirectory(t *testing.T) {
 	})
 }
 
-func TestTwoCentralDirectories(t *testing.T) {
-	// Central directory A (read by miniz at the stated offset) lists a benign
-	// entry; central directory B (where Python's zipfile looks, after the
-	// stated offset plus the prefix length) lists the pickle. Both have the
-	// same size.
+// twoCentralDirectories builds an archive where miniz and Python's zipfile
+// read different central directories.
+func twoCentralDirectories(t testing.TB) []byte {
 	benign := (&zipBuilder{noCentral: true, entries: []zEntry{{name: "x.pkl", data: []byte("benign")}}}).build(t)
 	evil := (&zipBuilder{noCentral: true, entries: []zEntry{{name: "y.pkl", data: pickle}}}).build(t)
 	cd := func(name string, d []byte, stored []byte, off uint32) []byte {
@@ -760,6 +776,15 @@ func TestTwoCentralDirectories(t *testing.T) {
 	f = binary.LittleEndian.AppendUint32(f, uint32(size))
 	f = binary.LittleEndian.AppendUint32(f, uint32(cdA))
 	f = append(f, 0, 0)
+	return f
+}
+
+func TestTwoCentralDirectories(t *testing.T) {
+	// Central directory A (read by miniz at the stated offset) lists a benign
+	// entry; central directory B (where Python's zipfile looks, after the
+	// stated offset plus the prefix length) lists the pickle. Both have the
+	// same size.
+	f := twoCentralDirectories(t)
 	a := mustOpen(t, f, Options{})
 	if !hasKind(a.Anomalies, KindBadCentralDirectory, "") {
 		t.Errorf("anomalies %v", kinds(a.Anomalies))
@@ -984,5 +1009,160 @@ func TestCorpusNotZip(t *testing.T) {
 		if _, err := Open(bytes.NewReader(b), int64(len(b)), Options{}); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// ---- cost on adversarial inputs ----
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r     io.ReaderAt
+	bytes int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.bytes += int64(n)
+	return n, err
+}
+
+// openCost opens b and returns the archive and the bytes read per byte of
+// input.
+func openCost(t *testing.T, b []byte) (*Archive, float64) {
+	t.Helper()
+	cr := &countingReader{r: bytes.NewReader(b)}
+	a, err := Open(cr, int64(len(b)), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return a, float64(cr.bytes) / float64(len(b))
+}
+
+func appendCentral(f []byte, name string, flags, method uint16, crc uint32, csize, usize, off uint32) []byte {
+	f = binary.LittleEndian.AppendUint32(f, sigCentral)
+	f = append(f, 20, 3, 20, 0)
+	f = append(f, le16b(flags)...)
+	f = append(f, le16b(method)...)
+	f = append(f, 0, 0, 0, 0)
+	f = binary.LittleEndian.AppendUint32(f, crc)
+	f = binary.LittleEndian.AppendUint32(f, csize)
+	f = binary.LittleEndian.AppendUint32(f, usize)
+	f = append(f, le16b(uint16(len(name)))...)
+	f = append(f, make([]byte, 12)...)
+	f = binary.LittleEndian.AppendUint32(f, off)
+	return append(f, name...)
+}
+
+func appendEnd(f []byte, n int, cdStart int) []byte {
+	size := len(f) - cdStart
+	f = binary.LittleEndian.AppendUint32(f, sigEOCD)
+	f = append(f, 0, 0, 0, 0)
+	f = append(f, le16b(uint16(n))...)
+	f = append(f, le16b(uint16(n))...)
+	f = binary.LittleEndian.AppendUint32(f, uint32(size))
+	f = binary.LittleEndian.AppendUint32(f, uint32(cdStart))
+	return append(f, 0, 0)
+}
+
+func TestCostOverlappingLongNames(t *testing.T) {
+	// Local headers every 4 bytes, each declaring a 65535-byte name and
+	// extra field that cover all the others, and one central record for
+	// each.
+	const n = 4000
+	f := make([]byte, n*32+30+2*65535)
+	for i := range n {
+		binary.LittleEndian.PutUint32(f[i*32:], sigLocal)
+		binary.LittleEndian.PutUint16(f[i*32+26:], 0xffff)
+		binary.LittleEndian.PutUint16(f[i*32+28:], 0xffff)
+	}
+	cd := len(f)
+	for i := range n {
+		f = appendCentral(f, "x", 0, 0, 0, 0, 0, uint32(i*32))
+	}
+	f = appendEnd(f, n, cd)
+	a, cost := openCost(t, f)
+	t.Logf("%d entries, %.1f bytes read per byte", len(a.Entries), cost)
+	if cost > 16 || len(a.Entries) != n {
+		t.Errorf("%d entries, Open read %.1f bytes per byte of input", len(a.Entries), cost)
+	}
+}
+
+func TestCostSharedEncryptedData(t *testing.T) {
+	// Thousands of central records point at one flagged deflate entry of
+	// 4 MiB. Records that differ only in CRC-32 and uncompressed size share
+	// one check; records that differ in compressed size run into the
+	// budget.
+	d := deflateBytes(t, bytes.Repeat([]byte("x"), 4<<20))
+	for _, distinct := range []bool{false, true} {
+		var f []byte
+		f = append(f, (&zipBuilder{noCentral: true, entries: []zEntry{{name: "e", method: Deflate, flags: FlagEncrypted, raw: d, data: []byte("?")}}}).build(t)...)
+		f = append(f, make([]byte, 4000)...)
+		cd := len(f)
+		const n = 3000
+		for i := range n {
+			csize := uint32(len(d))
+			if distinct {
+				csize += uint32(i)
+			}
+			f = appendCentral(f, "e"+strconv.Itoa(i), FlagEncrypted, Deflate, uint32(i), csize, 4<<20, 0)
+		}
+		f = appendEnd(f, n, cd)
+		start := time.Now()
+		a, cost := openCost(t, f)
+		el := time.Since(start)
+		enc := 0
+		for _, e := range a.Entries {
+			if e.Encrypted {
+				enc++
+			}
+		}
+		t.Logf("distinct %v: %d entries, %d taken as encrypted, %.1f bytes read per byte, %v", distinct, len(a.Entries), enc, cost, el)
+		if cost > 16 || len(a.Entries) != n {
+			t.Errorf("%d entries, Open read %.1f bytes per byte of input", len(a.Entries), cost)
+		}
+		if !distinct && enc != 0 || distinct && enc == 0 {
+			t.Errorf("distinct %v: %d entries taken as encrypted", distinct, enc)
+		}
+	}
+}
+
+func TestCostSignatureFloods(t *testing.T) {
+	for _, sig := range []string{"PK\x07\x08", "PK\x03\x04", "PK\x01\x02", "PKPK"} {
+		t.Run(strings.ReplaceAll(hex.EncodeToString([]byte(sig)), "504b", "PK"), func(t *testing.T) {
+			head := (&zipBuilder{noCentral: true, entries: []zEntry{{name: "d", descriptor: true, method: Deflate, raw: []byte{}}}}).build(t)
+			f := append(head[:len(head)-16], bytes.Repeat([]byte(sig), 1<<20)...)
+			cr := &countingReader{r: bytes.NewReader(f)}
+			_, err := Open(cr, int64(len(f)), Options{})
+			cost := float64(cr.bytes) / float64(len(f))
+			t.Logf("err %v, %.1f bytes read per byte", err, cost)
+			if cost > 8 {
+				t.Errorf("Open read %.1f bytes per byte of input", cost)
+			}
+		})
+	}
+}
+
+func TestCostCaseVariants(t *testing.T) {
+	// 2^14 names that fold to one.
+	var es []zEntry
+	for i := range 1 << 14 {
+		name := []byte("abcdefghijklmn")
+		for j := range name {
+			if i&(1<<j) != 0 {
+				name[j] -= 'a' - 'A'
+			}
+		}
+		es = append(es, zEntry{name: string(name), data: nil})
+	}
+	b := (&zipBuilder{entries: es}).build(t)
+	a, cost := openCost(t, b)
+	n := 0
+	for _, an := range a.Anomalies {
+		if an.Kind == KindDuplicateName {
+			n++
+		}
+	}
+	if n != 1 || cost > 8 {
+		t.Errorf("%d duplicate-name anomalies, %.1f bytes read per byte", n, cost)
 	}
 }
