@@ -5,6 +5,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -224,6 +225,9 @@ func ignored(rel, base string, patterns []string) bool {
 	return false
 }
 
+// smallFile is the size up to which a file is read whole into memory.
+const smallFile = 64 << 10
+
 // fileScan is the state of the scan of one file on disk.
 type fileScan struct {
 	opts     *Options
@@ -252,14 +256,28 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		return s.finish()
 	}
 	res.Size = info.Size()
-	head := make([]byte, min(info.Size(), analyzer.HeadSize))
-	if _, err := fh.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+	// A small file is read whole, at once: the analyzers then read it from
+	// memory rather than with a system call per read (the zip analyzer
+	// alone reads the last 64 KiB of every file), and most files of a
+	// model repository are small.
+	size := info.Size()
+	buf := make([]byte, min(size, analyzer.HeadSize))
+	if size <= smallFile {
+		buf = make([]byte, size)
+	}
+	n, err := fh.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
 		s.add(finding.New(finding.ScanError, loc, "The file could not be read: "+err.Error(), ""), "engine")
 		return s.finish()
 	}
+	head := buf[:min(len(buf), analyzer.HeadSize)]
+	var ra io.ReaderAt = fh
+	if int64(n) == size {
+		ra = bytes.NewReader(buf)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Limits.Timeout)
 	defer cancel()
-	in := analyzer.NewInput(loc, filepath.Base(f.path), info.Size(), head, 0, &opts.Limits, fh, nil, nil)
+	in := analyzer.NewInput(loc, filepath.Base(f.path), size, head, 0, &opts.Limits, ra, nil, nil)
 	s.dispatch(ctx, in)
 	return s.finish()
 }
@@ -381,6 +399,8 @@ func (o *output) Member(ctx context.Context, m analyzer.Member) error {
 	s := o.s
 	loc := o.in.Location.Child(m.Name)
 	if ctx.Err() != nil {
+		// The budget ran out between two members: the rest are not analyzed.
+		s.reportLimit(finding.LimitTime, o.in.Location, fmt.Sprintf("The analysis of this file ran out of its time budget (%s).", s.opts.Limits.Timeout))
 		return analyzer.ErrStopped
 	}
 	s.budget.members++

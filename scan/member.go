@@ -39,10 +39,18 @@ func (s *fileScan) memberInput(loc finding.Location, m analyzer.Member, depth in
 	cr := &countingReader{r: rc, b: &s.budget, compressed: m.CompressedSize,
 		maxRatio: limits.MaxRatio, floor: limits.RatioFloor}
 	head := make([]byte, analyzer.HeadSize)
-	n, err := io.ReadFull(cr, head)
+	// Not io.ReadFull: it reports a short read as io.ErrUnexpectedEOF, the
+	// error of a truncated compressed stream too, which must not pass for
+	// the end of a short member.
+	n := 0
+	for n < len(head) && err == nil {
+		var k int
+		k, err = cr.Read(head[n:])
+		n += k
+	}
 	head = head[:n]
 	switch {
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF):
 		// The whole member is in head.
 		rc.Close()
 		return analyzer.NewInput(loc, name, int64(n), head, depth, limits, bytes.NewReader(head), nil, nil), func() {}, nil

@@ -1,13 +1,16 @@
 package archive
 
 import (
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 	"strings"
 
 	"github.com/pierrec/lz4/v4"
@@ -29,6 +32,9 @@ type Stream struct {
 	open func(r io.Reader) (io.Reader, error)
 	// exts are the file extensions dropped to name the member.
 	exts []string
+	// weak is set when the magic is too short to tell the format from
+	// random bytes: the head must also decompress.
+	weak bool
 }
 
 // Streams returns the single-stream compressors, in sniffing order.
@@ -38,7 +44,7 @@ var streams = []*Stream{
 	{format: "gzip", exts: []string{".gz", ".gzip", ".tgz"},
 		magic: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x1f, 0x8b, 0x08}) },
 		open: func(r io.Reader) (io.Reader, error) {
-			z, err := gzip.NewReader(r)
+			z, err := gzip.NewReader(pythonGzipHeader(r))
 			if err != nil {
 				return nil, err
 			}
@@ -57,31 +63,87 @@ var streams = []*Stream{
 			c := xz.ReaderConfig{SingleStream: false}
 			return c.NewReader(r)
 		}},
-	{format: "lzma", exts: []string{".lzma"},
+	{format: "lzma", exts: []string{".lzma"}, weak: true,
 		magic: lzmaAloneHeader,
-		open:  func(r io.Reader) (io.Reader, error) { return lzma.NewReader(r) }},
+		open:  func(r io.Reader) (io.Reader, error) { return lzma.NewReader(cappedLZMADict(r)) }},
 	{format: "lz4", exts: []string{".lz4"},
 		magic: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x04, 0x22, 0x4d, 0x18}) },
 		open:  func(r io.Reader) (io.Reader, error) { return lz4.NewReader(r), nil }},
-	{format: "zlib", exts: []string{".z", ".zlib"},
+	{format: "zlib", exts: []string{".z", ".zlib"}, weak: true,
 		magic: zlibHeader,
 		open:  func(r io.Reader) (io.Reader, error) { return zlib.NewReader(r) }},
 }
 
-// lzmaAloneHeader recognizes the .lzma ("alone") header that Python's lzma
-// module writes with FORMAT_ALONE: properties 0x5d and a power-of-two
-// dictionary size, followed by the size or -1.
+// lzmaAloneHeader recognizes the .lzma ("alone") header as liblzma's
+// format detection (Python's lzma module, FORMAT_AUTO) accepts it: valid
+// properties (lc+lp <= 4), a dictionary size of 2^n or 2^n + 2^(n-1) (of
+// at least 4 KiB, the smallest any encoder writes), and an unknown size or
+// one below 256 GiB.
 func lzmaAloneHeader(h []byte) bool {
 	if len(h) < 13 || h[0] > 224 {
 		return false
 	}
+	if lc, lp := h[0]%9, h[0]/9%5; lc+lp > 4 {
+		return false
+	}
 	dict := uint32(h[1]) | uint32(h[2])<<8 | uint32(h[3])<<16 | uint32(h[4])<<24
-	if dict < 1<<12 || dict&(dict-1) != 0 {
+	if dict < 1<<12 { // no encoder writes less
+		return false
+	}
+	if top := uint32(1) << (31 - bits.LeadingZeros32(dict)); dict != 0xffffffff && dict != top && dict != top|top>>1 {
 		return false
 	}
 	size := h[5:13]
 	unknown := bytes.Equal(size, bytes.Repeat([]byte{0xff}, 8))
-	return h[0] == 0x5d && (unknown || size[7] == 0)
+	return unknown || size[7] == 0 && size[6] == 0 && size[5] < 0x40
+}
+
+// maxLZMADict bounds the dictionary a .lzma stream is decoded with: the
+// decoder allocates the size its header states, 4 GiB for 13 bytes.
+// Content up to that size never needs more.
+const maxLZMADict = 64 << 20
+
+// cappedLZMADict lowers the dictionary size of the .lzma header at the
+// start of r to maxLZMADict.
+func cappedLZMADict(r io.Reader) io.Reader {
+	h := make([]byte, 13)
+	n, _ := io.ReadFull(r, h)
+	if n >= 5 && binary.LittleEndian.Uint32(h[1:5]) > maxLZMADict {
+		binary.LittleEndian.PutUint32(h[1:5], maxLZMADict)
+	}
+	return io.MultiReader(bytes.NewReader(h[:n]), r)
+}
+
+// pythonGzipHeader rewrites the header of the gzip member at the start of
+// r the way Python's gzip module reads it: it skips the header CRC
+// without checking it, where Go's reader rejects a wrong one.
+func pythonGzipHeader(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	h, err := br.Peek(10)
+	if err != nil || h[3]&0x02 == 0 {
+		return br
+	}
+	out := append([]byte(nil), h...)
+	out[3] &^= 0x02
+	br.Discard(10)
+	if out[3]&0x04 != 0 { // FEXTRA: a 2-byte length and the field
+		x, err := br.Peek(2)
+		if err != nil {
+			return io.MultiReader(bytes.NewReader(out), br)
+		}
+		n := 2 + int(binary.LittleEndian.Uint16(x))
+		extra := make([]byte, n)
+		k, _ := io.ReadFull(br, extra)
+		out = append(out, extra[:k]...)
+	}
+	for _, flag := range []byte{0x08, 0x10} { // FNAME, FCOMMENT: zero-terminated
+		if out[3]&flag != 0 {
+			b, _ := br.ReadBytes(0)
+			out = append(out, b...)
+		}
+	}
+	br.Discard(2) // the header CRC
+	return io.MultiReader(bytes.NewReader(out), br)
 }
 
 // zlibHeader recognizes a zlib header: deflate, a window of at most 32 KiB,
@@ -96,19 +158,32 @@ func (s *Stream) Name() string { return s.format }
 // Version is the analyzer's version.
 func (s *Stream) Version() string { return "1" }
 
-// Sniff checks the magic bytes, then that the head really decompresses:
-// random data that happens to start like a zlib header is not a container.
+// Sniff checks the magic bytes. A magic long enough to identify the format
+// decides: a file that has it but does not decompress is reported as
+// unreadable, not skipped. A weak one (zlib's two bytes, the .lzma
+// header) is checked by decompressing the whole head: random data that
+// happens to start like a zlib header is not a container, and it fails
+// within the head where a few bytes of output may still come out.
 func (s *Stream) Sniff(in *analyzer.Input) bool {
 	if !s.magic(in.Head) {
 		return false
+	}
+	if !s.weak {
+		return true
 	}
 	r, err := s.open(bytes.NewReader(in.Head))
 	if err != nil {
 		return false
 	}
-	_, err = io.ReadFull(r, make([]byte, 64))
-	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isTruncation(err)
+	_, err = io.CopyN(io.Discard, r, sniffOutput)
+	// The stream may end early only when the head is not the whole input.
+	cut := in.Size < 0 || int64(len(in.Head)) < in.Size
+	return err == nil || errors.Is(err, io.EOF) || cut && (errors.Is(err, io.ErrUnexpectedEOF) || isTruncation(err))
 }
+
+// sniffOutput bounds the bytes decompressed from the head when sniffing: a
+// stream that gets that far is real.
+const sniffOutput = 1 << 20
 
 // isTruncation reports errors that only say the head ended too soon.
 func isTruncation(err error) bool {

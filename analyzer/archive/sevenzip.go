@@ -3,10 +3,15 @@ package archive
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 
 	"github.com/bodgit/sevenzip"
+	"github.com/stangelandcl/ppmd"
+	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/finding"
@@ -61,4 +66,70 @@ func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 		}
 	}
 	return nil
+}
+
+// maxCoderMemory bounds the memory a 7z coder may take: the LZMA and LZMA2
+// dictionaries and the PPMd model sizes come from the archive's header, and
+// the decoders allocate them in full (2 GiB for an archive of 160 bytes).
+// An LZMA dictionary is lowered to the bound (content up to that size never
+// needs more); a PPMd model cannot be, and a larger one is refused.
+const maxCoderMemory = 64 << 20
+
+// The library's decoders of these methods, replaced by bounded ones.
+func init() {
+	sevenzip.RegisterDecompressor([]byte{0x03, 0x01, 0x01}, boundedLZMA)
+	sevenzip.RegisterDecompressor([]byte{0x21}, boundedLZMA2)
+	sevenzip.RegisterDecompressor([]byte{0x03, 0x04, 0x01}, boundedPPMd)
+}
+
+// coderReader reads from r and closes c, the coder's input.
+type coderReader struct {
+	r io.Reader
+	c io.Closer
+}
+
+func (cr *coderReader) Read(p []byte) (int, error) { return cr.r.Read(p) }
+
+func (cr *coderReader) Close() error { return cr.c.Close() }
+
+func boundedLZMA(props []byte, size uint64, in []io.ReadCloser) (io.ReadCloser, error) {
+	if len(in) != 1 || len(props) != 5 {
+		return nil, errors.New("lzma: bad coder properties")
+	}
+	h := binary.LittleEndian.AppendUint64(bytes.Clone(props), size)
+	if binary.LittleEndian.Uint32(h[1:5]) > maxCoderMemory {
+		binary.LittleEndian.PutUint32(h[1:5], maxCoderMemory)
+	}
+	r, err := lzma.NewReader(io.MultiReader(bytes.NewReader(h), in[0]))
+	if err != nil {
+		return nil, err
+	}
+	return &coderReader{r, in[0]}, nil
+}
+
+func boundedLZMA2(props []byte, _ uint64, in []io.ReadCloser) (io.ReadCloser, error) {
+	if len(in) != 1 || len(props) != 1 || props[0] > 40 {
+		return nil, errors.New("lzma2: bad coder properties")
+	}
+	dict := (2 | int64(props[0])&1) << (props[0]/2 + 11) // as Lzma2Dec.c computes it
+	r, err := lzma.Reader2Config{DictCap: int(min(dict, maxCoderMemory))}.NewReader2(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return &coderReader{r, in[0]}, nil
+}
+
+func boundedPPMd(props []byte, size uint64, in []io.ReadCloser) (io.ReadCloser, error) {
+	if len(in) != 1 || len(props) != 5 {
+		return nil, errors.New("ppmd: bad coder properties")
+	}
+	mem := binary.LittleEndian.Uint32(props[1:])
+	if mem > maxCoderMemory*4 {
+		return nil, fmt.Errorf("ppmd: a model of %d bytes is larger than %d", mem, maxCoderMemory*4)
+	}
+	r, err := ppmd.NewH7zReader(in[0], int(props[0]), int(mem), int(min(size, 1<<62)))
+	if err != nil {
+		return nil, err
+	}
+	return &coderReader{&r, in[0]}, nil
 }

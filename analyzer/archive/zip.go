@@ -114,7 +114,7 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 	}
 	out.Format(format)
 	for _, an := range a.Anomalies {
-		rep.Report(finding.ArchiveZipAnomaly, an.Offset, zipAnomalyMessage(an), an.Entry)
+		rep.Report(finding.ArchiveZipAnomaly, inside(an.Offset, size), zipAnomalyMessage(an), an.Entry)
 	}
 	if a.Truncated {
 		rep.Report(finding.LimitMembers, -1, fmt.Sprintf("The archive holds more than %d entries; the rest were not analyzed.", in.Limits.MaxMembers), "")
@@ -139,9 +139,19 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 		}
 	}
 	for _, an := range readAnomalies {
-		rep.Report(finding.ArchiveZipAnomaly, an.Offset, zipAnomalyMessage(an), an.Entry)
+		rep.Report(finding.ArchiveZipAnomaly, inside(an.Offset, size), zipAnomalyMessage(an), an.Entry)
 	}
 	return nil
+}
+
+// inside returns off, or -1 (the whole input) when off is not a byte of
+// an input of size bytes: an anomaly may be about an offset that a header
+// declares, outside the file.
+func inside(off, size int64) int64 {
+	if off < 0 || off >= size {
+		return -1
+	}
+	return off
 }
 
 func zipAnomalyMessage(an zipreader.Anomaly) string {

@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
@@ -104,8 +105,21 @@ func ParseHeader(head []byte) (*Header, error) {
 	return h, nil
 }
 
-// objectDescr matches a dtype string of kind object.
-var objectDescr = regexp.MustCompile(`^[<>|=]?O\d*$`)
+// objectDescr matches a dtype string of kind object: "|O", "O8", "object".
+var objectDescr = regexp.MustCompile(`^[<>|=]?(O\d*|object0?_?)$`)
+
+// isObjectDescr reports whether numpy.dtype(s) holds objects: s is an
+// object dtype, or a comma-separated list of dtypes ("i4,O") or a subarray
+// ("(2,3)O") with one.
+func isObjectDescr(s string) bool {
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part[strings.LastIndexByte(part, ')')+1:])
+		if objectDescr.MatchString(part) {
+			return true
+		}
+	}
+	return false
+}
 
 // HasObject reports whether the dtype holds Python objects anywhere.
 func (h *Header) HasObject() bool { return hasObject(h.Descr) }
@@ -113,7 +127,7 @@ func (h *Header) HasObject() bool { return hasObject(h.Descr) }
 func hasObject(d any) bool {
 	switch d := d.(type) {
 	case string:
-		return objectDescr.MatchString(d)
+		return isObjectDescr(d)
 	case []any:
 		for _, x := range d {
 			if hasObject(x) {
@@ -166,11 +180,18 @@ func (n *Npy) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outp
 	out.Format("numpy")
 	rep := analyzer.Reporter{Out: out, In: in}
 	head := in.Head
-	if len(head) >= 12 && head[6] >= 2 {
-		// A version 2 header may be longer than the head.
-		if hl := int64(binary.LittleEndian.Uint32(head[8:12])); hl+12 > int64(len(head)) && hl <= maxHeader && in.HasReaderAt() {
-			ra, size, _ := in.ReaderAt()
-			buf := make([]byte, min(hl+12, size))
+	var end int64 // where the header ends
+	switch {
+	case len(head) >= 12 && head[6] >= 2:
+		end = int64(binary.LittleEndian.Uint32(head[8:12])) + 12
+	case len(head) >= 10 && head[6] == 1:
+		end = int64(binary.LittleEndian.Uint16(head[8:10])) + 10
+	}
+	if end > int64(len(head)) && end <= maxHeader+12 {
+		// The header is longer than the head (NumPy writes version 1.0
+		// headers of up to 65535 bytes).
+		if ra, size, err := in.ReaderAt(); err == nil {
+			buf := make([]byte, min(end, size))
 			if _, err := ra.ReadAt(buf, 0); err == nil {
 				head = buf
 			}

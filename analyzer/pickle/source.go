@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"errors"
 	"io"
 )
@@ -26,7 +27,13 @@ type source struct {
 }
 
 func newSource(ra io.ReaderAt, size int64, r io.Reader) *source {
-	return &source{ra: ra, r: r, size: size, buf: make([]byte, bufSize)}
+	n := bufSize
+	if ra != nil && size >= 0 && size < bufSize {
+		// The whole input fits: a small pickle (or the head that Sniff
+		// reads) needs no 64 KiB buffer.
+		n = int(max(size, 1))
+	}
+	return &source{ra: ra, r: r, size: size, buf: make([]byte, n)}
 }
 
 // pos is the input offset of the next byte.
@@ -78,7 +85,15 @@ func (s *source) fill(need int) bool {
 
 // readByte returns the next byte.
 func (s *source) readByte() (byte, error) {
-	if s.i >= s.n && !s.fill(1) {
+	if i := s.i; i < s.n {
+		s.i = i + 1
+		return s.buf[i], nil
+	}
+	return s.readByteSlow()
+}
+
+func (s *source) readByteSlow() (byte, error) {
+	if !s.fill(1) {
 		return 0, s.failure()
 	}
 	b := s.buf[s.i]
@@ -96,6 +111,14 @@ func (s *source) peekByte() (byte, bool) {
 
 // read returns the next n bytes (n <= bufSize), valid until the next call.
 func (s *source) read(n int) ([]byte, error) {
+	if i := s.i; n >= 0 && s.n-i >= n {
+		s.i = i + n
+		return s.buf[i : i+n], nil
+	}
+	return s.readSlow(n)
+}
+
+func (s *source) readSlow(n int) ([]byte, error) {
 	if !s.fill(n) {
 		return nil, s.failure()
 	}
@@ -175,17 +198,16 @@ func (s *source) seek(off int64) bool {
 func (s *source) readLine(maxKeep int) (line []byte, long bool, err error) {
 	for {
 		// Search the buffered bytes.
-		for j := s.i; j < s.n; j++ {
-			if s.buf[j] == '\n' {
-				if len(line) == 0 && !long {
-					out := s.buf[s.i:j]
-					s.i = j + 1
-					return out, false, nil
-				}
-				line = appendKeep(line, s.buf[s.i:j], maxKeep, &long)
+		if k := bytes.IndexByte(s.buf[s.i:s.n], '\n'); k >= 0 {
+			j := s.i + k
+			if len(line) == 0 && !long {
+				out := s.buf[s.i:j]
 				s.i = j + 1
-				return line, long, nil
+				return out, false, nil
 			}
+			line = appendKeep(line, s.buf[s.i:j], maxKeep, &long)
+			s.i = j + 1
+			return line, long, nil
 		}
 		// No newline yet: keep what we have and refill.
 		if s.n-s.i >= maxKeep || s.n == len(s.buf) {

@@ -49,24 +49,40 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 	case opNEWFALSE:
 		return false, m.push(off, falseValue)
 	case opBININT1:
+		if s := m.src; s.i < s.n && m.pushFast(value{k: kInt, n: int64(s.buf[s.i])}) {
+			s.i++
+			return false, nil
+		}
 		b, e := m.fixed(off, 1)
 		if e != nil {
 			return false, e
 		}
 		return false, m.push(off, value{k: kInt, n: int64(b[0])})
 	case opBININT2:
+		if s := m.src; s.n-s.i >= 2 && m.pushFast(value{k: kInt, n: int64(binary.LittleEndian.Uint16(s.buf[s.i:]))}) {
+			s.i += 2
+			return false, nil
+		}
 		b, e := m.fixed(off, 2)
 		if e != nil {
 			return false, e
 		}
 		return false, m.push(off, value{k: kInt, n: int64(binary.LittleEndian.Uint16(b))})
 	case opBININT:
+		if s := m.src; s.n-s.i >= 4 && m.pushFast(value{k: kInt, n: int64(int32(binary.LittleEndian.Uint32(s.buf[s.i:])))}) {
+			s.i += 4
+			return false, nil
+		}
 		b, e := m.fixed(off, 4)
 		if e != nil {
 			return false, e
 		}
 		return false, m.push(off, value{k: kInt, n: int64(int32(binary.LittleEndian.Uint32(b)))})
 	case opBINFLOAT:
+		if s := m.src; s.n-s.i >= 8 && m.pushFast(value{k: kFloat, n: int64(binary.BigEndian.Uint64(s.buf[s.i:]))}) {
+			s.i += 8
+			return false, nil
+		}
 		b, e := m.fixed(off, 8)
 		if e != nil {
 			return false, e
@@ -132,7 +148,10 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if len(l) == 0 {
 			return false, failure(off, "%v", errTruncated)
 		}
-		f, ok := parseFLOAT(l)
+		f, ok := plainFloat(l)
+		if !ok {
+			f, ok = parseFLOAT(l)
+		}
 		if !ok {
 			return false, failure(off, "could not convert string to float: %q", truncate(string(l), 40))
 		}
@@ -188,6 +207,9 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		}
 		return false, m.push(off, bytesValue(kBytes, s, n))
 	case opBINUNICODE, opSHORT_BINUNICODE, opBINUNICODE8:
+		if op != opBINUNICODE8 && m.shortStr(op) {
+			return false, nil
+		}
 		n, e := m.length(off, opTable[op].arg)
 		if e != nil {
 			return false, e
@@ -220,7 +242,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 
 	// Containers.
 	case opEMPTY_TUPLE:
-		return false, m.push(off, newContainer(kTuple, 0))
+		return false, m.push(off, m.arena.container(kTuple, 0))
 	case opTUPLE1, opTUPLE2, opTUPLE3:
 		n := int(op-opTUPLE1) + 1
 		if len(m.stack)-m.fence() < n {
@@ -234,7 +256,13 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			return false, e
 		}
 		items := m.popSince(i)
-		k := map[byte]kind{opTUPLE: kTuple, opLIST: kList, opFROZENSET: kFrozenSet}[op]
+		k := kTuple
+		switch op {
+		case opLIST:
+			k = kList
+		case opFROZENSET:
+			k = kFrozenSet
+		}
 		if k == kFrozenSet {
 			for _, it := range items {
 				if !it.hashable() {
@@ -244,11 +272,11 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		}
 		return false, m.push(off, m.container(k, items))
 	case opEMPTY_LIST:
-		return false, m.push(off, newContainer(kList, 0))
+		return false, m.push(off, m.arena.container(kList, 0))
 	case opEMPTY_DICT:
-		return false, m.push(off, newContainer(kDict, 0))
+		return false, m.push(off, m.arena.container(kDict, 0))
 	case opEMPTY_SET:
-		return false, m.push(off, newContainer(kSet, 0))
+		return false, m.push(off, m.arena.container(kSet, 0))
 	case opDICT:
 		i, e := m.popMark(off)
 		if e != nil {
@@ -258,7 +286,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if len(items)%2 != 0 {
 			return false, failure(off, "odd number of items for DICT")
 		}
-		d := newContainer(kDict, len(items))
+		d := m.arena.container(kDict, len(items))
 		for j := 0; j < len(items); j += 2 {
 			if !items[j].hashable() {
 				return false, failure(off, "unhashable type: '%s'", items[j].typeName())
@@ -267,6 +295,14 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		}
 		return false, m.push(off, d)
 	case opAPPEND:
+		if n := len(m.stack); n >= 2 && n-2 >= m.fence() && m.stack[n-2].k == kList {
+			// pop and appendTo, for a list below the item.
+			o := m.stack[n-2].p
+			m.arena.reserve(o)
+			o.addAll(m.stack[n-1:])
+			m.stack = m.stack[:n-1]
+			return false, nil
+		}
 		v, e := m.pop(off)
 		if e != nil {
 			return false, e
@@ -305,6 +341,9 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 
 	// The memo.
 	case opGET, opBINGET, opLONG_BINGET:
+		if op != opGET && m.getFast(op) {
+			return false, nil
+		}
 		idx, e := m.memoIndex(off, op)
 		if e != nil {
 			return false, e
@@ -315,6 +354,17 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		}
 		return false, m.push(off, v)
 	case opPUT, opBINPUT, opLONG_BINPUT:
+		if s := m.src; op != opPUT && len(m.stack) > m.fence() && s.n-s.i >= 4 {
+			// The argument is buffered and the stack holds a value: no
+			// error but the memo's own is possible.
+			idx := int64(s.buf[s.i])
+			if op == opLONG_BINPUT {
+				idx = int64(binary.LittleEndian.Uint32(s.buf[s.i:]))
+				s.i += 3
+			}
+			s.i++
+			return false, m.memoPut(off, idx, m.stack[len(m.stack)-1])
+		}
 		idx, e := m.memoIndex(off, op)
 		if e != nil {
 			return false, e
@@ -325,6 +375,9 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		}
 		return false, m.memoPut(off, idx, *t)
 	case opMEMOIZE:
+		if m.memoizeFast() {
+			return false, nil
+		}
 		t, e := m.top(off)
 		if e != nil {
 			return false, e
@@ -540,6 +593,72 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 	return false, nil
 }
 
+// shortStr is the fast path of SHORT_BINUNICODE and BINUNICODE: a string
+// whose bytes are buffered, is valid UTF-8 and fits on the stack. It
+// reports whether it pushed the string; if not, the opcode takes the
+// general path, from the same position.
+func (m *vm) shortStr(op byte) bool {
+	s := m.src
+	i, n := s.i, 0
+	if op == opSHORT_BINUNICODE {
+		if i >= s.n {
+			return false
+		}
+		n, i = int(s.buf[i]), i+1
+	} else {
+		if s.n-i < 4 {
+			return false
+		}
+		n, i = int(binary.LittleEndian.Uint32(s.buf[i:])), i+4
+	}
+	if n > keepBytes || s.n-i < n {
+		return false
+	}
+	str := string(s.buf[i : i+n])
+	if !validUTF8Surrogates(str) || !m.pushFast(value{k: kStr, s: str, n: int64(n)}) {
+		return false
+	}
+	s.i = i + n
+	return true
+}
+
+// getFast is the fast path of BINGET and LONG_BINGET: an index that is
+// buffered and names a set slot of the dense memo, and room on the stack.
+func (m *vm) getFast(op byte) bool {
+	s := m.src
+	var idx int
+	switch {
+	case op == opBINGET && s.i < s.n:
+		idx = int(s.buf[s.i])
+	case op == opLONG_BINGET && s.n-s.i >= 4:
+		idx = int(binary.LittleEndian.Uint32(s.buf[s.i:]))
+	default:
+		return false
+	}
+	if idx >= m.memoN {
+		return false
+	}
+	if v := m.memoSlot(int64(idx)); v.k == kMissing || !m.pushFast(*v) {
+		return false
+	}
+	s.i += opTable[op].n
+	return true
+}
+
+// memoizeFast is the fast path of MEMOIZE when the memo is dense, as the
+// pickler writes it: the top of the stack goes to the next slot, which
+// exists and is unset.
+func (m *vm) memoizeFast() bool {
+	n := len(m.stack)
+	if n <= m.fence() || m.memoLen != m.memoN || m.memoLen >= m.opts.MaxMemo || !m.memoRoom() {
+		return false
+	}
+	*m.memoSlot(int64(m.memoN)) = m.stack[n-1]
+	m.memoN++
+	m.memoLen++
+	return true
+}
+
 func loadKey(op byte) string {
 	if op >= 0x20 && op < 0x7f {
 		return string(rune(op))
@@ -602,6 +721,9 @@ func (m *vm) memoIndex(off int64, op byte) (int64, *Error) {
 		if len(l) == 0 {
 			return 0, failure(off, "%v", errTruncated)
 		}
+		if n, ok := plainDecimal(l); ok {
+			return n, nil
+		}
 		v, ok := pyLongFromString(cutNUL(l), 10)
 		if !ok {
 			return 0, failure(off, "invalid literal for int() with base 10: %q", truncate(string(l), 40))
@@ -625,6 +747,42 @@ func (m *vm) memoIndex(off int64, op byte) (int64, *Error) {
 	}
 }
 
+// plainFloat parses a FLOAT argument made only of digits, signs, a point
+// and exponents, as parseFLOAT would (without its checks for what such
+// text cannot hold); it reports false for anything else.
+func plainFloat(l []byte) (float64, bool) {
+	if len(l) == 0 || len(l) > 64 {
+		return 0, false
+	}
+	for _, c := range l {
+		if (c < '0' || c > '9') && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(l), 64)
+	if err != nil && !isRangeErr(err) {
+		return 0, false
+	}
+	return f, true
+}
+
+// plainDecimal parses the memo index that the pickler writes, digits
+// without a sign, spaces or a leading zero, as pyLongFromString would; it
+// reports false for any other text, left to pyLongFromString.
+func plainDecimal(l []byte) (int64, bool) {
+	if len(l) == 0 || len(l) > 18 || (l[0] == '0' && len(l) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range l {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
 // appendTo appends items to the list at stack index i (APPEND, APPENDS).
 func (m *vm) appendTo(off int64, i int, items []value, kindName string) *Error {
 	if i < m.fence() || i < 0 {
@@ -633,9 +791,10 @@ func (m *vm) appendTo(off int64, i int, items []value, kindName string) *Error {
 	target := m.stack[i]
 	switch target.k {
 	case kList:
-		for _, it := range items {
-			target.p.add(it)
+		if len(items) > 0 {
+			m.arena.reserve(target.p)
 		}
+		target.p.addAll(items)
 	case kObject, kPersID:
 		// An object of a class the stream constructed: its append or extend
 		// method runs. The class itself was judged when it was called.
@@ -661,6 +820,9 @@ func (m *vm) addItems(off int64, i int, items []value) *Error {
 	target := m.stack[i]
 	switch target.k {
 	case kSet:
+		if len(items) > 0 {
+			m.arena.reserve(target.p)
+		}
 		for _, it := range items {
 			if !it.hashable() {
 				return failure(off, "unhashable type: '%s'", it.typeName())
@@ -689,7 +851,13 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 	target := m.stack[i]
 	switch target.k {
 	case kDict:
+		if len(items) > 0 {
+			m.arena.reserve(target.p)
+		}
 		for j := 0; j < len(items); j += 2 {
+			if target.p.countPair(&items[j], &items[j+1]) {
+				continue // a plain scalar key is hashable
+			}
 			if !items[j].hashable() {
 				return failure(off, "unhashable type: '%s'", items[j].typeName())
 			}
@@ -878,6 +1046,16 @@ func containsByte(b []byte, c byte) bool {
 // \UXXXXXXXX escapes (after an odd run of backslashes), every other byte a
 // Latin-1 character.
 func decodeRawUnicodeEscape(b []byte) (string, bool) {
+	plain := true
+	for _, c := range b {
+		if c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(b), true // ASCII without escapes decodes to itself
+	}
 	var sb strings.Builder
 	for i := 0; i < len(b); i++ {
 		c := b[i]

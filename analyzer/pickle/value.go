@@ -41,6 +41,9 @@ type value struct {
 }
 
 // object is the shared part of containers, globals and opaque objects.
+// Containers are by far the most numerous (a data pickle may hold millions
+// of tuples, each kept alive by the memo), so that what only globals and
+// call results need is in a callee, nil for containers.
 type object struct {
 	// items are the retained items of a container: the first sampleItems,
 	// then every item that refers to a global or an object. count is the
@@ -51,7 +54,18 @@ type object struct {
 	hasRef bool
 	// complete is false when some items were not retained.
 	complete bool
+	// unhashable is true when some item, retained or not, is surely not
+	// hashable: then a tuple is not hashable either. It is kept as items
+	// are added, so that hashable never walks nested tuples (a memo makes
+	// a DAG of 60 tuples a tree of 2^60 leaves).
+	unhashable bool
 
+	*callee // kGlobal and kObject only
+}
+
+// callee is the part of an object that globals (kGlobal) and the results
+// of calls (kObject) have.
+type callee struct {
 	// For kGlobal: the operands and the name the policy judges.
 	module, name, resolved string
 	// For kObject: the callable and the arguments that produced it.
@@ -59,6 +73,17 @@ type object struct {
 	// For kGlobal: set when the global is stored in a container, passed as
 	// an argument or used as state, rather than only called.
 	escaped bool
+}
+
+// newCallee returns the object of a global or of a call result, in one
+// allocation.
+func newCallee(c callee) *object {
+	o := &struct {
+		object
+		c callee
+	}{c: c}
+	o.object.callee = &o.c
+	return &o.object
 }
 
 const (
@@ -76,8 +101,107 @@ var (
 	falseValue = value{k: kBool, n: 0}
 )
 
-func newContainer(k kind, capacity int) value {
-	return value{k: k, p: &object{items: make([]value, 0, min(capacity, sampleItems)), complete: true}}
+// arena allocates the VM's containers in batches: a data pickle builds
+// millions of small tuples, lists and dicts, and the memo keeps them all
+// alive, so that one allocation per container (and the garbage collector's
+// work on each) would cost more than the rest of the VM. A batch lives as
+// long as one of its containers does. The VM holds it by pointer, so that
+// copies of the VM share it.
+type arena struct {
+	o0 slab[object]
+	o1 slab[container1]
+	o2 slab[container2]
+	o3 slab[container3]
+	o4 slab[container4]
+	o8 slab[container8]
+	// items are the item arrays of containers created empty.
+	items slab[[sampleItems]value]
+}
+
+type (
+	container1 struct {
+		object
+		buf [1]value
+	}
+	container2 struct {
+		object
+		buf [2]value
+	}
+	container3 struct {
+		object
+		buf [3]value
+	}
+	container4 struct {
+		object
+		buf [4]value
+	}
+	container8 struct {
+		object
+		buf [sampleItems]value
+	}
+)
+
+// slab hands out the elements of batches that double in size up to
+// maxBatch, so that a small pickle allocates little.
+type slab[T any] struct {
+	free []T
+	size int
+}
+
+const maxBatch = 256
+
+func (s *slab[T]) get() *T {
+	if len(s.free) == 0 {
+		s.size = min(max(2*s.size, 4), maxBatch)
+		s.free = make([]T, s.size)
+	}
+	p := &s.free[0]
+	s.free = s.free[1:]
+	return p
+}
+
+// container returns an empty container that will receive capacity items.
+// The items it retains are allocated with it.
+func (a *arena) container(k kind, capacity int) value {
+	var o *object
+	switch n := min(capacity, sampleItems); {
+	case n == 0:
+		o = a.o0.get()
+	case n == 1:
+		c := a.o1.get()
+		c.items, o = c.buf[:0], &c.object
+	case n == 2:
+		c := a.o2.get()
+		c.items, o = c.buf[:0], &c.object
+	case n == 3:
+		c := a.o3.get()
+		c.items, o = c.buf[:0], &c.object
+	case n == 4:
+		c := a.o4.get()
+		c.items, o = c.buf[:0], &c.object
+	default:
+		c := a.o8.get()
+		c.items, o = c.buf[:0:n], &c.object
+	}
+	o.complete = true
+	return value{k: k, p: o}
+}
+
+// reserve gives a container created empty the room for its sample of
+// items, before items are added to it (add would allocate it on its own).
+func (a *arena) reserve(o *object) {
+	if cap(o.items) == 0 {
+		o.items = a.items.get()[:0]
+	}
+}
+
+// grow makes room for the items of a container that was created empty
+// (EMPTY_LIST, EMPTY_DICT, EMPTY_SET): room for the sample at once, rather
+// than growing one item at a time.
+func (o *object) grow() {
+	if cap(o.items) == 0 {
+		o.items = make([]value, 0, sampleItems)
+	}
 }
 
 // refers reports whether v is or holds a global or an opaque object.
@@ -95,15 +219,56 @@ func (v value) refers() bool {
 func (o *object) add(item value) {
 	o.count++
 	item.escape()
+	if !item.hashable() {
+		o.unhashable = true
+	}
 	ref := item.refers()
 	if ref {
 		o.hasRef = true
 	}
 	if len(o.items) < sampleItems || (ref && len(o.items) < maxRefItems) {
+		o.grow()
 		o.items = append(o.items, item)
 		return
 	}
 	o.complete = false
+}
+
+// addAll is add of each of items. Past the sample, an item that is a plain
+// number or string has no effect but to be counted (add would find it
+// hashable, not a reference and not to be kept): the long lists of a data
+// pickle are counted, not walked through add.
+func (o *object) addAll(items []value) {
+	for i := range items {
+		if len(o.items) >= sampleItems && plainScalar(items[i].k) {
+			o.count++
+			o.complete = false
+			continue
+		}
+		o.add(items[i])
+	}
+}
+
+// plainScalar reports whether values of kind k are hashable numbers,
+// strings or bytes, which hold no reference.
+func plainScalar(k kind) bool {
+	switch k {
+	case kNone, kBool, kInt, kBigInt, kFloat, kStr, kBytes:
+		return true
+	}
+	return false
+}
+
+// countPair is addPair for a pair past the sample whose key and value are
+// plain scalars, which addPair would only count; it reports whether the
+// pair was such.
+func (o *object) countPair(key, val *value) bool {
+	if len(o.items) < 2*sampleItems || !plainScalar(key.k) || !plainScalar(val.k) {
+		return false
+	}
+	o.count++
+	o.complete = false
+	return true
 }
 
 // addPair appends a key and a value to a dict, keeping them together.
@@ -116,6 +281,7 @@ func (o *object) addPair(key, val value) {
 		o.hasRef = true
 	}
 	if len(o.items) < 2*sampleItems || (ref && len(o.items) < maxRefItems) {
+		o.grow()
 		o.items = append(o.items, key, val)
 		return
 	}
@@ -136,11 +302,7 @@ func (v value) hashable() bool {
 	case kList, kDict, kSet, kByteArray:
 		return false
 	case kTuple:
-		for _, it := range v.p.items {
-			if !it.hashable() {
-				return false
-			}
-		}
+		return !v.p.unhashable
 	}
 	return true
 }

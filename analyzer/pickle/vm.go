@@ -76,10 +76,11 @@ func Sniff(head []byte, truncated bool) bool {
 	m := newVM(context.Background(), newSource(bytes.NewReader(head), int64(len(head)), nil), Options{MaxOps: 512})
 	m.sniffing = truncated
 	st := m.runStream(0)
-	for _, im := range st.Imports {
+	if len(st.Imports) > 0 {
 		// Text that starts with "c" or "i" reads as GLOBAL or INST: a pickle
-		// imports names, not sentences.
-		if !isDottedName([]byte(im.Module)) || !isDottedName([]byte(im.Name)) {
+		// imports names, not sentences. Only the first import decides:
+		// CPython runs everything before a later import that fails.
+		if im := st.Imports[0]; !isDottedName([]byte(im.Module)) || !isDottedName([]byte(im.Name)) {
 			return false
 		}
 	}
@@ -184,14 +185,17 @@ func (m *vm) nextStart(pos int64) (int64, bool) {
 }
 
 // indexStart returns the index of the first byte in w that may start a
-// stream in the middle of other data, or -1.
+// stream in the middle of other data, or -1. (Three vectorized searches,
+// each within what the previous ones left: data that holds none of the
+// bytes is skipped at memory speed.)
 func indexStart(w []byte) int {
-	for j, c := range w {
-		if c == opPROTO || c == opGLOBAL || c == opINST {
-			return j
+	j := -1
+	for _, c := range [...]byte{opPROTO, opGLOBAL, opINST} {
+		if k := bytes.IndexByte(w, c); k >= 0 {
+			j, w = k, w[:k]
 		}
 	}
-	return -1
+	return j
 }
 
 // plausibleStart reports whether a stream could start at off: PROTO with a
@@ -213,9 +217,30 @@ func (m *vm) plausibleStart(off int64) bool {
 		next, ok := s.peekByte()
 		return ok && opTable[next].name != ""
 	}
+	if !mayStartName(s.buf[s.i:s.n]) {
+		return false
+	}
 	for range 2 {
 		line, long, err := s.readLine(256)
 		if err != nil || long || !isDottedName(line) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayStartName reports whether w, the bytes buffered after a GLOBAL or
+// INST opcode, may start a line that isDottedName accepts: false when a
+// byte that no dotted name holds comes before the first newline. It only
+// rejects early what readLine and isDottedName would reject, without
+// reading a long line of random data to its end.
+func mayStartName(w []byte) bool {
+	for _, c := range w {
+		switch {
+		case c == '\n':
+			return true
+		case c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+		default:
 			return false
 		}
 	}
@@ -258,7 +283,8 @@ type vm struct {
 
 	stack   []value
 	marks   []int
-	memo    []value
+	memo    [][]value // the dense memo, in chunks of memoChunk slots (the first may be shorter)
+	memoN   int       // dense slots in use
 	memoMap map[int64]value
 	memoLen int
 	proto   int
@@ -272,10 +298,11 @@ type vm struct {
 	sniffing bool             // reading only the head of a longer input
 	nested   []Stream         // streams read in the middle of the current one
 	depth    int              // nesting of those streams
+	arena    *arena           // allocates containers, shared by copies of the VM
 }
 
 func newVM(ctx context.Context, src *source, opts Options) *vm {
-	return &vm{ctx: ctx, src: src, opts: opts.withDefaults()}
+	return &vm{ctx: ctx, src: src, opts: opts.withDefaults(), arena: &arena{}}
 }
 
 // failure builds the error of the opcode at off.
@@ -295,7 +322,7 @@ func (m *vm) runStream(start int64) *Stream {
 	m.st = st
 	m.stack = m.stack[:0]
 	m.marks = m.marks[:0]
-	m.memo = m.memo[:0]
+	m.resetMemo()
 	m.memoMap = nil
 	m.memoLen = 0
 	m.proto = 0
@@ -314,10 +341,16 @@ func (m *vm) runStream(start int64) *Stream {
 			st.Err = limitFailure(off, "more than %d opcodes", m.opts.MaxOps)
 			break
 		}
-		op, err := m.src.readByte()
-		if err != nil {
-			st.Err = failure(off, "%v", err)
-			break
+		var op byte
+		if s := m.src; s.i < s.n {
+			op = s.buf[s.i]
+			s.i++
+		} else {
+			var err error
+			if op, err = s.readByteSlow(); err != nil {
+				st.Err = failure(off, "%v", err)
+				break
+			}
 		}
 		st.Ops++
 		stop, e := m.step(op, off)
@@ -331,7 +364,7 @@ func (m *vm) runStream(start int64) *Stream {
 	}
 	st.End = m.src.pos()
 	if st.Err != nil {
-		st.End = max(st.Err.Offset+1, start+1)
+		st.End = max(min(st.Err.Offset+1, m.src.pos()), start+1)
 	}
 	st.Protocol = m.proto
 	return st
@@ -347,6 +380,26 @@ func (m *vm) fence() int {
 }
 
 func (m *vm) push(off int64, v value) *Error {
+	if m.pushFast(v) {
+		return nil
+	}
+	return m.pushSlow(off, v)
+}
+
+// pushFast pushes v if the stack has room without growing, and reports
+// whether it did: the fast path of push, small enough to be inlined.
+func (m *vm) pushFast(v value) bool {
+	n := len(m.stack)
+	if n >= cap(m.stack) || n >= m.opts.MaxStack {
+		return false
+	}
+	m.stack = m.stack[:n+1]
+	m.stack[n] = v
+	return true
+}
+
+// pushSlow is push when the stack must grow or is full.
+func (m *vm) pushSlow(off int64, v value) *Error {
 	if len(m.stack) >= m.opts.MaxStack {
 		return limitFailure(off, "stack deeper than %d", m.opts.MaxStack)
 	}
@@ -398,10 +451,8 @@ func (m *vm) popSince(i int) []value {
 }
 
 func (m *vm) container(k kind, items []value) value {
-	c := newContainer(k, len(items))
-	for _, it := range items {
-		c.p.add(it)
-	}
+	c := m.arena.container(k, len(items))
+	c.p.addAll(items)
 	return c
 }
 
@@ -411,8 +462,8 @@ const denseMemo = 1 << 22
 
 func (m *vm) memoGet(off int64, idx int64) (value, *Error) {
 	var v value
-	if idx >= 0 && idx < int64(len(m.memo)) {
-		v = m.memo[idx]
+	if idx >= 0 && idx < int64(m.memoN) {
+		v = *m.memoSlot(idx)
 	} else if m.memoMap != nil {
 		v = m.memoMap[idx]
 	}
@@ -428,13 +479,11 @@ func (m *vm) memoPut(off int64, idx int64, v value) *Error {
 	}
 	var old *value
 	switch {
-	case idx < int64(len(m.memo)):
-		old = &m.memo[idx]
-	case idx < denseMemo && idx <= 2*int64(len(m.memo))+1024:
-		for int64(len(m.memo)) <= idx {
-			m.memo = append(m.memo, value{})
-		}
-		old = &m.memo[idx]
+	case idx < int64(m.memoN):
+		old = m.memoSlot(idx)
+	case idx < denseMemo && idx <= 2*int64(m.memoN)+1024:
+		m.growMemo(int(idx) + 1)
+		old = m.memoSlot(idx)
 	default:
 		if m.memoMap == nil {
 			m.memoMap = make(map[int64]value)
@@ -458,6 +507,52 @@ func (m *vm) memoPut(off int64, idx int64, v value) *Error {
 	}
 	*old = v
 	return nil
+}
+
+// The dense memo is kept in chunks, so that a memo of millions of entries
+// is never copied as it grows.
+const (
+	memoShift = 12
+	memoChunk = 1 << memoShift
+)
+
+func (m *vm) memoSlot(idx int64) *value {
+	return &m.memo[idx>>memoShift][idx&(memoChunk-1)]
+}
+
+// memoRoom reports whether the dense slot m.memoN exists.
+func (m *vm) memoRoom() bool {
+	c := m.memoN >> memoShift
+	return c < len(m.memo) && m.memoN&(memoChunk-1) < len(m.memo[c])
+}
+
+// growMemo makes n dense slots available (n > m.memoN). The first chunk
+// starts small and doubles, for the many pickles with a small memo.
+func (m *vm) growMemo(n int) {
+	if len(m.memo) == 0 {
+		m.memo = append(m.memo, nil)
+	}
+	if c0 := m.memo[0]; len(c0) < n && len(c0) < memoChunk {
+		grown := make([]value, min(max(n, 2*len(c0), 32), memoChunk))
+		copy(grown, c0)
+		m.memo[0] = grown
+	}
+	for len(m.memo)<<memoShift < n {
+		m.memo = append(m.memo, make([]value, memoChunk))
+	}
+	m.memoN = n
+}
+
+// resetMemo empties the dense memo for a new stream, keeping its chunks.
+func (m *vm) resetMemo() {
+	for i, c := range m.memo {
+		used := m.memoN - i<<memoShift
+		if used <= 0 {
+			break
+		}
+		clear(c[:min(used, len(c))])
+	}
+	m.memoN = 0
 }
 
 // --- events ----------------------------------------------------------------
@@ -486,12 +581,18 @@ func (m *vm) keep(n int, key string) bool {
 
 func (m *vm) importGlobal(off int64, module, name, opname string) value {
 	resolved := resolve(module, name, m.proto)
-	g := value{k: kGlobal, p: &object{module: module, name: name, resolved: resolved}}
+	g := value{k: kGlobal, p: newCallee(callee{module: module, name: name, resolved: resolved})}
 	if v, ok := m.patched(resolved); ok {
 		g = v
 	}
 	if m.keep(len(m.st.Imports), "i"+module+"\n"+name) {
-		m.st.Imports = append(m.st.Imports, Import{Module: module, Name: name, Resolved: resolved, Offset: off, Opcode: opname, obj: g.p})
+		// obj is the global's object, whose escaped flag the analyzer reads;
+		// a value patched in place of the global has none.
+		var obj *object
+		if g.p != nil && g.p.callee != nil {
+			obj = g.p
+		}
+		m.st.Imports = append(m.st.Imports, Import{Module: module, Name: name, Resolved: resolved, Offset: off, Opcode: opname, obj: obj})
 	}
 	return g
 }
@@ -508,8 +609,8 @@ func (m *vm) patched(resolved string) (value, bool) {
 				return v, true
 			}
 			if v.k == kGlobal {
-				name := v.p.resolved + resolved[len(p):]
-				return value{k: kGlobal, p: &object{module: v.p.module, name: v.p.name + resolved[len(p):], resolved: name}}, true
+				name := capName(v.p.resolved + resolved[len(p):])
+				return value{k: kGlobal, p: newCallee(callee{module: v.p.module, name: capName(v.p.name + resolved[len(p):]), resolved: name})}, true
 			}
 			return value{}, false
 		}
@@ -541,7 +642,7 @@ func (m *vm) call(off int64, kindName string, fn, args value) value {
 		m.st.Calls = append(m.st.Calls, c)
 		m.st.callArgs = append(m.st.callArgs, args)
 	}
-	return value{k: kObject, p: &object{fnv: fn, args: args}}
+	return value{k: kObject, p: newCallee(callee{fnv: fn, args: args})}
 }
 
 // constGetattr recognizes builtins.getattr(global, 'name') with a constant
@@ -605,12 +706,26 @@ func (m *vm) callChecked(off int64, kindName string, fn, args value) (value, *Er
 	return res, nil
 }
 
+// maxName bounds the dotted names that patches build. A chain of patches
+// (a.b.c set to the global that a.b.c.d resolves to, again and again)
+// would otherwise grow a name at each step, and the memory of every call
+// that keeps one, quadratically. A longer name is cut visibly, so that no
+// allowlist entry matches it.
+const maxName = 256
+
+func capName(s string) string {
+	if len(s) > maxName {
+		return s[:maxName] + "…"
+	}
+	return s
+}
+
 // setAttr records that attribute key of the global target now holds v.
 func (m *vm) setAttr(target value, key, v value) {
 	if key.k != kStr {
 		return
 	}
-	name := target.p.resolved + "." + key.s
+	name := capName(target.p.resolved + "." + key.s)
 	if m.patches == nil {
 		m.patches = make(map[string]value)
 	}
@@ -635,6 +750,11 @@ func calleeName(v value) string {
 	}
 	if v.p.fnv.k == kGlobal {
 		return v.p.fnv.p.resolved
+	}
+	if f := v.p.fnv; f.k == kObject && f.p.fnv.k == kObject {
+		// A chain of calls of call results is not spelled out: each call
+		// of a long chain would cost the length of the chain.
+		return "<result of <result of …>>"
 	}
 	return describe(v.p.fnv)
 }
@@ -674,10 +794,13 @@ func (m *vm) counted(off int64, n int64) (string, *Error) {
 func (m *vm) fixed(off int64, n int) ([]byte, *Error) {
 	b, err := m.src.read(n)
 	if err != nil {
-		return nil, failure(off, "%v", err)
+		return nil, readFailure(off, err)
 	}
 	return b, nil
 }
+
+// readFailure is the error of an opcode whose argument could not be read.
+func readFailure(off int64, err error) *Error { return failure(off, "%v", err) }
 
 func (m *vm) length(off int64, arg argKind) (int64, *Error) {
 	switch arg {
