@@ -21,13 +21,23 @@ func (s *fileScan) memberInput(loc finding.Location, m analyzer.Member, depth in
 	name := path.Base(m.Name)
 	limits := &s.opts.Limits
 	if m.ReaderAt != nil {
-		head := make([]byte, max(min(m.Size, analyzer.HeadSize), 0))
-		if n, err := m.ReaderAt.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-			return nil, nil, err
-		} else {
-			head = head[:n]
+		// A small member is read whole, as a small file is (see scanFile).
+		small := m.Size >= 0 && m.Size <= smallFile
+		buf := make([]byte, max(min(m.Size, analyzer.HeadSize), 0))
+		if small {
+			buf = make([]byte, m.Size)
 		}
-		return analyzer.NewInput(loc, name, m.Size, head, depth, limits, m.ReaderAt, nil, nil), func() {}, nil
+		n, err := m.ReaderAt.ReadAt(buf, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, err
+		}
+		buf = buf[:n]
+		head := buf[:min(n, analyzer.HeadSize)]
+		ra := m.ReaderAt
+		if small && int64(n) == m.Size {
+			ra = bytes.NewReader(buf)
+		}
+		return analyzer.NewInput(loc, name, m.Size, head, depth, limits, ra, nil, nil), func() {}, nil
 	}
 	if m.Open == nil {
 		return nil, nil, errors.New("member has no content")

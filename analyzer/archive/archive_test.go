@@ -594,3 +594,15 @@ func TestStreamsAsPythonReadsThem(t *testing.T) {
 		})
 	}
 }
+
+// TestSevenZipLibraryPanic: a 7z archive on which the 7z library panics
+// (FuzzSevenZip found it) is reported as unreadable; the panic does not
+// reach the user.
+func TestSevenZipLibraryPanic(t *testing.T) {
+	data := fixSevenZipCRCs([]byte("7z\xbc\xaf'\x1c\x00\x04Rǔ\xac\x06\x00\x00\x00\x00\x00\x00\x006\x00\x00\x00\x00\x00\x00\x00:\x05\x16|\x93NUMPY\x01\x04\x00\x05\x01\x11\x15\x00a\x00/\x00b\x00/\x00c\x00.\x00n\x00p\x00y\x00\x00\x00\x00\x00"))
+	r, _ := scanFile(t, "crash.7z", data)
+	f := r.Files[0]
+	if !f.Incomplete || len(f.Findings) != 1 || f.Findings[0].Rule != finding.ArchiveUnreadable || !strings.Contains(f.Findings[0].Message, "failed") {
+		t.Errorf("findings %v", f.Findings)
+	}
+}

@@ -39,7 +39,7 @@ func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	if err != nil {
 		return err
 	}
-	r, err := sevenzip.NewReader(ra, size)
+	r, err := openSevenZip(ra, size)
 	if err != nil {
 		rule := finding.ArchiveUnreadable
 		if strings.Contains(strings.ToLower(err.Error()), "password") {
@@ -60,12 +60,48 @@ func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 		}
 		file := f
 		m := analyzer.Member{Name: f.Name, Size: int64(f.UncompressedSize), CompressedSize: size,
-			Open: func() (io.ReadCloser, error) { return file.Open() }}
+			Open: func() (rc io.ReadCloser, err error) {
+				defer recovered(&err)
+				rc, err = file.Open()
+				if err != nil {
+					return nil, err
+				}
+				return safeReader{rc}, nil
+			}}
 		if err := out.Member(ctx, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// The 7z library panics on some crafted archives (a nil folder in
+// streamsInfo.FileFolderAndSize): its panics are turned into errors, which
+// the engine reports, so that none reaches the user.
+
+// recovered turns a panic of the 7z library into *err.
+func recovered(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("the 7z reader failed: %v", v)
+	}
+}
+
+func openSevenZip(ra io.ReaderAt, size int64) (r *sevenzip.Reader, err error) {
+	defer recovered(&err)
+	return sevenzip.NewReader(ra, size)
+}
+
+// safeReader reads a 7z member, turning a panic of a decoder into an error.
+type safeReader struct{ rc io.ReadCloser }
+
+func (s safeReader) Read(p []byte) (n int, err error) {
+	defer recovered(&err)
+	return s.rc.Read(p)
+}
+
+func (s safeReader) Close() (err error) {
+	defer recovered(&err)
+	return s.rc.Close()
 }
 
 // maxCoderMemory bounds the memory a 7z coder may take: the LZMA and LZMA2

@@ -93,7 +93,7 @@ func (Tar) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output)
 			rep.Report(finding.ArchiveUnreadable, cnt.n, "The tar archive could not be read past this point: "+err.Error(), "")
 			return nil
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA && hdr.Typeflag != tar.TypeGNUSparse {
+		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeGNUSparse {
 			continue
 		}
 		m := analyzer.Member{Name: hdr.Name, Size: hdr.Size, CompressedSize: -1}

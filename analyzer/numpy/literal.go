@@ -134,7 +134,7 @@ func (p *litParser) seq(depth int, open byte) ([]any, error) {
 			p.i++
 			return out, nil
 		}
-		return nil, fmt.Errorf("expected , or %c", closer)
+		return nil, fmt.Errorf("expected a comma or %q", closer)
 	}
 }
 
@@ -157,7 +157,7 @@ func (p *litParser) dict(depth int) (map[string]any, error) {
 		}
 		p.space()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return nil, errors.New("expected :")
+			return nil, errors.New("expected a colon after a dict key")
 		}
 		p.i++
 		v, err := p.value(depth + 1)
@@ -174,6 +174,6 @@ func (p *litParser) dict(depth int) (map[string]any, error) {
 			p.i++
 			return out, nil
 		}
-		return nil, errors.New("expected , or }")
+		return nil, errors.New("expected a comma or a closing brace")
 	}
 }
