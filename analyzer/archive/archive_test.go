@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
 	"os"
@@ -604,5 +605,52 @@ func TestSevenZipLibraryPanic(t *testing.T) {
 	f := r.Files[0]
 	if !f.Incomplete || len(f.Findings) != 1 || f.Findings[0].Rule != finding.ArchiveUnreadable || !strings.Contains(f.Findings[0].Message, "failed") {
 		t.Errorf("findings %v", f.Findings)
+	}
+}
+
+// TestZipAnomalyFloodIsCapped: an archive with an anomaly per entry gives a
+// bounded number of findings, the rest counted in one.
+func TestZipAnomalyFloodIsCapped(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := range 500 {
+		// Names that differ only in case are duplicates to miniz.
+		name := "a"
+		if i%2 == 1 {
+			name = "A"
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("%s%d/x", strings.Repeat(name, 1), i/2), Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("x"))
+	}
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "flood.zip")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := scan.Scan(context.Background(), []string{path}, scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKind := map[string]int{}
+	for _, f := range r.AllFindings() {
+		if f.Rule == finding.ArchiveZipAnomaly {
+			byKind[strings.SplitN(f.Message, ")", 2)[0]]++
+		}
+	}
+	if len(byKind) == 0 {
+		t.Fatal("no anomaly reported")
+	}
+	capped := false
+	for kind, n := range byKind {
+		if n > 20+1 { // maxAnomaliesPerKind, and the summary
+			t.Errorf("%s: %d findings", kind, n)
+		}
+		capped = capped || n == 20+1
+	}
+	if !capped {
+		t.Errorf("no kind reached the cap: %v", byKind)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/violet-mlsecops/violet/analyzer"
@@ -113,8 +114,9 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 		}
 	}
 	out.Format(format)
+	anomalies := anomalyReporter{rep: rep, size: size, seen: map[string]int{}}
 	for _, an := range a.Anomalies {
-		rep.Report(finding.ArchiveZipAnomaly, inside(an.Offset, size), zipAnomalyMessage(an), an.Entry)
+		anomalies.report(an)
 	}
 	if a.Truncated {
 		rep.Report(finding.LimitMembers, -1, fmt.Sprintf("The archive holds more than %d entries; the rest were not analyzed.", in.Limits.MaxMembers), "")
@@ -139,8 +141,9 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 		}
 	}
 	for _, an := range readAnomalies {
-		rep.Report(finding.ArchiveZipAnomaly, inside(an.Offset, size), zipAnomalyMessage(an), an.Entry)
+		anomalies.report(an)
 	}
+	anomalies.summarize()
 	return nil
 }
 
@@ -152,6 +155,38 @@ func inside(off, size int64) int64 {
 		return -1
 	}
 	return off
+}
+
+// maxAnomaliesPerKind bounds the findings of one kind of anomaly in one
+// archive: a crafted archive can hold one per entry.
+const maxAnomaliesPerKind = 20
+
+// anomalyReporter reports anomalies, at most maxAnomaliesPerKind of each
+// kind, then one finding that counts the rest.
+type anomalyReporter struct {
+	rep  analyzer.Reporter
+	size int64
+	seen map[string]int
+}
+
+func (r *anomalyReporter) report(an zipreader.Anomaly) {
+	r.seen[an.Kind]++
+	if r.seen[an.Kind] <= maxAnomaliesPerKind {
+		r.rep.Report(finding.ArchiveZipAnomaly, inside(an.Offset, r.size), zipAnomalyMessage(an), an.Entry)
+	}
+}
+
+func (r *anomalyReporter) summarize() {
+	kinds := make([]string, 0, len(r.seen))
+	for kind := range r.seen {
+		kinds = append(kinds, kind)
+	}
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		if n := r.seen[kind]; n > maxAnomaliesPerKind {
+			r.rep.Report(finding.ArchiveZipAnomaly, -1, fmt.Sprintf("Zip anomaly (%s): %d more entries like the ones above.", kind, n-maxAnomaliesPerKind), "")
+		}
+	}
 }
 
 func zipAnomalyMessage(an zipreader.Anomaly) string {
