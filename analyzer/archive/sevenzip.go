@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/bodgit/sevenzip"
 	"github.com/stangelandcl/ppmd"
@@ -33,6 +34,7 @@ func (SevenZip) Sniff(in *analyzer.Input) bool {
 
 // Analyze lists the archive and hands each file to the engine.
 func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
+	registerBoundedCoders()
 	out.Format("7z")
 	rep := analyzer.Reporter{Out: out, In: in}
 	ra, size, err := in.ReaderAt()
@@ -111,12 +113,15 @@ func (s safeReader) Close() (err error) {
 // needs more); a PPMd model cannot be, and a larger one is refused.
 const maxCoderMemory = 64 << 20
 
-// The library's decoders of these methods, replaced by bounded ones.
-func init() {
+// registerBoundedCoders replaces the library's LZMA, LZMA2 and PPMd
+// decoders with the bounded ones, once, before the first 7z is read. The
+// library's registry is global, so this is done explicitly on first use
+// rather than at package initialization.
+var registerBoundedCoders = sync.OnceFunc(func() {
 	sevenzip.RegisterDecompressor([]byte{0x03, 0x01, 0x01}, boundedLZMA)
 	sevenzip.RegisterDecompressor([]byte{0x21}, boundedLZMA2)
 	sevenzip.RegisterDecompressor([]byte{0x03, 0x04, 0x01}, boundedPPMd)
-}
+})
 
 // coderReader reads from r and closes c, the coder's input.
 type coderReader struct {
