@@ -249,6 +249,9 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			return false, m.underflow(off)
 		}
 		t := m.container(kTuple, m.popSince(len(m.stack)-n))
+		if m.pushFast(t) {
+			return false, nil
+		}
 		return false, m.push(off, t)
 	case opTUPLE, opLIST, opFROZENSET:
 		i, e := m.popMark(off)
@@ -271,10 +274,14 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			}
 		}
 		return false, m.push(off, m.container(k, items))
-	case opEMPTY_LIST:
-		return false, m.push(off, m.arena.container(kList, 0))
-	case opEMPTY_DICT:
-		return false, m.push(off, m.arena.container(kDict, 0))
+	case opEMPTY_LIST, opEMPTY_DICT:
+		k := kList
+		if op == opEMPTY_DICT {
+			k = kDict
+		}
+		if c := m.arena.container(k, 0); !m.pushFast(c) {
+			return false, m.push(off, c)
+		}
 	case opEMPTY_SET:
 		return false, m.push(off, m.arena.container(kSet, 0))
 	case opDICT:
@@ -853,6 +860,9 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 	case kDict:
 		if len(items) > 0 {
 			m.arena.reserve(target.p)
+		}
+		if target.p.addPairs(items) {
+			return nil
 		}
 		for j := 0; j < len(items); j += 2 {
 			if target.p.countPair(&items[j], &items[j+1]) {

@@ -218,14 +218,7 @@ func (v value) refers() bool {
 // add appends item to container c, keeping what evidence and policy need.
 func (o *object) add(item value) {
 	o.count++
-	item.escape()
-	if !item.hashable() {
-		o.unhashable = true
-	}
-	ref := item.refers()
-	if ref {
-		o.hasRef = true
-	}
+	ref := o.note(&item)
 	if len(o.items) < sampleItems || (ref && len(o.items) < maxRefItems) {
 		o.grow()
 		o.items = append(o.items, item)
@@ -234,11 +227,36 @@ func (o *object) add(item value) {
 	o.complete = false
 }
 
+// note records what o must know of an item it receives, kept or not: a
+// global escapes, an unhashable item makes a tuple unhashable, a reference
+// makes the container hold one. It reports whether the item refers to a
+// global or an object.
+func (o *object) note(item *value) bool {
+	item.escape()
+	if !item.hashable() {
+		o.unhashable = true
+	}
+	ref := item.refers()
+	if ref {
+		o.hasRef = true
+	}
+	return ref
+}
+
 // addAll is add of each of items. Past the sample, an item that is a plain
 // number or string has no effect but to be counted (add would find it
 // hashable, not a reference and not to be kept): the long lists of a data
 // pickle are counted, not walked through add.
 func (o *object) addAll(items []value) {
+	if n := len(o.items) + len(items); n <= sampleItems && n <= cap(o.items) {
+		// All are kept, in room already there (a tuple, a new list).
+		o.count += int64(len(items))
+		for i := range items {
+			o.note(&items[i])
+		}
+		o.items = append(o.items, items...)
+		return
+	}
 	for i := range items {
 		if len(o.items) >= sampleItems && plainScalar(items[i].k) {
 			o.count++
@@ -268,6 +286,29 @@ func (o *object) countPair(key, val *value) bool {
 	}
 	o.count++
 	o.complete = false
+	return true
+}
+
+// addPairs is addPair of each key and value of items (key, value, key...)
+// when every key is hashable and every pair is kept in the room already
+// there (a small dict); otherwise it does nothing and reports false.
+func (o *object) addPairs(items []value) bool {
+	if n := len(o.items) + len(items); n > 2*sampleItems || n > cap(o.items) {
+		return false
+	}
+	for i := 0; i < len(items); i += 2 {
+		if !items[i].hashable() {
+			return false
+		}
+	}
+	o.count += int64(len(items) / 2)
+	for i := range items {
+		items[i].escape()
+		if items[i].refers() {
+			o.hasRef = true
+		}
+	}
+	o.items = append(o.items, items...)
 	return true
 }
 

@@ -302,7 +302,9 @@ type vm struct {
 }
 
 func newVM(ctx context.Context, src *source, opts Options) *vm {
-	return &vm{ctx: ctx, src: src, opts: opts.withDefaults(), arena: &arena{}}
+	// The stack starts with room for what most pickles need, rather than
+	// growing from one value.
+	return &vm{ctx: ctx, src: src, opts: opts.withDefaults(), arena: &arena{}, stack: make([]value, 0, 32)}
 }
 
 // failure builds the error of the opcode at off.
