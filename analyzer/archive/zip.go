@@ -44,8 +44,22 @@ func (Zip) Sniff(in *analyzer.Input) bool {
 	if _, err := ra.ReadAt(tail, size-int64(len(tail))); err != nil {
 		return false
 	}
-	i := bytes.LastIndex(tail, []byte("PK\x05\x06"))
+	i := lastIndex(tail, []byte("PK\x05\x06"))
 	return i >= 0 && len(tail)-i >= 22 && bytes.Contains(tail[:i], []byte("PK\x01\x02"))
+}
+
+// lastIndex is bytes.LastIndex by forward, vectorized searches: the tail
+// of every member is searched, and bytes.LastIndex is a byte-by-byte loop.
+func lastIndex(b, sep []byte) int {
+	last := -1
+	for off := 0; ; {
+		i := bytes.Index(b[off:], sep)
+		if i < 0 {
+			return last
+		}
+		last = off + i
+		off = last + 1
+	}
 }
 
 // zipFormats names the formats built on zip by the members they hold.

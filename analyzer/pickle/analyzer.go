@@ -78,7 +78,7 @@ func (a *Analyzer) ScanWith(ctx context.Context, in *analyzer.Input, out analyze
 		}
 		tr, err = run(ctx, newSource(nil, -1, rc), opts)
 	}
-	if err == nil && !executedAnything(tr) && !startsWithProto(in, so.Base) {
+	if err == nil && !executedAnything(tr) && !(startsWithProto(in, so.Base) && tr.Streams[0].Ops >= minMalformedOps) {
 		// Not a pickle after all (text that reads as a few opcodes): the
 		// stream failed before importing anything, so nothing could run.
 		return nil
@@ -92,6 +92,12 @@ func (a *Analyzer) ScanWith(ctx context.Context, in *analyzer.Input, out analyze
 	}
 	return err
 }
+
+// minMalformedOps is how far a stream that starts with PROTO, and fails
+// without importing or calling anything, must get to be reported as a
+// malformed pickle rather than dropped as data that merely starts like one
+// (one float tensor in ten thousand does).
+const minMalformedOps = 3
 
 // executedAnything reports whether some stream of tr imported or called
 // anything, or ended cleanly.

@@ -225,6 +225,7 @@ func pyString(s string) string {
 var standInStops = []string{
 	"class argument isn't a type object", "class argument must be a type",
 	"argument list must be a tuple", "args argument must be a tuple", "expected an arg tuple",
+	"a bytes-like object is required",
 }
 
 // continuesPast reports whether the VM went on, as it must, where CPython

@@ -545,6 +545,13 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if kwargs.k != kDict && !opaque(kwargs) {
 			return false, failure(off, "NEWOBJ_EX kwargs argument must be a dict, not %s", kwargs.typeName())
 		}
+		if kwargs.k == kDict {
+			for j := 0; j < len(kwargs.p.items); j += 2 {
+				if k := kwargs.p.items[j]; k.k != kStr && !opaque(k) {
+					return false, failure(off, "keywords must be strings")
+				}
+			}
+		}
 		if !maybeType(cls) {
 			return false, failure(off, "NEWOBJ_EX class argument must be a type, not %s", cls.typeName())
 		}
@@ -1052,6 +1059,18 @@ func containsByte(b []byte, c byte) bool {
 	return false
 }
 
+// writeRuneWTF8 writes r as UTF-8, and a lone surrogate as the three bytes
+// Python's "surrogatepass" writes, where Go would write U+FFFD.
+func writeRuneWTF8(sb *strings.Builder, r rune) {
+	if r >= 0xd800 && r <= 0xdfff {
+		sb.WriteByte(byte(0xe0 | r>>12))
+		sb.WriteByte(byte(0x80 | r>>6&0x3f))
+		sb.WriteByte(byte(0x80 | r&0x3f))
+		return
+	}
+	sb.WriteRune(r)
+}
+
 // decodeRawUnicodeEscape decodes Python's raw-unicode-escape: \uXXXX and
 // \UXXXXXXXX escapes (after an odd run of backslashes), every other byte a
 // Latin-1 character.
@@ -1088,7 +1107,7 @@ func decodeRawUnicodeEscape(b []byte) (string, bool) {
 					return "", false
 				}
 				sb.WriteString(strings.Repeat("\\", run-1))
-				sb.WriteRune(rune(r))
+				writeRuneWTF8(&sb, rune(r))
 				i = j + n
 				continue
 			}

@@ -131,6 +131,11 @@ func run(ctx context.Context, src *source, opts Options) (*Trace, error) {
 		switch {
 		case st.Err != nil && st.Err.Limit:
 			return t, nil
+		case first && st.Err != nil && len(st.Imports) == 0 && len(st.Calls) == 0:
+			// The first load fails before it imports or calls anything: no
+			// loader gets past it to a later stream, and the rest is data
+			// (a tensor whose bytes happen to start like an opcode).
+			return t, nil
 		case kept:
 			pos = max(st.End, start+1)
 		default:
