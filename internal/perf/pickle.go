@@ -184,38 +184,24 @@ func (w *writer) emptyDict() {
 // list writes a list of n items, each written by item(i).
 func (w *writer) list(n int, item func(i int)) {
 	w.emptyList()
-	if w.proto == 0 {
-		for i := range n {
-			item(i)
-			w.op('a') // APPEND
-			w.boundary()
-		}
-		return
-	}
-	for start := 0; start < n; start += batchSize {
-		k := min(batchSize, n-start)
-		if k > 1 {
-			w.op('(')
-		}
-		for i := start; i < start+k; i++ {
-			item(i)
-			w.boundary()
-		}
-		if k > 1 {
-			w.op('e') // APPENDS
-		} else {
-			w.op('a')
-		}
-	}
+	w.batched(n, item, 'a', 'e') // APPEND, APPENDS
 }
 
 // dict writes a dict of n pairs, each written by pair(i).
 func (w *writer) dict(n int, pair func(i int)) {
 	w.emptyDict()
+	w.batched(n, pair, 's', 'u') // SETITEM, SETITEMS
+}
+
+// batched writes the n items of the container just written the way
+// CPython's pickler batches them: opcode one after each item at protocol 0;
+// above it, MARK, up to batchSize items and opcode many, or one for a batch
+// of a single item.
+func (w *writer) batched(n int, item func(i int), one, many byte) {
 	if w.proto == 0 {
 		for i := range n {
-			pair(i)
-			w.op('s') // SETITEM
+			item(i)
+			w.op(one)
 			w.boundary()
 		}
 		return
@@ -226,13 +212,13 @@ func (w *writer) dict(n int, pair func(i int)) {
 			w.op('(')
 		}
 		for i := start; i < start+k; i++ {
-			pair(i)
+			item(i)
 			w.boundary()
 		}
 		if k > 1 {
-			w.op('u') // SETITEMS
+			w.op(many)
 		} else {
-			w.op('s')
+			w.op(one)
 		}
 	}
 }
