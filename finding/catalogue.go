@@ -47,6 +47,8 @@ const (
 	PickleMalformed     = "PICKLE-MALFORMED"
 	PickleLimit         = "PICKLE-LIMIT"
 	NumpyObjectArray    = "NUMPY-OBJECT-ARRAY"
+	SafetensorsLayout   = "SAFETENSORS-LAYOUT"
+	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
 	ArchiveEncrypted    = "ARCHIVE-ENCRYPTED"
@@ -119,6 +121,14 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasUnsafeArtifacts},
 		Description: "The .npy array has dtype object: numpy.load needs allow_pickle=True and unpickles its content. The pickle inside was scanned; this finding says the file is not plain numeric data.",
 		Remediation: "Store numeric arrays with a numeric dtype; load object arrays only from trusted sources."},
+	{ID: SafetensorsLayout, Title: "safetensors header does not match its data", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The header of a safetensors file lies about its data: tensors overlap, leave gaps or run past the end, sizes do not match dtypes and shapes, bytes follow the last tensor, a name appears twice, or the metadata is not all strings. The reference loader refuses such a file, more lenient readers do not, and the unclaimed bytes can hide a payload for a second-stage loader: Violet scans them as files of their own.",
+		Remediation: "Re-export the weights with the safetensors library (safetensors.torch.save_file). Do not load a file whose header was edited by hand."},
+	{ID: FormatNameMismatch, Title: "File name promises a safe format the content is not", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",
+		Remediation: "Treat the file as the format it really is (see its other findings), and rename or re-export it."},
 	{ID: FormatMalformed, Title: "File is malformed and could not be fully analyzed", Severity: Medium, Incomplete: true,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file claims a format (a NumPy header, a PyTorch legacy checkpoint, a joblib file) but breaks it, so Violet could not analyze all of it. A file that cannot be analyzed is never reported as clean.",

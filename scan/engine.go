@@ -361,11 +361,13 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 		}
 	}
 	ran := false
+	found := map[string]bool{}
 	for _, a := range run {
-		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version()}
+		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version(), found: found}
 		s.analysisError(ctx, in, out.name, a.Analyze(ctx, in, out))
 		ran = true
 	}
+	s.checkName(in, found)
 	return ran
 }
 
@@ -384,16 +386,41 @@ func (s *fileScan) analysisError(ctx context.Context, in *analyzer.Input, name s
 	}
 }
 
+// namedFormats are file extensions that promise a format that cannot run
+// code; content of another format under such a name is a finding.
+var namedFormats = map[string]string{
+	".safetensors": "safetensors",
+}
+
+// checkName reports an input named like a safe format that holds others.
+func (s *fileScan) checkName(in *analyzer.Input, found map[string]bool) {
+	want, ok := namedFormats[strings.ToLower(filepath.Ext(in.Name))]
+	if !ok || len(found) == 0 || found[want] {
+		return
+	}
+	var got []string
+	for f := range found {
+		got = append(got, f)
+	}
+	sort.Strings(got)
+	s.add(finding.New(finding.FormatNameMismatch, in.Location,
+		fmt.Sprintf("The file is named %s but holds %s, not %s.", in.Name, strings.Join(got, " and "), want), strings.Join(got, ", ")), "engine")
+}
+
 // output is what an analyzer reports to.
 type output struct {
-	s    *fileScan
-	in   *analyzer.Input
-	name string
+	s     *fileScan
+	in    *analyzer.Input
+	name  string
+	found map[string]bool // formats found in this input by its analyzers
 }
 
 func (o *output) Report(f finding.Finding) { o.s.add(f, o.name) }
 
-func (o *output) Format(name string) { o.s.formats[name] = true }
+func (o *output) Format(name string) {
+	o.s.formats[name] = true
+	o.found[name] = true
+}
 
 func (o *output) Member(ctx context.Context, m analyzer.Member) error {
 	s := o.s

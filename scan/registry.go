@@ -6,6 +6,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/numpy"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/analyzer/pytorch"
+	"github.com/violet-mlsecops/violet/analyzer/safetensors"
 )
 
 // Analyzers returns every analyzer, in the order the engine tries them on
@@ -19,5 +20,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }
