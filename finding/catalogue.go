@@ -48,6 +48,7 @@ const (
 	PickleLimit         = "PICKLE-LIMIT"
 	NumpyObjectArray    = "NUMPY-OBJECT-ARRAY"
 	SafetensorsLayout   = "SAFETENSORS-LAYOUT"
+	GGUFLayout          = "GGUF-LAYOUT"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
@@ -125,6 +126,10 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The header of a safetensors file lies about its data: tensors overlap, leave gaps or run past the end, sizes do not match dtypes and shapes, bytes follow the last tensor, a name appears twice, or the metadata is not all strings. The reference loader refuses such a file, more lenient readers do not, and the unclaimed bytes can hide a payload for a second-stage loader: Violet scans them as files of their own.",
 		Remediation: "Re-export the weights with the safetensors library (safetensors.torch.save_file). Do not load a file whose header was edited by hand."},
+	{ID: GGUFLayout, Title: "GGUF tensor infos do not match the data", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The tensor infos of a GGUF file lie about its data: a tensor is misaligned, overlaps another, runs past the end of the file or has dimensions that are not whole blocks of its type, a name appears twice, or bytes belong to no tensor. llama.cpp refuses some of these; the unclaimed bytes can hide a payload for a second-stage loader, and Violet scans them as files of their own.",
+		Remediation: "Re-convert the model with llama.cpp's own tools (convert_hf_to_gguf.py, llama-quantize); do not load a file whose header was edited by hand."},
 	{ID: FormatNameMismatch, Title: "File name promises a safe format the content is not", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",

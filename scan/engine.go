@@ -390,6 +390,7 @@ func (s *fileScan) analysisError(ctx context.Context, in *analyzer.Input, name s
 // code; content of another format under such a name is a finding.
 var namedFormats = map[string]string{
 	".safetensors": "safetensors",
+	".gguf":        "gguf",
 }
 
 // checkName reports an input named like a safe format that holds others.

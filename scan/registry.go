@@ -3,6 +3,7 @@ package scan
 import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/archive"
+	"github.com/violet-mlsecops/violet/analyzer/gguf"
 	"github.com/violet-mlsecops/violet/analyzer/numpy"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/analyzer/pytorch"
@@ -20,5 +21,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }

@@ -1,0 +1,483 @@
+// Package gguf checks GGUF files (llama.cpp's format, versions 1 to 3, in
+// either byte order): the header, every key/value and its type, and the
+// tensor infos, which must stay within the file, be aligned and not
+// overlap. Byte ranges that no tensor claims are handed back to the engine,
+// so that content hidden there is scanned. The chat templates the header
+// carries are extracted (Header.ChatTemplates) for the template analysis.
+package gguf
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"sort"
+	"strings"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+// Limits of the parser. Real files stay far below them; each is checked
+// before anything is allocated.
+const (
+	maxString     = 64 << 20 // one string (chat templates are kilobytes)
+	maxArrayDepth = 8
+	maxDims       = 4 // GGML_MAX_DIMS
+	maxTensors    = 1 << 20
+	maxKV         = 1 << 20
+)
+
+// Value types of key/values.
+const (
+	typeUint8 = iota
+	typeInt8
+	typeUint16
+	typeInt16
+	typeUint32
+	typeInt32
+	typeFloat32
+	typeBool
+	typeString
+	typeArray
+	typeUint64
+	typeInt64
+	typeFloat64
+)
+
+// scalarSize is the size of each fixed-size value type.
+var scalarSize = map[uint32]uint64{
+	typeUint8: 1, typeInt8: 1, typeBool: 1, typeUint16: 2, typeInt16: 2,
+	typeUint32: 4, typeInt32: 4, typeFloat32: 4, typeUint64: 8, typeInt64: 8, typeFloat64: 8,
+}
+
+// ggmlTypes gives, for each tensor type of ggml, the elements per block and
+// the bytes per block (llama.cpp gguf-py GGML_QUANT_SIZES, QK_K = 256).
+var ggmlTypes = map[uint32]struct{ block, size uint64 }{
+	0: {1, 4}, 1: {1, 2}, 2: {32, 18}, 3: {32, 20}, 6: {32, 22}, 7: {32, 24}, 8: {32, 34}, 9: {32, 40},
+	10: {256, 84}, 11: {256, 110}, 12: {256, 144}, 13: {256, 176}, 14: {256, 210}, 15: {256, 292},
+	16: {256, 66}, 17: {256, 74}, 18: {256, 98}, 19: {256, 50}, 20: {32, 18}, 21: {256, 110},
+	22: {256, 82}, 23: {256, 136}, 24: {1, 1}, 25: {1, 2}, 26: {1, 4}, 27: {1, 8}, 28: {1, 8},
+	29: {256, 56}, 30: {1, 2}, 34: {256, 54}, 35: {256, 66}, 39: {32, 17},
+}
+
+// Tensor is one tensor info.
+type Tensor struct {
+	// Name is the tensor's name.
+	Name string
+	// Dims are its dimensions.
+	Dims []uint64
+	// Type is its ggml type id.
+	Type uint32
+	// Offset is its offset in the data section.
+	Offset uint64
+}
+
+// size is the tensor's data size, or false when its type is unknown or
+// its element count is not a whole number of blocks.
+func (t Tensor) size() (uint64, bool) {
+	tt, ok := ggmlTypes[t.Type]
+	if !ok {
+		return 0, false
+	}
+	n := uint64(1)
+	for _, d := range t.Dims {
+		hi, lo := bits.Mul64(n, d)
+		if hi != 0 {
+			return 0, false
+		}
+		n = lo
+	}
+	if n%tt.block != 0 {
+		return 0, false
+	}
+	hi, size := bits.Mul64(n/tt.block, tt.size)
+	return size, hi == 0
+}
+
+// Header is a parsed GGUF header.
+type Header struct {
+	// Version is the format version.
+	Version uint32
+	// BigEndian is true for a big-endian file.
+	BigEndian bool
+	// Alignment is general.alignment (32 by default).
+	Alignment uint64
+	// Architecture is general.architecture.
+	Architecture string
+	// ChatTemplates maps tokenizer.chat_template keys to their templates.
+	ChatTemplates map[string]string
+	// Tensors are the tensor infos, in file order.
+	Tensors []Tensor
+	// DataOffset is where the tensor data starts.
+	DataOffset uint64
+	// Problems are layout problems found while parsing.
+	Problems []string
+}
+
+// reader reads the header fields in order, within the file.
+type reader struct {
+	r     io.ReaderAt
+	size  uint64
+	pos   uint64
+	order binary.ByteOrder
+	wide  bool // version 2 and above: 64-bit counts and lengths
+	buf   [8]byte
+}
+
+var errTruncated = errors.New("the header runs past the end of the file")
+
+func (r *reader) bytes(n uint64) ([]byte, error) {
+	if n > r.size-r.pos {
+		return nil, errTruncated
+	}
+	b := make([]byte, n)
+	if _, err := r.r.ReadAt(b, int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	r.pos += n
+	return b, nil
+}
+
+func (r *reader) skip(n uint64) error {
+	if n > r.size-r.pos {
+		return errTruncated
+	}
+	r.pos += n
+	return nil
+}
+
+func (r *reader) u32() (uint32, error) {
+	if 4 > r.size-r.pos {
+		return 0, errTruncated
+	}
+	if _, err := r.r.ReadAt(r.buf[:4], int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	r.pos += 4
+	return r.order.Uint32(r.buf[:4]), nil
+}
+
+func (r *reader) u64() (uint64, error) {
+	if 8 > r.size-r.pos {
+		return 0, errTruncated
+	}
+	if _, err := r.r.ReadAt(r.buf[:8], int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	r.pos += 8
+	return r.order.Uint64(r.buf[:8]), nil
+}
+
+// count reads a count or a length: 32 bits in version 1, 64 after.
+func (r *reader) count() (uint64, error) {
+	if r.wide {
+		return r.u64()
+	}
+	v, err := r.u32()
+	return uint64(v), err
+}
+
+func (r *reader) str() (string, error) {
+	n, err := r.count()
+	if err != nil {
+		return "", err
+	}
+	if n > maxString {
+		return "", fmt.Errorf("a string of %d bytes is longer than %d", n, maxString)
+	}
+	b, err := r.bytes(n)
+	return string(b), err
+}
+
+// ParseHeader reads the header of a GGUF file of size bytes.
+func ParseHeader(ra io.ReaderAt, size int64) (*Header, error) {
+	if size < 24 {
+		return nil, errors.New("file is too short for a GGUF header")
+	}
+	r := &reader{r: ra, size: uint64(size), order: binary.LittleEndian}
+	magic, err := r.bytes(4)
+	if err != nil || string(magic) != "GGUF" {
+		return nil, errors.New("no GGUF magic")
+	}
+	h := &Header{Alignment: 32, ChatTemplates: map[string]string{}}
+	v, _ := r.u32()
+	if v == 0 || v > 3 {
+		if be := bits.ReverseBytes32(v); be >= 1 && be <= 3 {
+			r.order, v, h.BigEndian = binary.BigEndian, be, true
+		} else {
+			return nil, fmt.Errorf("unknown GGUF version %d", v)
+		}
+	}
+	h.Version, r.wide = v, v >= 2
+	nTensors, err := r.count()
+	if err != nil {
+		return nil, err
+	}
+	nKV, err := r.count()
+	if err != nil {
+		return nil, err
+	}
+	if nTensors > maxTensors || nKV > maxKV {
+		return nil, fmt.Errorf("the header declares %d tensors and %d key/values, more than any model", nTensors, nKV)
+	}
+	for i := uint64(0); i < nKV; i++ {
+		if err := h.readKV(r); err != nil {
+			return nil, fmt.Errorf("key/value %d: %w", i, err)
+		}
+	}
+	seen := map[string]bool{}
+	for i := uint64(0); i < nTensors; i++ {
+		t, err := readTensor(r)
+		if err != nil {
+			return nil, fmt.Errorf("tensor info %d: %w", i, err)
+		}
+		if seen[t.Name] {
+			h.Problems = append(h.Problems, fmt.Sprintf("the tensor name %q appears twice", t.Name))
+		}
+		seen[t.Name] = true
+		h.Tensors = append(h.Tensors, t)
+	}
+	h.DataOffset = alignUp(r.pos, h.Alignment)
+	return h, nil
+}
+
+func alignUp(n, a uint64) uint64 {
+	if a == 0 || n%a == 0 {
+		return n
+	}
+	return n + a - n%a
+}
+
+func (h *Header) readKV(r *reader) error {
+	key, err := r.str()
+	if err != nil {
+		return err
+	}
+	typ, err := r.u32()
+	if err != nil {
+		return err
+	}
+	switch {
+	case key == "general.alignment":
+		if typ != typeUint32 {
+			return errors.New("general.alignment is not a uint32")
+		}
+		a, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if a == 0 || a&(a-1) != 0 {
+			return fmt.Errorf("general.alignment %d is not a power of two", a)
+		}
+		h.Alignment = uint64(a)
+		return nil
+	case typ == typeString && (key == "general.architecture" || key == "tokenizer.chat_template" || strings.HasPrefix(key, "tokenizer.chat_template.")):
+		s, err := r.str()
+		if err != nil {
+			return err
+		}
+		if key == "general.architecture" {
+			h.Architecture = s
+		} else {
+			h.ChatTemplates[key] = s
+		}
+		return nil
+	}
+	return skipValue(r, typ, 0)
+}
+
+// skipValue reads past a value of type typ without keeping it.
+func skipValue(r *reader, typ uint32, depth int) error {
+	if n, ok := scalarSize[typ]; ok {
+		return r.skip(n)
+	}
+	switch typ {
+	case typeString:
+		n, err := r.count()
+		if err != nil {
+			return err
+		}
+		if n > maxString {
+			return fmt.Errorf("a string of %d bytes is longer than %d", n, maxString)
+		}
+		return r.skip(n)
+	case typeArray:
+		if depth >= maxArrayDepth {
+			return fmt.Errorf("arrays nested deeper than %d", maxArrayDepth)
+		}
+		elem, err := r.u32()
+		if err != nil {
+			return err
+		}
+		n, err := r.count()
+		if err != nil {
+			return err
+		}
+		if size, ok := scalarSize[elem]; ok {
+			hi, total := bits.Mul64(n, size)
+			if hi != 0 {
+				return errTruncated
+			}
+			return r.skip(total)
+		}
+		if n > r.size-r.pos { // every element takes at least a byte
+			return errTruncated
+		}
+		for i := uint64(0); i < n; i++ {
+			if err := skipValue(r, elem, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown value type %d", typ)
+}
+
+func readTensor(r *reader) (Tensor, error) {
+	name, err := r.str()
+	if err != nil {
+		return Tensor{}, err
+	}
+	nDims, err := r.u32()
+	if err != nil {
+		return Tensor{}, err
+	}
+	if nDims > maxDims {
+		return Tensor{}, fmt.Errorf("tensor %q has %d dimensions, more than %d", name, nDims, maxDims)
+	}
+	t := Tensor{Name: name, Dims: make([]uint64, nDims)}
+	for i := range t.Dims {
+		if t.Dims[i], err = r.count(); err != nil {
+			return Tensor{}, err
+		}
+	}
+	if t.Type, err = r.u32(); err != nil {
+		return Tensor{}, err
+	}
+	if t.Offset, err = r.u64(); err != nil {
+		return Tensor{}, err
+	}
+	return t, nil
+}
+
+// span is a byte range of the file.
+type span struct{ begin, end uint64 }
+
+// Check returns the layout problems of the tensors in a file of size bytes,
+// and the ranges of the data section that no tensor claims (beyond the
+// alignment padding).
+func (h *Header) Check(size uint64) (problems []string, unclaimed []span) {
+	problems = append(problems, h.Problems...)
+	if h.DataOffset > size {
+		if len(h.Tensors) > 0 {
+			problems = append(problems, "the tensor data starts past the end of the file")
+		}
+		return problems, nil
+	}
+	type extent struct {
+		name       string
+		begin, end uint64
+	}
+	var ext []extent
+	for _, t := range h.Tensors {
+		if t.Offset%h.Alignment != 0 {
+			problems = append(problems, fmt.Sprintf("tensor %q at offset %d is not aligned to %d bytes", t.Name, t.Offset, h.Alignment))
+		}
+		n, ok := t.size()
+		if !ok {
+			if _, known := ggmlTypes[t.Type]; known {
+				problems = append(problems, fmt.Sprintf("tensor %q: its dimensions are not a whole number of blocks of its type", t.Name))
+			}
+			continue // a type newer than this table: its size is unknown
+		}
+		begin := h.DataOffset + t.Offset
+		if t.Offset > size || begin > size || n > size-begin {
+			problems = append(problems, fmt.Sprintf("tensor %q (%d bytes at offset %d) runs past the end of the file", t.Name, n, t.Offset))
+			continue
+		}
+		ext = append(ext, extent{t.Name, begin, begin + n})
+	}
+	sort.Slice(ext, func(i, j int) bool { return ext[i].begin < ext[j].begin })
+	pos := h.DataOffset
+	for _, e := range ext {
+		switch {
+		case e.begin < pos:
+			problems = append(problems, fmt.Sprintf("tensor %q overlaps the tensor before it", e.name))
+		case e.begin > alignUp(pos, h.Alignment):
+			problems = append(problems, fmt.Sprintf("%d bytes before tensor %q belong to no tensor", e.begin-pos, e.name))
+			unclaimed = append(unclaimed, span{pos, e.begin})
+		}
+		pos = max(pos, e.end)
+	}
+	if end := alignUp(pos, h.Alignment); end < size && len(ext) > 0 {
+		problems = append(problems, fmt.Sprintf("%d bytes after the last tensor belong to no tensor", size-pos))
+		unclaimed = append(unclaimed, span{pos, size})
+	}
+	return problems, unclaimed
+}
+
+// Analyzer checks GGUF files.
+type Analyzer struct{}
+
+// Name is "gguf".
+func (Analyzer) Name() string { return "gguf" }
+
+// Version is the analyzer's version.
+func (Analyzer) Version() string { return "1" }
+
+// Sniff checks the magic and a known version in either byte order.
+func (Analyzer) Sniff(in *analyzer.Input) bool {
+	h := in.Head
+	if len(h) < 8 || !bytes.HasPrefix(h, []byte("GGUF")) {
+		return false
+	}
+	le, be := binary.LittleEndian.Uint32(h[4:]), binary.BigEndian.Uint32(h[4:])
+	return le >= 1 && le <= 3 || be >= 1 && be <= 3
+}
+
+// maxProblems bounds the layout findings of one file.
+const maxProblems = 20
+
+// Analyze parses the header, reports its problems, and hands unclaimed
+// bytes to the engine.
+func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
+	out.Format("gguf")
+	rep := analyzer.Reporter{Out: out, In: in}
+	ra, size, err := in.ReaderAt()
+	if err != nil {
+		return err
+	}
+	h, err := ParseHeader(ra, size)
+	if err != nil {
+		rep.Report(finding.FormatMalformed, -1, "The GGUF header is malformed: "+err.Error()+".", "")
+		return nil
+	}
+	problems, unclaimed := h.Check(uint64(size))
+	for i, p := range problems {
+		if i == maxProblems {
+			rep.Report(finding.GGUFLayout, -1, fmt.Sprintf("%d more layout problems.", len(problems)-maxProblems), "")
+			break
+		}
+		rep.Report(finding.GGUFLayout, -1, "The GGUF header does not describe the data honestly: "+p+".", "")
+	}
+	for _, s := range unclaimed {
+		if s.end-s.begin > math.MaxInt64 {
+			continue
+		}
+		m := analyzer.Member{
+			Name:           fmt.Sprintf("unclaimed bytes %d-%d", s.begin, s.end),
+			Size:           int64(s.end - s.begin),
+			CompressedSize: -1,
+			ReaderAt:       io.NewSectionReader(ra, int64(s.begin), int64(s.end-s.begin)),
+		}
+		if err := out.Member(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
