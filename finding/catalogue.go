@@ -49,6 +49,10 @@ const (
 	NumpyObjectArray    = "NUMPY-OBJECT-ARRAY"
 	SafetensorsLayout   = "SAFETENSORS-LAYOUT"
 	GGUFLayout          = "GGUF-LAYOUT"
+	TemplateInjection   = "TEMPLATE-INJECTION"
+	TemplateSuspicious  = "TEMPLATE-SUSPICIOUS"
+	ONNXExternalData    = "ONNX-EXTERNAL-DATA"
+	ONNXCustomDomain    = "ONNX-CUSTOM-DOMAIN"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
@@ -130,6 +134,22 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The tensor infos of a GGUF file lie about its data: a tensor is misaligned, overlaps another, runs past the end of the file or has dimensions that are not whole blocks of its type, a name appears twice, or bytes belong to no tensor. llama.cpp refuses some of these; the unclaimed bytes can hide a payload for a second-stage loader, and Violet scans them as files of their own.",
 		Remediation: "Re-convert the model with llama.cpp's own tools (convert_hf_to_gguf.py, llama-quantize); do not load a file whose header was edited by hand."},
+	{ID: TemplateInjection, Title: "Chat template reaches Python internals", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The chat template (in a GGUF file, tokenizer_config.json or chat_template.jinja) reaches Python objects a template never needs: dunder attributes (__class__, __globals__, __subclasses__, __builtins__, __init__...), or the module and OS objects behind them. Serving the model renders the template in a Jinja engine, and this is how CVE-2024-34359 (llama-cpp-python) and its kin run code on the server.",
+		Remediation: "Do not serve the model. Replace the chat template with the model family's published one, or render templates in a sandboxed environment (jinja2.sandbox.ImmutableSandboxedEnvironment)."},
+	{ID: TemplateSuspicious, Title: "Chat template uses constructs real templates do not", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The chat template uses constructs that the chat templates of the well-known model families do not, and that template injections use to hide what they reach: the global helpers cycler, joiner, lipsum, namespace or self, the attr filter with a computed or escaped name, or attribute names built by concatenation.",
+		Remediation: "Compare the template with the model family's published one and review the construct; render templates in a sandboxed environment."},
+	{ID: ONNXExternalData, Title: "ONNX external data points outside the model folder", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel},
+		Description: "A tensor of the ONNX model stores its data in an external file whose location is absolute, climbs out of the model folder with .., goes through a symbolic link out of it, or declares an offset and length that do not fit the file. Loading the model reads (and with some tools writes) files anywhere on the machine.",
+		Remediation: "Do not load the model. Keep external data files beside the model with relative names, or convert the model to a single file (onnx.save_model without save_as_external_data)."},
+	{ID: ONNXCustomDomain, Title: "ONNX model uses custom operators", Severity: Medium,
+		ATLAS:       []string{atlasUnsafeArtifacts},
+		Description: "The model imports an operator set outside the standard ONNX domains (ai.onnx, ai.onnx.ml, com.microsoft and the other runtime domains): running it needs a custom operator library, which is native code that comes from somewhere.",
+		Remediation: "Find out which library implements the domain and where it comes from before you load the model with it."},
 	{ID: FormatNameMismatch, Title: "File name promises a safe format the content is not", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",
