@@ -391,6 +391,7 @@ func (s *fileScan) analysisError(ctx context.Context, in *analyzer.Input, name s
 var namedFormats = map[string]string{
 	".safetensors": "safetensors",
 	".gguf":        "gguf",
+	".onnx":        "onnx",
 }
 
 // checkName reports an input named like a safe format that holds others.

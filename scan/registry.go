@@ -5,6 +5,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/archive"
 	"github.com/violet-mlsecops/violet/analyzer/gguf"
 	"github.com/violet-mlsecops/violet/analyzer/numpy"
+	"github.com/violet-mlsecops/violet/analyzer/onnx"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/analyzer/pytorch"
 	"github.com/violet-mlsecops/violet/analyzer/safetensors"
@@ -21,5 +22,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }

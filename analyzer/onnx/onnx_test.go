@@ -1,0 +1,103 @@
+package onnx_test
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/onnx"
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+// msg builds a protobuf message from fields: a field is a number and
+// either a []byte (length-delimited) or a uint64 (varint).
+func msg(fields ...any) []byte {
+	var b []byte
+	for i := 0; i+1 < len(fields); i += 2 {
+		num := protowire.Number(fields[i].(int))
+		switch v := fields[i+1].(type) {
+		case []byte:
+			b = protowire.AppendTag(b, num, protowire.BytesType)
+			b = protowire.AppendBytes(b, v)
+		case string:
+			b = protowire.AppendTag(b, num, protowire.BytesType)
+			b = protowire.AppendString(b, v)
+		case int:
+			b = protowire.AppendTag(b, num, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(v))
+		}
+	}
+	return b
+}
+
+func externalTensor(name, location string) []byte {
+	return msg(8, name, 14, 1, 13, msg(1, "location", 2, location))
+}
+
+func TestParse(t *testing.T) {
+	node := msg(4, "CustomOp", 7, "evil.ops", 5, msg(1, "then_branch", 6, msg(5, externalTensor("s", "../x.bin"))))
+	model := msg(1, 8, 8, msg(1, "", 2, 13), 8, msg(1, "evil.ops", 2, 1), 7, msg(1, node, 5, externalTensor("W", "/etc/shadow")))
+	m, err := onnx.Parse(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.IRVersion != 8 || len(m.External) != 2 || len(m.Domains) != 2 || m.Domains[1] != "evil.ops" {
+		t.Errorf("%+v", m)
+	}
+	a := onnx.Analyzer{}
+	in := analyzer.NewBytesInput("model.onnx", model)
+	if !a.Sniff(in) {
+		t.Fatal("not sniffed")
+	}
+	out := &collect{}
+	if err := a.Analyze(t.Context(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{finding.ONNXExternalData: 2, finding.ONNXCustomDomain: 1}
+	got := map[string]int{}
+	for _, f := range out.findings {
+		got[f.Rule]++
+	}
+	for r, n := range want {
+		if got[r] != n {
+			t.Errorf("%s: %d findings, want %d (%v)", r, got[r], n, out.findings)
+		}
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	model := append(msg(1, 8), 0x3a, 0xff, 0xff, 0x01) // graph field longer than the input
+	out := &collect{}
+	if err := (onnx.Analyzer{}).Analyze(t.Context(), analyzer.NewBytesInput("m.onnx", model), out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.findings) != 1 || out.findings[0].Rule != finding.FormatMalformed {
+		t.Errorf("%v", out.findings)
+	}
+}
+
+func TestSniffRejectsOtherFormats(t *testing.T) {
+	for _, data := range [][]byte{[]byte("\x08\x01hello"), []byte("{\"a\":1}"), []byte("\x80\x04\x95")} {
+		if (onnx.Analyzer{}).Sniff(analyzer.NewBytesInput("x.bin", data)) {
+			t.Errorf("sniffed %q", data)
+		}
+	}
+}
+
+// collect is an analyzer.Output that keeps the findings.
+type collect struct{ findings []finding.Finding }
+
+func (c *collect) Report(f finding.Finding) { c.findings = append(c.findings, f) }
+
+func (c *collect) Member(context.Context, analyzer.Member) error { return nil }
+
+func (c *collect) Format(string) {}
+
+func FuzzParse(f *testing.F) {
+	f.Add(msg(1, 8, 7, msg(5, externalTensor("W", "w.bin"))))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		onnx.Parse(data)
+	})
+}
