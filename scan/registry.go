@@ -9,6 +9,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/analyzer/pytorch"
 	"github.com/violet-mlsecops/violet/analyzer/safetensors"
+	"github.com/violet-mlsecops/violet/analyzer/template"
 )
 
 // Analyzers returns every analyzer, in the order the engine tries them on
@@ -22,5 +23,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/template"
 	"github.com/violet-mlsecops/violet/finding"
 )
 
@@ -421,6 +422,27 @@ func (h *Header) Check(size uint64) (problems []string, unclaimed []span) {
 	return problems, unclaimed
 }
 
+// checkTemplates runs the chat templates of the header through the
+// template analysis: a model served by llama.cpp's Python bindings renders
+// them in Jinja.
+func checkTemplates(rep analyzer.Reporter, h *Header) {
+	keys := make([]string, 0, len(h.ChatTemplates))
+	for k := range h.ChatTemplates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		issues, err := template.CheckTemplate(h.ChatTemplates[k])
+		if err != nil {
+			rep.Report(finding.FormatMalformed, -1, "The chat template "+k+" does not parse: "+err.Error()+".", "")
+			continue
+		}
+		for _, is := range issues {
+			rep.Report(is.Kind.Rule(), -1, "Chat template "+k+": "+is.Message, is.Evidence)
+		}
+	}
+}
+
 // Analyzer checks GGUF files.
 type Analyzer struct{}
 
@@ -457,6 +479,7 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 		rep.Report(finding.FormatMalformed, -1, "The GGUF header is malformed: "+err.Error()+".", "")
 		return nil
 	}
+	checkTemplates(rep, h)
 	problems, unclaimed := h.Check(uint64(size))
 	for i, p := range problems {
 		if i == maxProblems {

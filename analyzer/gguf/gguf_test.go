@@ -194,6 +194,23 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// TestChatTemplateInjection: the template of a GGUF file is checked
+// (CVE-2024-34359).
+func TestChatTemplateInjection(t *testing.T) {
+	w := newBuilder(3, binary.LittleEndian)
+	w.count(0)
+	w.count(1)
+	w.kvString("tokenizer.chat_template", "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}")
+	r := scanFile(t, w.data(nil))
+	found := false
+	for _, f := range r.AllFindings() {
+		found = found || f.Rule == finding.TemplateInjection
+	}
+	if !found || r.ExitCode(finding.High) != report.ExitFindings {
+		t.Errorf("template injection in GGUF: %v", r.AllFindings())
+	}
+}
+
 // TestHiddenPayload: a pickle after the last tensor is scanned.
 func TestHiddenPayload(t *testing.T) {
 	w := newBuilder(3, binary.LittleEndian)
