@@ -53,6 +53,13 @@ const (
 	TemplateSuspicious  = "TEMPLATE-SUSPICIOUS"
 	ONNXExternalData    = "ONNX-EXTERNAL-DATA"
 	ONNXCustomDomain    = "ONNX-CUSTOM-DOMAIN"
+	KerasLambda         = "KERAS-LAMBDA"
+	KerasUnsafeModule   = "KERAS-UNSAFE-MODULE"
+	KerasCustomObject   = "KERAS-CUSTOM-OBJECT"
+	TFUnsafeOp          = "TF-UNSAFE-OP"
+	TFUnknownOp         = "TF-UNKNOWN-OP"
+	HFRemoteCode        = "HF-REMOTE-CODE"
+	HFRemoteCodeImports = "HF-REMOTE-CODE-IMPORTS"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
@@ -150,6 +157,34 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasUnsafeArtifacts},
 		Description: "The model imports an operator set outside the standard ONNX domains (ai.onnx, ai.onnx.ml, com.microsoft and the other runtime domains): running it needs a custom operator library, which is native code that comes from somewhere.",
 		Remediation: "Find out which library implements the domain and where it comes from before you load the model with it."},
+	{ID: KerasLambda, Title: "Keras model holds a Lambda layer", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The Keras model has a Lambda layer, or a function serialized as Python bytecode (__lambda__). Loading it with safe_mode=False, or with an older Keras, or as an H5 file, runs that bytecode.",
+		Remediation: "Do not load the model. Ask for a model without Lambda layers (a registered custom layer whose code you review), or for weights only."},
+	{ID: KerasUnsafeModule, Title: "Keras config names an object outside Keras", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The model config asks Keras to deserialize an object whose module is not Keras or TensorFlow (os, builtins, subprocess...): Keras imports that module and calls the object while it loads the model, safe_mode or not (CVE-2025-1550 and its kin).",
+		Remediation: "Do not load the model. Get it from its publisher, or re-save it from a trusted Keras with only Keras layers."},
+	{ID: KerasCustomObject, Title: "Keras model needs custom objects", Severity: Medium,
+		ATLAS:       []string{atlasUnsafeArtifacts},
+		Description: "The model uses registered custom objects (layers, losses, metrics) whose code is not in the file: loading it runs whatever code provides them.",
+		Remediation: "Review the code that registers the custom objects before you load the model with it."},
+	{ID: TFUnsafeOp, Title: "TensorFlow graph runs Python or touches files", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The SavedModel or GraphDef holds operations that run Python (PyFunc, EagerPyFunc, PyFuncStateless) or read, write or list files (ReadFile, WriteFile, MatchingFiles, Save, Restore...): serving or running the model executes them.",
+		Remediation: "Do not load or serve the model. Ask for a graph of plain math operations, or for weights only."},
+	{ID: TFUnknownOp, Title: "TensorFlow graph uses operations outside the core set", Severity: Medium,
+		ATLAS:       []string{atlasUnsafeArtifacts},
+		Description: "The graph uses operations that are not in Violet's table of core TensorFlow operations: custom ops from a shared library, or new ones.",
+		Remediation: "Find out which library provides the operations before you load the model."},
+	{ID: HFRemoteCode, Title: "Model repository needs trust_remote_code", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel},
+		Description: "config.json or tokenizer_config.json maps classes to Python files of the repository (auto_map): loading the model with trust_remote_code=True imports and runs those files.",
+		Remediation: "Read the named Python files before you pass trust_remote_code=True, pin the repository revision you reviewed, or use a model supported natively by transformers."},
+	{ID: HFRemoteCodeImports, Title: "Remote code of a model repository reaches the system", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasScripting},
+		Description: "A Python file that the repository asks transformers to run imports modules that start processes, touch files or the network, or load code dynamically (os, subprocess, socket, requests, importlib...).",
+		Remediation: "Review what the file does with those modules before you trust the repository's code; pin the revision you reviewed."},
 	{ID: FormatNameMismatch, Title: "File name promises a safe format the content is not", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",
