@@ -4,12 +4,15 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/archive"
 	"github.com/violet-mlsecops/violet/analyzer/gguf"
+	"github.com/violet-mlsecops/violet/analyzer/hfrepo"
+	"github.com/violet-mlsecops/violet/analyzer/keras"
 	"github.com/violet-mlsecops/violet/analyzer/numpy"
 	"github.com/violet-mlsecops/violet/analyzer/onnx"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/analyzer/pytorch"
 	"github.com/violet-mlsecops/violet/analyzer/safetensors"
 	"github.com/violet-mlsecops/violet/analyzer/template"
+	"github.com/violet-mlsecops/violet/analyzer/tensorflow"
 )
 
 // Analyzers returns every analyzer, in the order the engine tries them on
@@ -23,5 +26,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, hfrepo.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }

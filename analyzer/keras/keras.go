@@ -1,0 +1,485 @@
+// Package keras checks Keras v3 model files (.keras) without loading them:
+// it reads the model's config.json from the zip and walks every serialized
+// object in it, looking for Lambda layers (Python bytecode), objects that
+// Keras would import from modules outside Keras and TensorFlow, and custom
+// registered objects. The zip analyzer, which claims the same file, hands
+// the weights and assets to the engine.
+package keras
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/archive/zipreader"
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+// Limits of the config walk.
+const (
+	// MaxConfig is the largest config.json read, in bytes.
+	MaxConfig = 64 << 20
+	// MaxDepth is how deeply the JSON of config.json may nest.
+	MaxDepth = 256
+	// codePreview is how many characters of a lambda's code the evidence shows.
+	codePreview = 60
+)
+
+// kerasFamily are the top-level modules whose objects Keras deserializes
+// from its own code.
+var kerasFamily = []string{"keras", "keras_hub", "keras_nlp", "keras_cv", "tensorflow", "tf_keras"}
+
+// inFamily reports whether module is one of kerasFamily or below one.
+func inFamily(module string) bool {
+	for _, p := range kerasFamily {
+		if module == p || strings.HasPrefix(module, p+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// Kind is the kind of a problem found in a config.
+type Kind int
+
+// Kinds of problems.
+const (
+	// Lambda is a Lambda layer or a function serialized as bytecode.
+	Lambda Kind = iota
+	// UnsafeModule is an object whose module is outside Keras and TensorFlow.
+	UnsafeModule
+	// CustomObject is a custom registered object.
+	CustomObject
+)
+
+// Rule returns the finding rule of the kind.
+func (k Kind) Rule() string {
+	switch k {
+	case Lambda:
+		return finding.KerasLambda
+	case UnsafeModule:
+		return finding.KerasUnsafeModule
+	default:
+		return finding.KerasCustomObject
+	}
+}
+
+// Issue is one problem found in a config.
+type Issue struct {
+	// Kind says what was found.
+	Kind Kind
+	// Path is where in the config, as a JSON path ("config.layers[2]").
+	Path string
+	// Message describes the problem.
+	Message string
+	// Evidence is the short text that shows it.
+	Evidence string
+}
+
+// CheckDepth reports an error when the JSON in data nests deeper than
+// maxDepth, or is not one valid JSON value.
+func CheckDepth(data []byte, maxDepth int) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	depth := 0
+	for {
+		t, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			if depth != 0 {
+				return io.ErrUnexpectedEOF
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if delim, ok := t.(json.Delim); ok {
+			switch delim {
+			case '{', '[':
+				depth++
+				if depth > maxDepth {
+					return fmt.Errorf("JSON nested deeper than %d", maxDepth)
+				}
+			default:
+				depth--
+			}
+		}
+	}
+}
+
+// Walk decodes a config.json and returns the problems found in it. It
+// returns an error when the config is not valid JSON or nests too deeply.
+func Walk(data []byte) ([]Issue, error) {
+	if err := CheckDepth(data, MaxDepth); err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	w := &walker{}
+	w.value(v, "$")
+	return w.issues, nil
+}
+
+type walker struct {
+	issues []Issue
+}
+
+func (w *walker) add(k Kind, path, msg, evidence string) {
+	w.issues = append(w.issues, Issue{Kind: k, Path: path, Message: msg, Evidence: evidence})
+}
+
+// value walks any JSON value.
+func (w *walker) value(v any, path string) {
+	switch x := v.(type) {
+	case map[string]any:
+		w.object(x, path)
+	case []any:
+		for i, e := range x {
+			w.value(e, fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+// str returns m[key] when it is a string.
+func str(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+// layerName is the name of the layer or object m, or "".
+func layerName(m map[string]any) string {
+	if c, ok := m["config"].(map[string]any); ok {
+		if n := str(c, "name"); n != "" {
+			return n
+		}
+	}
+	return str(m, "name")
+}
+
+// object checks one JSON object and walks its members.
+func (w *walker) object(m map[string]any, path string) {
+	className := str(m, "class_name")
+	module := str(m, "module")
+	registered := str(m, "registered_name")
+	_, hasClass := m["class_name"]
+	_, hasRegistered := m["registered_name"]
+	skip := "" // a member already reported as part of this object
+
+	switch {
+	case className == "Lambda":
+		name := layerName(m)
+		fn, key := lambdaFunction(m)
+		if l, ok := fn.(map[string]any); ok && str(l, "class_name") == "__lambda__" {
+			skip = key
+		}
+		w.add(Lambda, path, fmt.Sprintf("Lambda layer %q: loading the model runs its Python function%s.", name, codeSummary(fn)),
+			lambdaEvidence(name, fn))
+	case className == "__lambda__":
+		name := layerName(m)
+		w.add(Lambda, path, fmt.Sprintf("A Python lambda serialized as bytecode%s.", codeSummary(m)), lambdaEvidence(name, m))
+	}
+
+	if module != "" && (hasClass || hasRegistered) && !inFamily(module) {
+		target := className
+		if className == "function" || className == "" {
+			if c := str(m, "config"); c != "" {
+				target = c
+			} else if target == "" {
+				target = registered
+			}
+		}
+		ref := module + "." + target
+		custom := registered != "" && strings.Contains(registered, ">")
+		if module == "__main__" && custom {
+			w.add(CustomObject, path, fmt.Sprintf("The model needs the custom object %q (class %q), defined by the script that saved it.", registered, className), registered)
+		} else {
+			w.add(UnsafeModule, path, fmt.Sprintf("The config asks Keras to import %q and use %q from it: loading the model imports and calls it.", module, target), ref)
+			if custom {
+				w.add(CustomObject, path, fmt.Sprintf("The model needs the custom object %q from module %q.", registered, module), registered)
+			}
+		}
+	} else if isCustom(className, registered) {
+		name := registered
+		if name == "" {
+			name = className
+		}
+		w.add(CustomObject, path, fmt.Sprintf("The model needs the custom object %q (class %q), whose code is not in the file.", name, className), name)
+	}
+
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		child := path + "." + k
+		if k == skip {
+			// The lambda itself was reported with its layer: walk what it holds.
+			if l, ok := m[k].(map[string]any); ok {
+				w.children(l, child)
+				continue
+			}
+		}
+		if k == "config" && skip != "" && strings.HasPrefix(skip, "config.") {
+			if c, ok := m[k].(map[string]any); ok {
+				w.configSkipping(c, child, strings.TrimPrefix(skip, "config."))
+				continue
+			}
+		}
+		w.value(m[k], child)
+	}
+}
+
+// configSkipping walks the config object c of a Lambda layer, whose member
+// key (the lambda) was reported with the layer.
+func (w *walker) configSkipping(c map[string]any, path, key string) {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if l, ok := c[k].(map[string]any); ok && k == key {
+			w.children(l, path+"."+k)
+			continue
+		}
+		w.value(c[k], path+"."+k)
+	}
+}
+
+// children walks the members of m without checking m itself.
+func (w *walker) children(m map[string]any, path string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w.value(m[k], path+"."+k)
+	}
+}
+
+// isCustom reports whether an object of the Keras family (or without a
+// module) is a custom registered object: a registered name of the form
+// "package>Name" outside the Keras packages, or a Keras 2 style class name
+// of that form.
+func isCustom(className, registered string) bool {
+	for _, n := range []string{registered, className} {
+		pkg, _, ok := strings.Cut(n, ">")
+		if ok && !inFamily(pkg) {
+			return true
+		}
+	}
+	return false
+}
+
+// lambdaFunction returns the function of a Lambda layer and the path of the
+// member that holds it, relative to the layer.
+func lambdaFunction(m map[string]any) (any, string) {
+	if c, ok := m["config"].(map[string]any); ok {
+		if f, ok := c["function"]; ok {
+			return f, "config.function"
+		}
+	}
+	if f, ok := m["function"]; ok {
+		return f, "function"
+	}
+	return nil, ""
+}
+
+// lambdaCode returns the base64 bytecode of a serialized lambda: the
+// "code" member of a __lambda__ object (Keras 3), or of its config, or the
+// first item of its config's "value", or the first item of a Keras 2
+// function list.
+func lambdaCode(fn any) string {
+	switch x := fn.(type) {
+	case string:
+		return x
+	case []any:
+		if len(x) > 0 {
+			s, _ := x[0].(string)
+			return s
+		}
+	case map[string]any:
+		if s := str(x, "code"); s != "" {
+			return s
+		}
+		if c, ok := x["config"]; ok {
+			if cm, ok := c.(map[string]any); ok {
+				if s := str(cm, "code"); s != "" {
+					return s
+				}
+				return lambdaCode(cm["value"])
+			}
+		}
+	}
+	return ""
+}
+
+// bytecodeSize decodes base64 code and returns its length, or -1 when it
+// is not base64. The bytes are never unmarshaled.
+func bytecodeSize(code string) int {
+	code = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' {
+			return -1
+		}
+		return r
+	}, code)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(code); err == nil {
+			return len(b)
+		}
+	}
+	return -1
+}
+
+// codeSummary says what the lambda's code holds, for the message.
+func codeSummary(fn any) string {
+	code := lambdaCode(fn)
+	if code == "" {
+		return ""
+	}
+	if n := bytecodeSize(code); n >= 0 {
+		return fmt.Sprintf(" (%d bytes of marshaled Python bytecode)", n)
+	}
+	return " (code that is not valid base64)"
+}
+
+// lambdaEvidence shows the layer name and the start of the code.
+func lambdaEvidence(name string, fn any) string {
+	code := lambdaCode(fn)
+	if len(code) > codePreview {
+		code = code[:codePreview]
+	}
+	switch {
+	case name == "" && code == "":
+		return "Lambda"
+	case code == "":
+		return name
+	case name == "":
+		return "code=" + code
+	}
+	return name + " code=" + code
+}
+
+// Analyzer checks Keras v3 model files.
+type Analyzer struct{}
+
+// Name is "keras".
+func (Analyzer) Name() string { return "keras" }
+
+// Version is the analyzer's version.
+func (Analyzer) Version() string { return "1" }
+
+// Sniff accepts a zip (a local file header at offset 0) that holds
+// config.json and metadata.json at its root. With random access, the zip's
+// entries are listed; a stream is judged from the names in its head.
+func (Analyzer) Sniff(in *analyzer.Input) bool {
+	if !bytes.HasPrefix(in.Head, []byte("PK\x03\x04")) {
+		return false
+	}
+	if !in.HasReaderAt() {
+		return bytes.Contains(in.Head, []byte("config.json")) && bytes.Contains(in.Head, []byte("metadata.json"))
+	}
+	ra, size, err := in.ReaderAt()
+	if err != nil {
+		return false
+	}
+	a, err := zipreader.Open(ra, size, zipreader.Options{MaxEntries: maxEntries(in)})
+	if err != nil {
+		return false
+	}
+	var config, metadata bool
+	for _, e := range a.Entries {
+		switch e.Name {
+		case "config.json":
+			config = true
+		case "metadata.json":
+			metadata = true
+		}
+	}
+	return config && metadata
+}
+
+func maxEntries(in *analyzer.Input) int {
+	if in.Limits != nil && in.Limits.MaxMembers > 0 {
+		return in.Limits.MaxMembers
+	}
+	return 0
+}
+
+// Analyze reads config.json and reports what its objects would make Keras
+// import or run. The weights and assets are members of the zip: the zip
+// analyzer, which claims the same file, hands them to the engine.
+func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
+	out.Format("keras")
+	rep := analyzer.Reporter{Out: out, In: in}
+	ra, size, err := in.ReaderAt()
+	if err != nil {
+		return err
+	}
+	a, err := zipreader.Open(ra, size, zipreader.Options{MaxEntries: maxEntries(in)})
+	if err != nil {
+		rep.Report(finding.FormatMalformed, -1, "The Keras file is not a readable zip archive: "+err.Error()+".", "")
+		return nil
+	}
+	configs := 0
+	for _, e := range a.Entries {
+		if e.Name != "config.json" {
+			continue
+		}
+		configs++
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		data, msg := readConfig(a, e)
+		if msg != "" {
+			rep.Report(finding.FormatMalformed, -1, "The Keras config.json "+msg+".", "config.json")
+			continue
+		}
+		issues, err := Walk(data)
+		if err != nil {
+			rep.Report(finding.FormatMalformed, -1, "The Keras config.json is not valid: "+err.Error()+".", "config.json")
+			continue
+		}
+		for _, is := range issues {
+			rep.Report(is.Kind.Rule(), -1, "config.json "+is.Path+": "+is.Message, is.Evidence)
+		}
+	}
+	if configs == 0 {
+		rep.Report(finding.FormatMalformed, -1, "The Keras file holds no config.json.", "")
+	}
+	return nil
+}
+
+// readConfig reads a config.json entry, at most MaxConfig bytes; it
+// returns what is wrong with it when it cannot.
+func readConfig(a *zipreader.Archive, e *zipreader.Entry) ([]byte, string) {
+	if e.Encrypted {
+		return nil, "is encrypted"
+	}
+	if e.UncompressedSize > MaxConfig {
+		return nil, fmt.Sprintf("is %d bytes, more than %d", e.UncompressedSize, MaxConfig)
+	}
+	rc, err := a.Open(e)
+	if err != nil {
+		return nil, "could not be read: " + err.Error()
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, MaxConfig+1))
+	if err != nil {
+		return nil, "could not be read: " + err.Error()
+	}
+	if len(data) > MaxConfig {
+		return nil, fmt.Sprintf("is more than %d bytes", MaxConfig)
+	}
+	return data, ""
+}

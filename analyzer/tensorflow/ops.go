@@ -1,0 +1,162 @@
+package tensorflow
+
+import "strings"
+
+// coreOps lists TensorFlow's core operations: any other operation comes
+// from a custom op library (or from a newer TensorFlow). The file and
+// Python operations are not here: unsafeOp handles them first.
+var coreOps = set(`
+Abs Acos Acosh Add AddN AddV2 AddManySparseToTensorsMap AddSparseToTensorsMap AdjustContrast AdjustContrastv2 AdjustHue AdjustSaturation
+All Any Angle AnonymousIterator AnonymousIteratorV2 AnonymousIteratorV3 AnonymousMemoryCache AnonymousMultiDeviceIterator
+AnonymousMultiDeviceIteratorV3 AnonymousRandomSeedGenerator AnonymousSeedGenerator ApplyAdadelta ApplyAdagrad ApplyAdagradV2 ApplyAdam
+ApplyCenteredRMSProp ApplyFtrl ApplyFtrlV2 ApplyGradientDescent ApplyMomentum ApplyProximalAdagrad ApplyRMSProp ApproximateEqual
+ArgMax ArgMin AsString Asin Asinh Assert AssertNextDataset Assign AssignAdd AssignAddVariableOp AssignSub AssignSubVariableOp
+AssignVariableOp AssignVariableXlaConcatND Atan Atan2 Atanh AudioSpectrogram AvgPool AvgPool3D AvgPool3DGrad AvgPoolGrad
+BatchDataset BatchDatasetV2 BatchMatMul BatchMatMulV2 BatchMatMulV3 BatchNormWithGlobalNormalization BatchToSpace BatchToSpaceND
+BesselI0e BesselI1e Betainc BiasAdd BiasAddGrad BiasAddV1 Bincount Bitcast BitwiseAnd BitwiseOr BitwiseXor BroadcastArgs
+BroadcastGradientArgs BroadcastTo Bucketize CacheDataset CacheDatasetV2 Case Cast Ceil CheckNumerics CheckNumericsV2 Cholesky
+ClipByValue CombinedNonMaxSuppression Complex ComplexAbs Concat ConcatOffset ConcatV2 ConcatenateDataset Conj ConjugateTranspose Const
+ControlTrigger Conv2D Conv2DBackpropFilter Conv2DBackpropInput Conv3D Conv3DBackpropFilterV2 Conv3DBackpropInputV2 Cos Cosh CountUpTo
+CropAndResize Cross Cumprod Cumsum CumulativeLogsumexp DataFormatDimMap DataFormatVecPermute DatasetCardinality DatasetToGraph
+DatasetToGraphV2 DatasetToSingleElement DecodeBase64 DecodeBmp DecodeCSV DecodeCompressed DecodeGif DecodeImage DecodeJSONExample
+DecodeJpeg DecodePaddedRaw DecodePng DecodeRaw DecodeWav DeepCopy DeleteIterator DeleteMemoryCache DeleteMultiDeviceIterator
+DeleteRandomSeedGenerator DeleteSeedGenerator DenseBincount DenseToDenseSetOperation DenseToSparseSetOperation DepthToSpace
+DepthwiseConv2dNative DepthwiseConv2dNativeBackpropFilter DepthwiseConv2dNativeBackpropInput Dequantize DeserializeIterator
+DestroyResourceOp DestroyTemporaryVariable Diag DiagPart Digamma Dilation2D DisableCopyOnRead Div DivNoNan DrawBoundingBoxes
+DrawBoundingBoxesV2 DummyMemoryCache DummySeedGenerator DynamicPartition DynamicStitch EditDistance Einsum Elu EluGrad Empty
+EmptyTensorList EncodeBase64 EncodeJpeg EncodePng EncodeWav EnsureShape Enter Equal Erf Erfc Erfinv EuclideanNorm Exit Exp ExpandDims
+Expm1 ExtractGlimpse ExtractGlimpseV2 ExtractImagePatches ExtractJpegShape ExtractVolumePatches FFT FFT2D FFT3D FIFOQueue FIFOQueueV2
+FakeParam FakeQuantWithMinMaxArgs FakeQuantWithMinMaxVars FakeQuantWithMinMaxVarsPerChannel Fill FilterDataset FinalizeDataset
+Fingerprint FixedUnigramCandidateSampler FlatMapDataset Floor FloorDiv FloorMod FusedBatchNorm FusedBatchNormGrad FusedBatchNormGradV2
+FusedBatchNormGradV3 FusedBatchNormV2 FusedBatchNormV3 FusedPadConv2D FusedResizeAndPadConv2D Gather GatherNd GatherV2
+GeneratorDataset GetSessionHandle GetSessionHandleV2 GetSessionTensor Greater GreaterEqual GroupByWindowDataset GuaranteeConst
+HSVToRGB HashTable HashTableV2 HistogramFixedWidth HistogramSummary IFFT IFFT2D IFFT3D IRFFT IRFFT2D IRFFT3D Identity IdentityN If
+Igamma Igammac Imag ImageProjectiveTransformV2 ImageProjectiveTransformV3 ImageSummary InTopK InTopKV2 InitializeTable
+InitializeTableV2 InplaceAdd InplaceSub InplaceUpdate InterleaveDataset Inv InvGrad Invert InvertPermutation IsFinite IsInf IsNan
+IsVariableInitialized Iterator IteratorFromStringHandle IteratorFromStringHandleV2 IteratorGetNext IteratorGetNextAsOptional
+IteratorGetNextSync IteratorToStringHandle IteratorV2 L2Loss LRN LRNGrad LeakyRelu LeakyReluGrad LeftShift Less LessEqual Lgamma
+LinSpace ListDiff Log Log1p LogMatrixDeterminant LogSoftmax LogicalAnd LogicalNot LogicalOr LookupTableExport LookupTableExportV2
+LookupTableFind LookupTableFindV2 LookupTableImport LookupTableImportV2 LookupTableInsert LookupTableInsertV2 LookupTableRemoveV2
+LookupTableSize LookupTableSizeV2 LoopCond LowerBound MakeIterator MapAndBatchDataset MapDataset MapDefun MatMul MatrixBandPart
+MatrixDeterminant MatrixDiag MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 MatrixDiagV2 MatrixDiagV3 MatrixExponential
+MatrixInverse MatrixLogarithm MatrixSetDiag MatrixSetDiagV2 MatrixSetDiagV3 MatrixSolve MatrixSolveLs MatrixSquareRoot
+MatrixTriangularSolve Max MaxPool MaxPool3D MaxPool3DGrad MaxPoolGrad MaxPoolGradGrad MaxPoolGradV2 MaxPoolV2 MaxPoolWithArgmax
+Maximum Mean Merge MergeSummary Min Minimum MirrorPad MirrorPadGrad Mod ModelDataset Mul MulNoNan Multinomial
+MutableDenseHashTable MutableDenseHashTableV2 MutableHashTable MutableHashTableOfTensors MutableHashTableOfTensorsV2
+MutableHashTableV2 Ndtri Neg NextAfter NextIteration NoOp NonMaxSuppression NonMaxSuppressionV2 NonMaxSuppressionV3
+NonMaxSuppressionV4 NonMaxSuppressionV5 NonMaxSuppressionWithOverlaps NotEqual NthElement OneHot OneShotIterator OnesLike
+OptimizeDataset OptimizeDatasetV2 OptionalFromValue OptionalGetValue OptionalHasValue OptionalNone OptionsDataset Pack Pad PadV2
+PaddedBatchDataset PaddedBatchDatasetV2 PaddingFIFOQueue PaddingFIFOQueueV2 ParallelBatchDataset ParallelConcat
+ParallelDynamicStitch ParallelInterleaveDataset ParallelInterleaveDatasetV2 ParallelInterleaveDatasetV3 ParallelInterleaveDatasetV4
+ParallelMapDataset ParallelMapDatasetV2 ParameterizedTruncatedNormal ParseExample ParseExampleDataset ParseExampleDatasetV2
+ParseExampleV2 ParseSequenceExample ParseSequenceExampleV2 ParseSingleExample ParseSingleSequenceExample ParseTensor
+PartitionedCall Placeholder PlaceholderV2 PlaceholderWithDefault Polygamma PopulationCount Pow PrefetchDataset PreventGradient Print
+PriorityQueue PriorityQueueV2 Prod Qr QuantizeAndDequantize QuantizeAndDequantizeV2 QuantizeAndDequantizeV3
+QuantizeAndDequantizeV4 QuantizeV2 QuantizedAdd QuantizedAvgPool QuantizedBiasAdd QuantizedConcat QuantizedConv2D QuantizedMatMul
+QuantizedMaxPool QuantizedMul QuantizedRelu QuantizedRelu6 QuantizedReshape QueueClose QueueCloseV2 QueueDequeue QueueDequeueMany
+QueueDequeueManyV2 QueueDequeueUpTo QueueDequeueUpToV2 QueueDequeueV2 QueueEnqueue QueueEnqueueMany QueueEnqueueManyV2
+QueueEnqueueV2 QueueIsClosed QueueIsClosedV2 QueueSize QueueSizeV2 RFFT RFFT2D RFFT3D RGBToHSV RaggedGather RaggedRange
+RaggedTensorFromVariant RaggedTensorToSparse RaggedTensorToTensor RaggedTensorToVariant RandomCrop RandomDataset RandomGamma
+RandomPoisson RandomPoissonV2 RandomShuffle RandomShuffleQueue RandomShuffleQueueV2 RandomStandardNormal RandomUniform
+RandomUniformInt Range RangeDataset Rank ReadVariableOp ReadVariableXlaSplitND Real RealDiv Reciprocal ReciprocalGrad ReduceDataset
+ReduceJoin RefEnter RefExit RefIdentity RefMerge RefNextIteration RefSelect RefSwitch RegexFullMatch RegexReplace Relu Relu6
+Relu6Grad ReluGrad RemoteCall RepeatDataset RequantizationRange Requantize Reshape ResizeArea ResizeBicubic ResizeBicubicGrad
+ResizeBilinear ResizeBilinearGrad ResizeNearestNeighbor ResizeNearestNeighborGrad ResourceApplyAdaMax ResourceApplyAdadelta
+ResourceApplyAdagrad ResourceApplyAdagradV2 ResourceApplyAdam ResourceApplyAdamWithAmsgrad ResourceApplyCenteredRMSProp
+ResourceApplyFtrl ResourceApplyFtrlV2 ResourceApplyGradientDescent ResourceApplyKerasMomentum ResourceApplyMomentum
+ResourceApplyProximalAdagrad ResourceApplyRMSProp ResourceGather ResourceGatherNd ResourceScatterAdd ResourceScatterDiv
+ResourceScatterMax ResourceScatterMin ResourceScatterMul ResourceScatterNdAdd ResourceScatterNdSub ResourceScatterNdUpdate
+ResourceScatterSub ResourceScatterUpdate ResourceSparseApplyAdagrad ResourceSparseApplyAdam ResourceSparseApplyFtrl
+ResourceSparseApplyKerasMomentum ResourceSparseApplyMomentum ResourceSparseApplyRMSProp ResourceStridedSliceAssign Reverse
+ReverseSequence ReverseV2 RightShift Rint RngReadAndSkip RngSkip Roll Round Rsqrt RsqrtGrad SampleDistortedBoundingBox
+SampleDistortedBoundingBoxV2 ScalarSummary ScaleAndTranslate ScanDataset ScatterAdd ScatterDiv ScatterMax ScatterMin ScatterMul
+ScatterNd ScatterNdAdd ScatterNdNonAliasingAdd ScatterNdSub ScatterNdUpdate ScatterSub ScatterUpdate SegmentMax SegmentMean
+SegmentMin SegmentProd SegmentSum Select SelectV2 SelfAdjointEig SelfAdjointEigV2 Selu SeluGrad SerializeIterator
+SerializeManySparse SerializeSparse SerializeTensor SetSize Shape ShapeN ShardDataset ShuffleAndRepeatDataset ShuffleDataset
+ShuffleDatasetV2 ShuffleDatasetV3 Sigmoid SigmoidGrad Sign Sin Sinh Size SkipDataset Slice SlidingWindowDataset Snapshot Softmax
+SoftmaxCrossEntropyWithLogits Softplus SoftplusGrad Softsign SoftsignGrad SpaceToBatch SpaceToBatchND SpaceToDepth SparseAdd
+SparseConcat SparseCross SparseFillEmptyRows SparseMatMul SparseReduceMax SparseReduceSum SparseReorder SparseReshape
+SparseSegmentMean SparseSegmentMeanWithNumSegments SparseSegmentSqrtN SparseSegmentSqrtNWithNumSegments SparseSegmentSum
+SparseSegmentSumWithNumSegments SparseSlice SparseSoftmax SparseSoftmaxCrossEntropyWithLogits SparseSplit SparseTensorDenseAdd
+SparseTensorDenseMatMul SparseTensorSliceDataset SparseToDense SparseToSparseSetOperation Split SplitV Sqrt SqrtGrad Square
+SquaredDifference Squeeze Stack StackClose StackCloseV2 StackPop StackPopV2 StackPush StackPushV2 StackV2 StatefulPartitionedCall
+StatefulRandomBinomial StatefulStandardNormalV2 StatefulTruncatedNormal StatefulUniform StatefulUniformFullInt StatefulUniformInt
+StatelessCase StatelessIf StatelessMultinomial StatelessRandomBinomial StatelessRandomGammaV2 StatelessRandomGetAlg
+StatelessRandomGetKeyCounter StatelessRandomGetKeyCounterAlg StatelessRandomNormal StatelessRandomNormalV2
+StatelessRandomPoisson StatelessRandomUniform StatelessRandomUniformFullInt StatelessRandomUniformFullIntV2
+StatelessRandomUniformInt StatelessRandomUniformIntV2 StatelessRandomUniformV2 StatelessTruncatedNormal
+StatelessTruncatedNormalV2 StatelessWhile StaticRegexFullMatch StaticRegexReplace StopGradient StridedSlice StridedSliceAssign
+StridedSliceGrad StringFormat StringJoin StringLength StringLower StringNGrams StringSplit StringSplitV2 StringStrip
+StringToHashBucket StringToHashBucketFast StringToHashBucketStrong StringToNumber StringUpper Sub Substr Sum Svd Switch
+SymbolicGradient TakeDataset TakeWhileDataset Tan Tanh TanhGrad TemporaryVariable TensorArray TensorArrayCloseV3
+TensorArrayConcatV3 TensorArrayGatherV3 TensorArrayGradV3 TensorArrayReadV3 TensorArrayScatterV3 TensorArraySizeV3
+TensorArraySplitV3 TensorArrayV3 TensorArrayWriteV3 TensorDataset TensorListConcatV2 TensorListElementShape TensorListFromTensor
+TensorListGather TensorListGetItem TensorListLength TensorListPopBack TensorListPushBack TensorListReserve TensorListResize
+TensorListScatterIntoExistingList TensorListScatterV2 TensorListSetItem TensorListSplit TensorListStack TensorScatterAdd
+TensorScatterMax TensorScatterMin TensorScatterSub TensorScatterUpdate TensorSliceDataset TensorStridedSliceUpdate TensorSummary
+TensorSummaryV2 Tile TileGrad TopK TopKV2 Transpose TridiagonalSolve TruncateDiv TruncateMod TruncatedNormal UnicodeDecode
+UnicodeDecodeWithOffsets UnicodeEncode UnicodeScript UnicodeTranscode UniformCandidateSampler Unique UniqueV2 UniqueWithCounts
+UniqueWithCountsV2 UnbatchDataset Unpack UnravelIndex UnsortedSegmentMax UnsortedSegmentMin UnsortedSegmentProd UnsortedSegmentSum
+UpperBound VarHandleOp VarIsInitializedOp Variable VariableShape VariableV2 Where While WindowDataset WrapDatasetVariant Xdivy
+Xlog1py Xlogy ZerosLike Zeta ZipDataset _Arg _Retval _DeviceArg _DeviceRetval _Recv _Send _HostRecv _HostSend _If _While
+_FusedConv2D _FusedMatMul _FusedBatchNormEx _ReadVariablesOp _VarHandlesOp _ParallelConcatStart _ParallelConcatUpdate
+_ListToArray _ArrayToList _UnaryOpsComposition TPUPartitionedCall TPUReplicateMetadata TPUCompilationResult TPUReplicatedInput
+TPUReplicatedOutput XlaSharding XlaCallModule XlaConcatND XlaSplitND Save SaveV2 SaveSlices Restore RestoreV2 RestoreSlice
+MergeV2Checkpoints ShardedFilename ShardedFilespec
+`)
+
+// set turns a list of names separated by white space into a set.
+func set(names string) map[string]bool {
+	s := map[string]bool{}
+	for _, n := range strings.Fields(names) {
+		s[n] = true
+	}
+	return s
+}
+
+// pythonOps run Python functions registered by the process that built the
+// graph (or by whoever serves it).
+var pythonOps = set("PyFunc EagerPyFunc PyFuncStateless")
+
+// saverOps read and write checkpoint files: normal inside the saver
+// subgraph of a SavedModel, unsafe anywhere else.
+var saverOps = set("Save SaveV2 SaveSlices Restore RestoreV2 RestoreSlice MergeV2Checkpoints ShardedFilename ShardedFilespec")
+
+// fileOps read, write or list files named by their inputs or attributes.
+var fileOps = set(`
+ReadFile WriteFile MatchingFiles ImmutableConst FileSystemSetConfiguration
+WholeFileReader WholeFileReaderV2 TextLineReader TextLineReaderV2 FixedLengthRecordReader FixedLengthRecordReaderV2
+TFRecordReader TFRecordReaderV2 LMDBReader IdentityReader IdentityReaderV2
+ReaderRead ReaderReadV2 ReaderReadUpTo ReaderReadUpToV2 ReaderRestoreState ReaderRestoreStateV2
+`)
+
+// pipelineFileOps read files too, but input pipelines (tf.data) and
+// summaries use them in ordinary saved graphs: they are known ops, not
+// findings, so that a real model does not cry wolf.
+var pipelineFileOps = set(`
+TFRecordDataset TFRecordDatasetV2 TextLineDataset FixedLengthRecordDataset FixedLengthRecordDatasetV2
+MatchingFilesDataset ExperimentalMatchingFilesDataset CSVDataset CSVDatasetV2 ExperimentalCSVDataset
+LMDBDataset ExperimentalLMDBDataset SqlDataset ExperimentalSqlDataset SaveDataset SaveDatasetV2 LoadDataset
+SnapshotDataset SnapshotDatasetV2 CreateSummaryFileWriter CreateSummaryDbWriter
+`)
+
+// debugOps send tensors to the debug_urls of their attributes (file:// or
+// grpc:// addresses) when those are set.
+var debugOps = set("DebugIdentity DebugIdentityV2 DebugIdentityV3 DebugNanCount DebugNumericSummary DebugNumericSummaryV2")
+
+// protoOps load a protobuf descriptor set from the file named by their
+// descriptor_source attribute, unless it is "local://".
+var protoOps = set("DecodeProtoV2 EncodeProto")
+
+func init() {
+	for n := range pipelineFileOps {
+		coreOps[n] = true
+	}
+	for n := range debugOps {
+		coreOps[n] = true
+	}
+	for n := range protoOps {
+		coreOps[n] = true
+	}
+	coreOps["PrintV2"] = true
+}

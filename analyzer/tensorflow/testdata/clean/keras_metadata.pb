@@ -1,0 +1,2 @@
+
+!root*{"class_name": "Dense"}
