@@ -60,6 +60,9 @@ const (
 	TFUnknownOp         = "TF-UNKNOWN-OP"
 	HFRemoteCode        = "HF-REMOTE-CODE"
 	HFRemoteCodeImports = "HF-REMOTE-CODE-IMPORTS"
+	TFLiteCustomOp      = "TFLITE-CUSTOM-OP"
+	MsgpackExtension    = "MSGPACK-EXTENSION"
+	SymlinkOutside      = "SYMLINK-OUTSIDE"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
@@ -185,6 +188,18 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasScripting},
 		Description: "A Python file that the repository asks transformers to run imports modules that start processes, touch files or the network, or load code dynamically (os, subprocess, socket, requests, importlib...).",
 		Remediation: "Review what the file does with those modules before you trust the repository's code; pin the revision you reviewed."},
+	{ID: TFLiteCustomOp, Title: "TFLite model needs custom operators", Severity: Medium,
+		ATLAS:       []string{atlasUnsafeArtifacts},
+		Description: "The TFLite model uses custom operators (a custom_code in its operator codes, or a builtin code TFLite does not define): running it needs the native library that implements them.",
+		Remediation: "Find out which library implements the custom operators and where it comes from before you run the model."},
+	{ID: MsgpackExtension, Title: "Flax/msgpack checkpoint holds unexpected extension types", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The msgpack checkpoint holds extension types that Flax does not write (Flax uses its own codes for ndarrays, complex numbers and tuples), or declares sizes that run past the file: data a loader with custom ext hooks may interpret as it likes.",
+		Remediation: "Re-save the checkpoint with flax.serialization.to_bytes, or convert it to safetensors."},
+	{ID: SymlinkOutside, Title: "Symbolic link points outside the scanned folder", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "A file in the scanned folder is a symbolic link to a place outside it (and outside the Hugging Face cache it belongs to). Violet does not follow it; a loader that does reads whatever is there.",
+		Remediation: "Replace the link with the file it should be, or scan the place it points to."},
 	{ID: FormatNameMismatch, Title: "File name promises a safe format the content is not", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",
