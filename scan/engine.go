@@ -136,6 +136,9 @@ func summarize(r *report.Report) {
 type file struct {
 	path string
 	size int64
+	// outside is the target of a symbolic link that leaves the scanned
+	// folder: the file is reported, not read.
+	outside string
 }
 
 // skippedDirs are folders never entered: version control internals.
@@ -148,7 +151,7 @@ func walk(targets []string, ignore []string) ([]file, error) {
 	add := func(path string, size int64) {
 		if !seen[path] {
 			seen[path] = true
-			out = append(out, file{path, size})
+			out = append(out, file{path: path, size: size})
 		}
 	}
 	for _, t := range targets {
@@ -183,9 +186,20 @@ func walk(targets []string, ignore []string) ([]file, error) {
 				return nil
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
-				info, err := os.Stat(path)
+				target, err := filepath.EvalSymlinks(path)
+				if err != nil {
+					return nil // a link to nowhere
+				}
+				info, err := os.Stat(target)
 				if err != nil || !info.Mode().IsRegular() {
-					return nil // a link to a folder or nowhere: not followed
+					return nil // a link to a folder: not followed
+				}
+				if !linkAllowed(root, path, target) {
+					if !seen[path] {
+						seen[path] = true
+						out = append(out, file{path: path, size: info.Size(), outside: target})
+					}
+					return nil
 				}
 				add(path, info.Size())
 				return nil
@@ -207,6 +221,50 @@ func walk(targets []string, ignore []string) ([]file, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, nil
+}
+
+// linkAllowed reports whether a symbolic link found under root may be
+// followed to target: the target stays inside root, or inside the Hugging
+// Face cache repository that holds the link (models--org--name, whose
+// snapshots link into its blobs).
+func linkAllowed(root, link, target string) bool {
+	for _, base := range []string{root, hfCacheRepo(link)} {
+		if base == "" {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(base)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(real, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hfCacheRepo returns the Hugging Face cache repository folder that holds
+// path (models--*, datasets--* or spaces--*, with blobs/ and snapshots/),
+// or "".
+func hfCacheRepo(path string) string {
+	for dir := filepath.Dir(path); ; {
+		base := filepath.Base(dir)
+		if strings.HasPrefix(base, "models--") || strings.HasPrefix(base, "datasets--") || strings.HasPrefix(base, "spaces--") {
+			if isDir(filepath.Join(dir, "blobs")) && isDir(filepath.Join(dir, "snapshots")) {
+				return dir
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }
 
 func ignored(rel, base string, patterns []string) bool {
@@ -244,6 +302,10 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		budget: budget{maxTotal: opts.Limits.MaxTotalBytes}}
 	defer s.cleanup()
 	loc := finding.Location{Path: f.path, Offset: -1}
+	if f.outside != "" {
+		s.add(finding.New(finding.SymlinkOutside, loc, "The file is a symbolic link to "+f.outside+", outside the scanned folder: it was not read.", f.outside), "engine")
+		return s.finish()
+	}
 	fh, err := os.Open(f.path)
 	if err != nil {
 		s.add(finding.New(finding.ScanError, loc, "The file could not be opened: "+err.Error(), ""), "engine")
