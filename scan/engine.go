@@ -454,6 +454,7 @@ var namedFormats = map[string]string{
 	".safetensors": "safetensors",
 	".gguf":        "gguf",
 	".onnx":        "onnx",
+	".tflite":      "tflite",
 }
 
 // checkName reports an input named like a safe format that holds others.

@@ -13,6 +13,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/safetensors"
 	"github.com/violet-mlsecops/violet/analyzer/template"
 	"github.com/violet-mlsecops/violet/analyzer/tensorflow"
+	"github.com/violet-mlsecops/violet/analyzer/tflite"
 )
 
 // Analyzers returns every analyzer, in the order the engine tries them on
@@ -26,5 +27,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, hfrepo.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, hfrepo.Analyzer{}, tflite.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }
