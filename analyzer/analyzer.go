@@ -12,6 +12,7 @@ package analyzer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/violet-mlsecops/violet/finding"
@@ -90,4 +91,29 @@ type Reporter struct {
 // for the whole input).
 func (r Reporter) Report(id string, off int64, message, evidence string) {
 	r.Out.Report(finding.New(id, r.In.Location.At(off), message, evidence))
+}
+
+// ReportEach reports one finding of rule id per problem, each message the
+// prefix followed by the problem, at most max of them, then one finding
+// that counts the rest.
+func (r Reporter) ReportEach(id, prefix string, problems []string, max int) {
+	for i, p := range problems {
+		if i == max {
+			r.Report(id, -1, fmt.Sprintf("%d more problems like these.", len(problems)-max), "")
+			return
+		}
+		r.Report(id, -1, prefix+p+".", "")
+	}
+}
+
+// Unclaimed is the member that hands the n bytes at offset off of an
+// input, which no part of its format claims, back to the engine: content
+// hidden there is scanned as a file of its own.
+func Unclaimed(ra io.ReaderAt, off, n int64) Member {
+	return Member{
+		Name:           fmt.Sprintf("unclaimed bytes %d-%d", off, off+n),
+		Size:           n,
+		CompressedSize: -1,
+		ReaderAt:       io.NewSectionReader(ra, off, n),
+	}
 }

@@ -481,24 +481,12 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	}
 	checkTemplates(rep, h)
 	problems, unclaimed := h.Check(uint64(size))
-	for i, p := range problems {
-		if i == maxProblems {
-			rep.Report(finding.GGUFLayout, -1, fmt.Sprintf("%d more layout problems.", len(problems)-maxProblems), "")
-			break
-		}
-		rep.Report(finding.GGUFLayout, -1, "The GGUF header does not describe the data honestly: "+p+".", "")
-	}
+	rep.ReportEach(finding.GGUFLayout, "The GGUF header does not describe the data honestly: ", problems, maxProblems)
 	for _, s := range unclaimed {
-		if s.end-s.begin > math.MaxInt64 {
+		if s.end <= s.begin || s.end-s.begin > math.MaxInt64 {
 			continue
 		}
-		m := analyzer.Member{
-			Name:           fmt.Sprintf("unclaimed bytes %d-%d", s.begin, s.end),
-			Size:           int64(s.end - s.begin),
-			CompressedSize: -1,
-			ReaderAt:       io.NewSectionReader(ra, int64(s.begin), int64(s.end-s.begin)),
-		}
-		if err := out.Member(ctx, m); err != nil {
+		if err := out.Member(ctx, analyzer.Unclaimed(ra, int64(s.begin), int64(s.end-s.begin))); err != nil {
 			return err
 		}
 	}

@@ -279,24 +279,12 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	}
 	base := int64(8 + h.Size)
 	problems, unclaimed := h.Check(uint64(size - base))
-	for i, p := range problems {
-		if i == maxProblems {
-			rep.Report(finding.SafetensorsLayout, -1, fmt.Sprintf("%d more layout problems.", len(problems)-maxProblems), "")
-			break
-		}
-		rep.Report(finding.SafetensorsLayout, -1, "The safetensors header does not describe the data honestly: "+p+".", "")
-	}
+	rep.ReportEach(finding.SafetensorsLayout, "The safetensors header does not describe the data honestly: ", problems, maxProblems)
 	for _, s := range unclaimed {
 		if s.end <= s.begin {
 			continue
 		}
-		m := analyzer.Member{
-			Name:           fmt.Sprintf("unclaimed bytes %d-%d", base+int64(s.begin), base+int64(s.end)),
-			Size:           int64(s.end - s.begin),
-			CompressedSize: -1,
-			ReaderAt:       io.NewSectionReader(ra, base+int64(s.begin), int64(s.end-s.begin)),
-		}
-		if err := out.Member(ctx, m); err != nil {
+		if err := out.Member(ctx, analyzer.Unclaimed(ra, base+int64(s.begin), int64(s.end-s.begin))); err != nil {
 			return err
 		}
 	}

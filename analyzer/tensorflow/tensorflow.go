@@ -20,6 +20,7 @@ import (
 
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/protowalk"
 )
 
 // Limits of the walk.
@@ -122,36 +123,8 @@ func sorted(m map[string]*Use) []Use {
 	return s
 }
 
-// fields calls f for each field of the message b; f gets the field
-// number, the wire type and, for length-delimited fields, the bytes, or for
-// varints the value.
-func fields(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte, n uint64) error) error {
-	for len(b) > 0 {
-		num, typ, k := protowire.ConsumeTag(b)
-		if k < 0 {
-			return protowire.ParseError(k)
-		}
-		b = b[k:]
-		var v []byte
-		var n uint64
-		switch typ {
-		case protowire.VarintType:
-			n, k = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			v, k = protowire.ConsumeBytes(b)
-		default:
-			k = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if k < 0 {
-			return protowire.ParseError(k)
-		}
-		b = b[k:]
-		if err := f(num, typ, v, n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// fields walks the fields of a message (protowalk.Fields).
+var fields = protowalk.Fields
 
 type walker struct {
 	data   []byte
