@@ -11,16 +11,9 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/hfrepo"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/testutil"
 	"github.com/violet-mlsecops/violet/scan"
 )
-
-type collect struct{ findings []finding.Finding }
-
-func (c *collect) Report(f finding.Finding) { c.findings = append(c.findings, f) }
-func (c *collect) Member(context.Context, analyzer.Member) error {
-	return nil
-}
-func (c *collect) Format(string) {}
 
 func write(t *testing.T, dir, name, content string) string {
 	t.Helper()
@@ -45,11 +38,11 @@ func analyze(t *testing.T, p string) []finding.Finding {
 	if !a.Sniff(in) {
 		t.Fatalf("Sniff rejected %s", p)
 	}
-	c := &collect{}
+	c := &testutil.Output{}
 	if err := a.Analyze(context.Background(), in, c); err != nil {
 		t.Fatal(err)
 	}
-	return c.findings
+	return c.Findings
 }
 
 const modelingEvil = `"""Evil model.

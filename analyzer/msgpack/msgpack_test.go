@@ -10,13 +10,8 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/msgpack"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/testutil"
 )
-
-type collect struct{ findings []finding.Finding }
-
-func (c *collect) Report(f finding.Finding)                      { c.findings = append(c.findings, f) }
-func (c *collect) Member(context.Context, analyzer.Member) error { return nil }
-func (c *collect) Format(string)                                 {}
 
 func str(s string) []byte {
 	if len(s) < 32 {
@@ -77,12 +72,12 @@ func goodTree() []byte {
 func run(t *testing.T, name string, data []byte) map[string][]finding.Finding {
 	t.Helper()
 	in := analyzer.NewBytesInput(name, data)
-	out := &collect{}
+	out := &testutil.Output{}
 	if err := (msgpack.Analyzer{}).Analyze(t.Context(), in, out); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string][]finding.Finding{}
-	for _, f := range out.findings {
+	for _, f := range out.Findings {
 		got[f.Rule] = append(got[f.Rule], f)
 	}
 	return got
@@ -169,7 +164,7 @@ func FuzzAnalyze(f *testing.F) {
 		in := analyzer.NewBytesInput("f", data)
 		a := msgpack.Analyzer{}
 		a.Sniff(in)
-		if err := a.Analyze(context.Background(), in, &collect{}); err != nil {
+		if err := a.Analyze(context.Background(), in, &testutil.Output{}); err != nil {
 			t.Fatal(err)
 		}
 	})

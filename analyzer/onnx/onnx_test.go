@@ -1,36 +1,16 @@
 package onnx_test
 
 import (
-	"context"
 	"testing"
-
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/onnx"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/testutil"
 )
 
-// msg builds a protobuf message from fields: a field is a number and
-// either a []byte (length-delimited) or a uint64 (varint).
-func msg(fields ...any) []byte {
-	var b []byte
-	for i := 0; i+1 < len(fields); i += 2 {
-		num := protowire.Number(fields[i].(int))
-		switch v := fields[i+1].(type) {
-		case []byte:
-			b = protowire.AppendTag(b, num, protowire.BytesType)
-			b = protowire.AppendBytes(b, v)
-		case string:
-			b = protowire.AppendTag(b, num, protowire.BytesType)
-			b = protowire.AppendString(b, v)
-		case int:
-			b = protowire.AppendTag(b, num, protowire.VarintType)
-			b = protowire.AppendVarint(b, uint64(v))
-		}
-	}
-	return b
-}
+// msg builds a protobuf message (testutil.Proto).
+var msg = testutil.Proto
 
 func externalTensor(name, location string) []byte {
 	return msg(8, name, 14, 1, 13, msg(1, "location", 2, location))
@@ -51,30 +31,30 @@ func TestParse(t *testing.T) {
 	if !a.Sniff(in) {
 		t.Fatal("not sniffed")
 	}
-	out := &collect{}
+	out := &testutil.Output{}
 	if err := a.Analyze(t.Context(), in, out); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]int{finding.ONNXExternalData: 2, finding.ONNXCustomDomain: 1}
 	got := map[string]int{}
-	for _, f := range out.findings {
+	for _, f := range out.Findings {
 		got[f.Rule]++
 	}
 	for r, n := range want {
 		if got[r] != n {
-			t.Errorf("%s: %d findings, want %d (%v)", r, got[r], n, out.findings)
+			t.Errorf("%s: %d findings, want %d (%v)", r, got[r], n, out.Findings)
 		}
 	}
 }
 
 func TestMalformed(t *testing.T) {
 	model := append(msg(1, 8), 0x3a, 0xff, 0xff, 0x01) // graph field longer than the input
-	out := &collect{}
+	out := &testutil.Output{}
 	if err := (onnx.Analyzer{}).Analyze(t.Context(), analyzer.NewBytesInput("m.onnx", model), out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.findings) != 1 || out.findings[0].Rule != finding.FormatMalformed {
-		t.Errorf("%v", out.findings)
+	if len(out.Findings) != 1 || out.Findings[0].Rule != finding.FormatMalformed {
+		t.Errorf("%v", out.Findings)
 	}
 }
 
@@ -85,15 +65,6 @@ func TestSniffRejectsOtherFormats(t *testing.T) {
 		}
 	}
 }
-
-// collect is an analyzer.Output that keeps the findings.
-type collect struct{ findings []finding.Finding }
-
-func (c *collect) Report(f finding.Finding) { c.findings = append(c.findings, f) }
-
-func (c *collect) Member(context.Context, analyzer.Member) error { return nil }
-
-func (c *collect) Format(string) {}
 
 func FuzzParse(f *testing.F) {
 	f.Add(msg(1, 8, 7, msg(5, externalTensor("W", "w.bin"))))

@@ -6,33 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/tensorflow"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/testutil"
 )
 
-// msg builds a protobuf message from fields: a field is a number and
-// either a []byte or string (length-delimited) or an int (varint).
-func msg(fields ...any) []byte {
-	var b []byte
-	for i := 0; i+1 < len(fields); i += 2 {
-		num := protowire.Number(fields[i].(int))
-		switch v := fields[i+1].(type) {
-		case []byte:
-			b = protowire.AppendTag(b, num, protowire.BytesType)
-			b = protowire.AppendBytes(b, v)
-		case string:
-			b = protowire.AppendTag(b, num, protowire.BytesType)
-			b = protowire.AppendString(b, v)
-		case int:
-			b = protowire.AppendTag(b, num, protowire.VarintType)
-			b = protowire.AppendVarint(b, uint64(v))
-		}
-	}
-	return b
-}
+// msg builds a protobuf message (testutil.Proto).
+var msg = testutil.Proto
 
 // nodeDef builds a NodeDef; attrs are map entries built with attr.
 func nodeDef(name, op string, attrs ...[]byte) []byte {
@@ -137,12 +118,12 @@ func TestAnalyze(t *testing.T) {
 			if !a.Sniff(in) {
 				t.Fatal("not sniffed")
 			}
-			out := &collect{}
+			out := &testutil.Output{}
 			if err := a.Analyze(t.Context(), in, out); err != nil {
 				t.Fatal(err)
 			}
 			got := map[string]int{}
-			for _, f := range out.findings {
+			for _, f := range out.Findings {
 				got[f.Rule]++
 				t.Logf("%s %s: %s [%s] at %s", f.Severity, f.Rule, f.Message, f.Evidence, f.Location)
 			}
@@ -178,12 +159,12 @@ func TestParse(t *testing.T) {
 
 func TestMalformed(t *testing.T) {
 	data := append(msg(1, 1), 0x12, 0xff, 0xff, 0x01) // meta_graphs longer than the input
-	out := &collect{}
+	out := &testutil.Output{}
 	if err := (tensorflow.Analyzer{}).Analyze(t.Context(), analyzer.NewBytesInput("saved_model.pb", data), out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.findings) != 1 || out.findings[0].Rule != finding.FormatMalformed {
-		t.Errorf("%v", out.findings)
+	if len(out.Findings) != 1 || out.Findings[0].Rule != finding.FormatMalformed {
+		t.Errorf("%v", out.Findings)
 	}
 }
 
@@ -226,7 +207,7 @@ func TestTestdata(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := &collect{}
+		out := &testutil.Output{}
 		in := analyzer.NewBytesInput(filepath.Base(name), data)
 		if !(tensorflow.Analyzer{}).Sniff(in) {
 			t.Errorf("%s: not sniffed", name)
@@ -236,10 +217,10 @@ func TestTestdata(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch {
-		case rule == "" && len(out.findings) > 0:
-			t.Errorf("%s: %v", name, out.findings)
-		case rule != "" && (len(out.findings) != 1 || out.findings[0].Rule != rule):
-			t.Errorf("%s: %v, want %s", name, out.findings, rule)
+		case rule == "" && len(out.Findings) > 0:
+			t.Errorf("%s: %v", name, out.Findings)
+		case rule != "" && (len(out.Findings) != 1 || out.Findings[0].Rule != rule):
+			t.Errorf("%s: %v, want %s", name, out.Findings, rule)
 		}
 	}
 }
@@ -270,15 +251,6 @@ func TestWriteTestdata(t *testing.T) {
 	}
 }
 
-// collect is an analyzer.Output that keeps the findings.
-type collect struct{ findings []finding.Finding }
-
-func (c *collect) Report(f finding.Finding) { c.findings = append(c.findings, f) }
-
-func (c *collect) Member(context.Context, analyzer.Member) error { return nil }
-
-func (c *collect) Format(string) {}
-
 func FuzzParse(f *testing.F) {
 	f.Add(savedModel(graphDef(plain, functionDef("f", nodeDef("n", "PartitionedCall", attr("f", funcAttr("g")))))))
 	f.Add(graphDef(with(nodeDef("dbg", "DebugIdentity", attr("debug_urls", msg(1, msg(2, "file:///tmp/dump")))))))
@@ -286,7 +258,7 @@ func FuzzParse(f *testing.F) {
 		in := analyzer.NewBytesInput("saved_model.pb", data)
 		a := tensorflow.Analyzer{}
 		a.Sniff(in)
-		if err := a.Analyze(context.Background(), in, &collect{}); err != nil {
+		if err := a.Analyze(context.Background(), in, &testutil.Output{}); err != nil {
 			t.Fatal(err)
 		}
 		tensorflow.Parse(data, tensorflow.KindGraphDef)

@@ -1,7 +1,6 @@
 package tflite_test
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/tflite"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/testutil"
 )
 
 // A tiny flatbuffer builder. A tbl lists its fields by field id (nil means
@@ -152,18 +152,18 @@ func analyze(t *testing.T, data []byte) map[string]int {
 	if !a.Sniff(in) {
 		t.Fatal("not sniffed")
 	}
-	out := &collect{}
+	out := &testutil.Output{}
 	if err := a.Analyze(t.Context(), in, out); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{}
-	for _, f := range out.findings {
+	for _, f := range out.Findings {
 		got[f.Rule]++
 		if f.Rule == finding.TFLiteCustomOp && f.Severity != finding.Medium {
 			t.Errorf("severity %v", f.Severity)
 		}
 	}
-	t.Logf("%v", out.findings)
+	t.Logf("%v", out.Findings)
 	return got
 }
 
@@ -232,15 +232,6 @@ func TestSniffRejectsOtherFormats(t *testing.T) {
 		}
 	}
 }
-
-// collect is an analyzer.Output that keeps the findings.
-type collect struct{ findings []finding.Finding }
-
-func (c *collect) Report(f finding.Finding) { c.findings = append(c.findings, f) }
-
-func (c *collect) Member(context.Context, analyzer.Member) error { return nil }
-
-func (c *collect) Format(string) {}
 
 func FuzzParse(f *testing.F) {
 	f.Add(build(model([]tbl{opcode(0, ""), opcode(32, "MyCustomOp")}, []uint32{0, 1}, []tbl{{[]byte{1}}, {nil, u64(8), u64(4)}})))
