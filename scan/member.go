@@ -21,6 +21,10 @@ func (s *fileScan) memberInput(loc finding.Location, m analyzer.Member, depth in
 	name := path.Base(m.Name)
 	limits := &s.opts.Limits
 	if m.ReaderAt != nil {
+		if m.Size < 0 {
+			// An analyzer's mistake, never a clean member: reported as unreadable.
+			return nil, nil, errors.New("member has random access but no size")
+		}
 		// A small member is read whole, as a small file is (see scanFile).
 		small := m.Size >= 0 && m.Size <= smallFile
 		buf := make([]byte, max(min(m.Size, analyzer.HeadSize), 0))

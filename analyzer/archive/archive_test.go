@@ -654,3 +654,26 @@ func TestZipAnomalyFloodIsCapped(t *testing.T) {
 		t.Errorf("no kind reached the cap: %v", byKind)
 	}
 }
+
+// TestZipStreamedStoredMember: a local header that defers its sizes to a
+// data descriptor that never comes (no central directory either) still
+// hands its data to the engine, sized by what the file holds; the fuzzer
+// found such members handed over with random access and no size.
+func TestZipStreamedStoredMember(t *testing.T) {
+	name := "data.pkl"
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.Write([]byte("PK\x03\x04"))
+	b.Write(le.AppendUint16(nil, 20))   // version needed
+	b.Write(le.AppendUint16(nil, 1<<3)) // flags: sizes in a data descriptor
+	b.Write(le.AppendUint16(nil, 0))    // stored
+	b.Write(make([]byte, 4+4+4+4))      // time, date, CRC, sizes: all zero
+	b.Write(le.AppendUint16(nil, uint16(len(name))))
+	b.Write(le.AppendUint16(nil, 0))
+	b.WriteString(name)
+	b.WriteString(payload)
+	r, _ := scanFile(t, "streamed.zip", b.Bytes())
+	if !payloadFound(r, []string{name}) {
+		t.Fatalf("payload not found in the streamed member; findings %v", r.AllFindings())
+	}
+}

@@ -146,6 +146,9 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 		m := analyzer.Member{Name: e.Name, Size: e.UncompressedSize, CompressedSize: e.CompressedSize}
 		if r, ok := a.ReaderAt(e); ok {
 			m.ReaderAt = r
+			if m.Size < 0 { // streamed with a data descriptor: read what is there
+				m.Size = r.Size()
+			}
 		} else {
 			entry := e
 			m.Open = func() (io.ReadCloser, error) { return a.Open(entry) }

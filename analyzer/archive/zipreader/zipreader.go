@@ -299,8 +299,9 @@ func Open(r io.ReaderAt, size int64, opts Options) (*Archive, error) {
 // directly over the archive, so that a caller may read any part of it
 // without reading the rest. ok is false for other entries, which must be
 // read with Open. The reader ends at the end of the input when the data
-// extends beyond it.
-func (a *Archive) ReaderAt(e *Entry) (r io.ReaderAt, ok bool) {
+// extends beyond it; its Size is the number of bytes it can read, which is
+// what a caller should use when the entry's declared size is unknown.
+func (a *Archive) ReaderAt(e *Entry) (r *io.SectionReader, ok bool) {
 	if e == nil || e.Method != Store || e.Encrypted || !e.InLocal || e.DataOffset < 0 {
 		return nil, false
 	}
