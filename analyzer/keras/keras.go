@@ -20,6 +20,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/archive/zipreader"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/pymarshal"
 )
 
 // Limits of the config walk.
@@ -324,9 +325,10 @@ func lambdaCode(fn any) string {
 	return ""
 }
 
-// bytecodeSize decodes base64 code and returns its length, or -1 when it
-// is not base64. The bytes are never unmarshaled.
-func bytecodeSize(code string) int {
+// bytecode decodes base64 code: its length (or -1 when it is not base64)
+// and, when the bytes are a marshaled code object, what it uses. The bytes
+// are read by internal/pymarshal, never by Python.
+func bytecode(code string) (int, *pymarshal.Code) {
 	code = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == ' ' {
 			return -1
@@ -335,10 +337,14 @@ func bytecodeSize(code string) int {
 	}, code)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(code); err == nil {
-			return len(b)
+			c, err := pymarshal.Decode(b, pymarshal.DefaultLimits())
+			if err != nil {
+				c = nil
+			}
+			return len(b), c
 		}
 	}
-	return -1
+	return -1, nil
 }
 
 // codeSummary says what the lambda's code holds, for the message.
@@ -347,17 +353,26 @@ func codeSummary(fn any) string {
 	if code == "" {
 		return ""
 	}
-	if n := bytecodeSize(code); n >= 0 {
-		return fmt.Sprintf(" (%d bytes of marshaled Python bytecode)", n)
+	switch n, c := bytecode(code); {
+	case c != nil:
+		return fmt.Sprintf(" (%d bytes of marshaled Python %s bytecode: %s)", n, c.Layout, c)
+	case n >= 0:
+		return fmt.Sprintf(" (%d bytes that are not a marshaled code object)", n)
 	}
 	return " (code that is not valid base64)"
 }
 
-// lambdaEvidence shows the layer name and the start of the code.
+// lambdaEvidence shows the layer name and the decoded function, or the
+// start of the code when it does not decode.
 func lambdaEvidence(name string, fn any) string {
 	code := lambdaCode(fn)
-	if len(code) > codePreview {
-		code = code[:codePreview]
+	if _, c := bytecode(code); c != nil {
+		code = c.String()
+	} else if code != "" {
+		if len(code) > codePreview {
+			code = code[:codePreview]
+		}
+		code = "code=" + code
 	}
 	switch {
 	case name == "" && code == "":
@@ -365,9 +380,9 @@ func lambdaEvidence(name string, fn any) string {
 	case code == "":
 		return name
 	case name == "":
-		return "code=" + code
+		return code
 	}
-	return name + " code=" + code
+	return name + " " + code
 }
 
 // Analyzer checks Keras v3 model files.

@@ -286,3 +286,27 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+// TestLambdaDecoded: the bytecode of a real lambda (marshaled by CPython
+// 3.11, internal/pymarshal/testdata) is decoded, never run, and the
+// finding shows what the function calls.
+func TestLambdaDecoded(t *testing.T) {
+	b64, err := os.ReadFile(filepath.Join("..", "..", "internal", "pymarshal", "testdata", "os_system.b64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"class_name": "Lambda", "config": {"name": "l", "function": [` + strconv.Quote(string(b64)) + `, null, null], "function_type": "lambda", "module": "__main__"}}`
+	issues, err := keras.Walk([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(issues) != 1 {
+		t.Fatalf("issues %+v", issues)
+	}
+	is := issues[0]
+	for _, want := range []string{"system", "'id'", "<lambda>"} {
+		if !strings.Contains(is.Evidence, want) || !strings.Contains(is.Message, want) {
+			t.Errorf("%q missing from evidence %q or message %q", want, is.Evidence, is.Message)
+		}
+	}
+}
