@@ -72,7 +72,9 @@ func (r Ref) safe() bool {
 type Config struct {
 	// Refs are the class references of auto_map and custom_pipelines.
 	Refs []Ref
-	// TrustRemoteCode is true when the file mentions trust_remote_code.
+	// TrustRemoteCode is true when the file sets a top-level
+	// trust_remote_code to true. A mere mention (in a description, in a
+	// nested setting) is not enough: it asks for nothing.
 	TrustRemoteCode bool
 }
 
@@ -83,7 +85,10 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, err
 	}
-	c := &Config{TrustRemoteCode: bytes.Contains(data, []byte("trust_remote_code"))}
+	c := &Config{}
+	if raw, ok := top["trust_remote_code"]; ok {
+		c.TrustRemoteCode = bytes.Equal(bytes.TrimSpace(raw), []byte("true"))
+	}
 	if raw, ok := top["auto_map"]; ok {
 		var m map[string]any
 		if json.Unmarshal(raw, &m) == nil {
@@ -183,7 +188,7 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	out.Format("hf-config")
 	if len(c.Refs) == 0 {
 		if c.TrustRemoteCode {
-			rep.Report(finding.HFRemoteCode, -1, "The configuration mentions trust_remote_code: the repository may expect its own Python code to be run.", "trust_remote_code")
+			rep.Report(finding.HFRemoteCode, -1, "The configuration sets trust_remote_code to true: the repository expects its own Python code to be run.", "trust_remote_code")
 		}
 		return nil
 	}

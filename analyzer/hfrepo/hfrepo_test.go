@@ -227,6 +227,12 @@ func TestPipelinesAndMentions(t *testing.T) {
 	if fs := analyze(t, p); len(fs) != 1 || fs[0].Rule != finding.HFRemoteCode {
 		t.Fatalf("findings: %+v", fs)
 	}
+	for _, mention := range []string{`{"trust_remote_code": false}`, `{"description": "load with trust_remote_code=True"}`, `{"loader": {"trust_remote_code": true}}`} {
+		p = write(t, dir, "tokenizer_config.json", mention)
+		if fs := analyze(t, p); len(fs) != 0 {
+			t.Errorf("%s: findings %+v", mention, fs)
+		}
+	}
 	in := analyzer.NewBytesInput("weights.json", []byte(`{"auto_map": {}}`))
 	if (hfrepo.Analyzer{}).Sniff(in) {
 		t.Error("Sniff accepted weights.json")

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -253,6 +255,7 @@ func (Analyzer) Sniff(in *analyzer.Input) bool {
 		3: protowire.BytesType, 4: protowire.BytesType, 5: protowire.VarintType, 6: protowire.BytesType,
 		7: protowire.BytesType, 8: protowire.BytesType, 14: protowire.BytesType, 20: protowire.BytesType,
 		25: protowire.BytesType}
+	named := strings.EqualFold(path.Ext(in.Name), ".onnx")
 	b := h
 	seen := 0
 	for len(b) > 0 {
@@ -266,11 +269,38 @@ func (Analyzer) Sniff(in *analyzer.Input) bool {
 		seen++
 		k2 := protowire.ConsumeFieldValue(num, typ, b[k:])
 		if k2 < 0 {
+			if stringFields[num] {
+				return named // a name longer than the head: a message, not ONNX's
+			}
 			break // the field runs past the head
+		}
+		if stringFields[num] {
+			s, _ := protowire.ConsumeBytes(b[k:])
+			if !printable(s) {
+				return named // a TensorFlow SavedModel starts 08 01 12, its field 2 a message
+			}
 		}
 		b = b[k+k2:]
 	}
-	return seen >= 2 || strings.EqualFold(path.Ext(in.Name), ".onnx")
+	return seen >= 2 || named
+}
+
+// stringFields are the ModelProto fields that hold short text
+// (producer_name, producer_version, domain): in the head of another
+// protobuf with the same numbers they hold messages.
+var stringFields = map[protowire.Number]bool{2: true, 3: true, 4: true}
+
+// printable reports whether b is UTF-8 text without control characters.
+func printable(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Analyze walks the model and checks its external data and domains.

@@ -1,6 +1,8 @@
 package onnx_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/violet-mlsecops/violet/analyzer"
@@ -59,7 +61,11 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestSniffRejectsOtherFormats(t *testing.T) {
-	for _, data := range [][]byte{[]byte("\x08\x01hello"), []byte("{\"a\":1}"), []byte("\x80\x04\x95")} {
+	savedModel, err := os.ReadFile(filepath.Join("..", "..", "testdata", "formats", "benign", "tensorflow", "plain_math", "saved_model.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range [][]byte{[]byte("\x08\x01hello"), []byte("{\"a\":1}"), []byte("\x80\x04\x95"), savedModel} {
 		if (onnx.Analyzer{}).Sniff(analyzer.NewBytesInput("x.bin", data)) {
 			t.Errorf("sniffed %q", data)
 		}
