@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +92,9 @@ func checkLabelled(t *testing.T, root string, rows [][2]string) {
 				"malicious": code == report.ExitFindings,
 				"benign":    code == report.ExitPass,
 				"either":    code != report.ExitPass,
+				"suspicious": code == report.ExitPass && slices.ContainsFunc(r.AllFindings(), func(f finding.Finding) bool {
+					return f.Severity == finding.Medium
+				}),
 			}[label]
 			if !ok {
 				t.Errorf("%s is %s but the scan exits %d; findings:", row[0], label, code)
