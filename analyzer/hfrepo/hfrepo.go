@@ -76,7 +76,18 @@ type Config struct {
 	// trust_remote_code to true. A mere mention (in a description, in a
 	// nested setting) is not enough: it asks for nothing.
 	TrustRemoteCode bool
+	// Transformers is true when the file has a key that transformers
+	// configurations have (model_type, architectures, auto_map...): a
+	// config.json of another library (Keras writes one) is not reported as
+	// a Hugging Face configuration.
+	Transformers bool
 }
+
+// transformersKeys are top-level keys of the configuration files that
+// transformers writes or reads.
+var transformersKeys = []string{"model_type", "architectures", "transformers_version", "auto_map",
+	"custom_pipelines", "tokenizer_class", "chat_template", "_name_or_path", "trust_remote_code",
+	"bos_token_id", "eos_token_id", "processor_class", "feature_extractor_type", "image_processor_type"}
 
 // ParseConfig reads the remote-code references of a configuration file. It
 // returns an error when data is not a JSON object.
@@ -86,6 +97,11 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{}
+	for _, k := range transformersKeys {
+		if _, ok := top[k]; ok {
+			c.Transformers = true
+		}
+	}
 	if raw, ok := top["trust_remote_code"]; ok {
 		c.TrustRemoteCode = bytes.Equal(bytes.TrimSpace(raw), []byte("true"))
 	}
@@ -184,6 +200,9 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	c, err := ParseConfig(bytes.TrimPrefix(data, []byte("\ufeff")))
 	if err != nil {
 		return nil // not JSON: transformers cannot load it either
+	}
+	if !c.Transformers {
+		return nil
 	}
 	out.Format("hf-config")
 	if len(c.Refs) == 0 {

@@ -238,3 +238,25 @@ func TestPipelinesAndMentions(t *testing.T) {
 		t.Error("Sniff accepted weights.json")
 	}
 }
+
+// TestOtherLibrariesConfig: a config.json that transformers would not
+// read (Keras writes one into every .keras file) is not reported as a
+// Hugging Face configuration.
+func TestOtherLibrariesConfig(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		hf   bool
+	}{
+		{`{"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": []}}`, false},
+		{`{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}`, true},
+	} {
+		in := analyzer.NewBytesInput("config.json", []byte(tc.json))
+		c := &testutil.Output{}
+		if err := (hfrepo.Analyzer{}).Analyze(context.Background(), in, c); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(c.Formats) == 1 && c.Formats[0] == "hf-config"; got != tc.hf || len(c.Findings) != 0 {
+			t.Errorf("%s: formats %v findings %v", tc.json, c.Formats, c.Findings)
+		}
+	}
+}
