@@ -88,8 +88,13 @@ func recovered(err *error) {
 	}
 }
 
+// openSevenZip opens the 7z archive ra of size bytes, once its header is
+// known not to make the library allocate without bound.
 func openSevenZip(ra io.ReaderAt, size int64) (r *sevenzip.Reader, err error) {
 	defer recovered(&err)
+	if err := checkSevenZipHeader(ra, size); err != nil {
+		return nil, err
+	}
 	return sevenzip.NewReader(ra, size)
 }
 
