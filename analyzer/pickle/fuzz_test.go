@@ -69,7 +69,9 @@ func fuzzCheckTrace(t *testing.T, data []byte, tr *Trace, opts Options) {
 	n := int64(len(data))
 	prevEnd := int64(0)
 	for i, st := range tr.Streams {
-		if st.Start < 0 || st.Start > n || (n > 0 && st.Start >= n) {
+		// A nested stream (a joblib object array's pickle) may start at
+		// the end of the input: it is then reported as truncated.
+		if st.Start < 0 || st.Start > n || (n > 0 && st.Start >= n && !st.Nested) {
 			t.Fatalf("stream %d starts at %d, outside the %d-byte input", i, st.Start, n)
 		}
 		if st.End < st.Start || st.End > max(n, st.Start+1) {
