@@ -1,0 +1,56 @@
+package hdf5
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// FuzzOpen opens arbitrary bytes, reads the attributes of the root group and
+// walks its members to a bounded depth, reading their attributes too. It
+// must never panic, and must finish promptly.
+func FuzzOpen(f *testing.F) {
+	names, _ := filepath.Glob("testdata/*.h5")
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		// Larger fixtures make mutation and minimization slow; the unit
+		// tests cover them (TestTruncated mutates them all).
+		if len(b) <= 16<<10 {
+			f.Add(b)
+		}
+	}
+	// Small synthetic files, cheaper to mutate than the fixtures.
+	w := newBuilder()
+	w.put(v1Header(attrV1("n", dtInt64, dsSimple(2), cat(uint64(5), uint64(7))), linkMsg("self", 96),
+		attrV1("s", dtVlenString(), dsScalar, cat(uint32(3), uint64(272), uint32(1)))))
+	w.put(cat("GCOL", uint8(1), []byte{0, 0, 0}, uint64(40), uint16(1), uint16(1), uint32(0), uint64(3), "abc", make([]byte, 5)))
+	f.Add(w.b)
+	w, bt := symbolTableFile()
+	snod := bt + 8 + 16 + 8 + 8 + 8
+	w.put(cat("TREE", uint8(0), uint8(0), uint16(1), undefAddr, undefAddr, uint64(0), snod, uint64(8)))
+	w.put(cat("SNOD", uint8(1), uint8(0), uint16(1), uint64(1), uint64(96), uint32(0), uint32(0), make([]byte, 16)))
+	f.Add(w.b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lim := Limits{
+			MaxDepth:          8,
+			MaxAttributes:     1000,
+			MaxAttributeBytes: 1 << 20,
+			MaxObjects:        500,
+			MaxHeaderMessages: 1000,
+			MaxReadBytes:      32 << 20,
+			// Most mutations of version 2 structures break their
+			// checksums; skip the verification for half the inputs to
+			// reach the code behind it.
+			IgnoreChecksums: len(b)%2 == 0,
+		}
+		start := time.Now()
+		exercise(b, lim)
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("took %v", d)
+		}
+	})
+}
