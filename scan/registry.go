@@ -6,6 +6,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/gguf"
 	"github.com/violet-mlsecops/violet/analyzer/hfrepo"
 	"github.com/violet-mlsecops/violet/analyzer/keras"
+	"github.com/violet-mlsecops/violet/analyzer/kerash5"
 	"github.com/violet-mlsecops/violet/analyzer/msgpack"
 	"github.com/violet-mlsecops/violet/analyzer/numpy"
 	"github.com/violet-mlsecops/violet/analyzer/onnx"
@@ -28,5 +29,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, hfrepo.Analyzer{}, tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, kerash5.Analyzer{}, hfrepo.Analyzer{}, tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }
