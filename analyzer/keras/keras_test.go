@@ -62,7 +62,12 @@ func kerasFile(t testing.TB, config string, extra map[string][]byte) []byte {
 	}
 	write("metadata.json", []byte(metadata))
 	write("config.json", []byte(config))
-	write("model.weights.h5", []byte("\x89HDF\r\n\x1a\n"+strings.Repeat("\x00", 64)))
+	// Weights as Keras 3 writes them, by h5py (testdata/gen/formats).
+	weights, err := os.ReadFile(filepath.Join("..", "..", "testdata", "gen", "formats", "keras_weights.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("model.weights.h5", weights)
 	for name, data := range extra {
 		write(name, data)
 	}
