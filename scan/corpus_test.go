@@ -12,24 +12,9 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/finding"
+	tu "github.com/violet-mlsecops/violet/internal/testutil"
 	"github.com/violet-mlsecops/violet/report"
 )
-
-// sharedDir is ../shared beside the checkout, where CI puts the corpus.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../shared")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("../shared is missing: %v", err)
-		}
-		t.Skipf("../shared is missing: %v", err)
-	}
-	return dir
-}
 
 // labels reads a tab-separated expected.tsv: path, label, and more columns.
 func labels(t *testing.T, path string) [][2]string {
@@ -108,7 +93,7 @@ func checkLabelled(t *testing.T, root string, rows [][2]string) {
 
 // TestPicklescanCorpus runs every file of the public picklescan corpus.
 func TestPicklescanCorpus(t *testing.T) {
-	root := filepath.Join(sharedDir(t), "corpus", "picklescan")
+	root := tu.SharedDir(t, "corpus", "picklescan")
 	rows := labels(t, filepath.Join(root, "expected.tsv"))
 	if len(rows) < 100 {
 		t.Fatalf("expected.tsv lists %d files", len(rows))
