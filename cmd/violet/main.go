@@ -61,13 +61,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "violet",
-		Short:         "Violet finds malicious and unsafe content in machine-learning models",
-		Long:          "Violet is an MLSecOps toolkit: it scans model files and folders for code that runs when they are loaded.\nExit codes: 0 passed, 1 findings at or above --fail-on, 2 could not scan (bad usage, unreadable or not fully analyzed input).",
+		Short:         "Violet finds malicious and unsafe content in machine-learning models, and signs them",
+		Long:          "Violet is an MLSecOps toolkit: it scans model files and folders for code that runs when they are loaded,\nand signs and verifies models (OpenSSF Model Signing).\nExit codes: 0 passed, 1 findings at or above --fail-on (or a signature that does not verify), 2 could not do the job (bad usage, unreadable or not fully analyzed input).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       programVersion(),
 	}
-	root.AddCommand(newScanCommand(), newVersionCommand())
+	root.AddCommand(newScanCommand(), newHashCommand(), newSignCommand(), newVerifyCommand(), newVersionCommand())
 	return root
 }
 

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/sign"
+)
+
+// hashFlags are the serialization flags shared by hash and sign.
+type hashFlags struct {
+	hashType      string
+	shardSize     int64
+	ignorePaths   []string
+	allowSymlinks bool
+}
+
+func (h *hashFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&h.hashType, "hash", sign.HashSHA256, "digest of each file or shard: sha256 or blake3 (blake3 is faster; model_signing 1.1 and later verify it)")
+	f.Int64Var(&h.shardSize, "shard-size", 0, "hash files in shards of `BYTES` (method shards), so that a large file is hashed on all cores; 0 hashes whole files (method files)")
+	f.StringSliceVar(&h.ignorePaths, "ignore-paths", nil, "leave `PATH` (relative to the model, or absolute inside it) out of the manifest; repeatable")
+	f.BoolVar(&h.allowSymlinks, "allow-symlinks", false, "follow symbolic links to files inside the model (never outside it)")
+}
+
+// serialization returns the parameters of the flags.
+func (h *hashFlags) serialization() sign.Serialization {
+	s := sign.DefaultSerialization()
+	s.HashType = h.hashType
+	s.AllowSymlinks = h.allowSymlinks
+	s.IgnorePaths = append(s.IgnorePaths, h.ignorePaths...)
+	if h.shardSize > 0 {
+		s.Method, s.ShardSize = sign.MethodShards, h.shardSize
+	}
+	return s
+}
+
+func newHashCommand() *cobra.Command {
+	h := &hashFlags{}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "hash DIR|FILE",
+		Short: "Print the manifest of a model: one digest per file (or shard), as JSON",
+		Long: `Hash every file of a model folder (or a single model file) the way OpenSSF Model
+Signing serializes it, and print the manifest as JSON: the serialization
+parameters, the root digest that a signature's subject carries, and one digest
+per file or shard. Files are hashed in parallel on all cores.`,
+		Example: `  violet hash ./llama-3-8b
+  violet hash --shard-size 1000000000 --hash blake3 model.safetensors`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var m *sign.Manifest
+			err := interruptible(cmd.Context(), func(ctx context.Context) (err error) {
+				m, err = sign.Hash(ctx, args[0], h.serialization(), sign.HashOptions{})
+				return err
+			})
+			if err != nil {
+				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+			}
+			data, err := json.MarshalIndent(m, "", "  ")
+			if err != nil {
+				return err
+			}
+			return writeOutput(cmd.OutOrStdout(), output, append(data, '\n'))
+		},
+	}
+	h.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the manifest to `FILE` instead of standard output")
+	return cmd
+}
+
+// interruptible runs fn with a context cancelled on an interrupt.
+func interruptible(ctx context.Context, fn func(context.Context) error) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	return fn(ctx)
+}
+
+// writeOutput writes data to path, or to w when path is empty.
+func writeOutput(w io.Writer, path string, data []byte) error {
+	if path == "" {
+		_, err := w.Write(data)
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	return nil
+}
+
+// defaultSignature is where a signature goes when --signature is not
+// given: model.sig inside a model folder, beside a single-file model.
+func defaultSignature(model string) string {
+	if info, err := os.Stat(model); err == nil && !info.IsDir() {
+		return filepath.Join(filepath.Dir(model), "model.sig")
+	}
+	return filepath.Join(model, "model.sig")
+}
+
+func newSignCommand() *cobra.Command {
+	h := &hashFlags{}
+	var key, cert, signature string
+	var chain []string
+	cmd := &cobra.Command{
+		Use:   "sign DIR|FILE --key KEY.pem [--cert LEAF.pem --chain CHAIN.pem]",
+		Short: "Sign a model folder or file (OpenSSF Model Signing v1.0)",
+		Long: `Sign a model with an ECDSA key (P-256, P-384 or P-521), or with a key and its
+certificate from a private PKI. The signature is a Sigstore bundle holding a DSSE
+envelope around an in-toto statement (predicate https://model_signing/signature/v1.0),
+exactly as the model_signing tool writes it, so that either tool verifies it.
+Keyless Sigstore signing needs the public Sigstore services and is not offered.`,
+		Example: `  violet sign ./my-model --key signing-key.pem
+  violet sign ./my-model --key key.pem --cert leaf.pem --chain intermediate.pem --signature my-model.sig`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			model := args[0]
+			if key == "" {
+				return usageError(errors.New("sign needs --key (and --cert and --chain for certificate signing)"))
+			}
+			signer, err := loadSigner(key, cert, chain)
+			if err != nil {
+				return usageError(err)
+			}
+			if signature == "" {
+				signature = defaultSignature(model)
+			}
+			s := h.serialization()
+			s.IgnorePaths = append(s.IgnorePaths, absolute(signature))
+			var m *sign.Manifest
+			err = interruptible(cmd.Context(), func(ctx context.Context) (err error) {
+				m, err = sign.Hash(ctx, model, s, sign.HashOptions{})
+				return err
+			})
+			if err != nil {
+				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+			}
+			bundle, err := sign.SignManifest(m, signer)
+			if err != nil {
+				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+			}
+			if err := os.WriteFile(signature, bundle, 0o644); err != nil {
+				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Signed %s: %d resources (%s, %s), root digest sha256:%x\nSignature: %s\n",
+				model, len(m.Resources), m.Serialization.Method, m.Serialization.HashType, m.RootDigest(), signature)
+			return nil
+		},
+	}
+	h.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&key, "key", "", "the ECDSA private key, PEM (`FILE`)")
+	f.StringVar(&cert, "cert", "", "the signing certificate of the key, PEM (`FILE`)")
+	f.StringSliceVar(&chain, "chain", nil, "the certificates from the signing certificate up to the root, PEM (`FILE`); repeatable")
+	f.StringVar(&signature, "signature", "", "write the signature to `PATH` (default: model.sig in the model folder, or beside a model file)")
+	return cmd
+}
+
+// absolute is p made absolute with its links resolved, as the hasher
+// compares ignore paths inside the model.
+func absolute(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(dir, filepath.Base(abs))
+	}
+	return abs
+}
+
+// loadSigner reads the key, and the certificates when cert is given.
+func loadSigner(keyPath, certPath string, chainPaths []string) (sign.Signer, error) {
+	data, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	key, err := sign.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	if certPath == "" {
+		if len(chainPaths) > 0 {
+			return nil, errors.New("--chain needs --cert")
+		}
+		return sign.NewKeySigner(key)
+	}
+	leaf, err := readCertificates(certPath)
+	if err != nil {
+		return nil, err
+	}
+	var chain []*x509.Certificate
+	for _, p := range chainPaths {
+		cs, err := readCertificates(p)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, cs...)
+	}
+	return sign.NewCertificateSigner(key, leaf[0], chain)
+}
+
+// readCertificates reads the PEM certificates of a file.
+func readCertificates(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := sign.ParseCertificates(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cs, nil
+}
+
+// verifyOptions are the flags of violet verify.
+type verifyOptions struct {
+	signature, key, identity, issuer, trustedRoot, format string
+	ca, ignorePaths                                       []string
+	ignoreUnsigned                                        bool
+}
+
+func newVerifyCommand() *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify DIR|FILE (--key PUB.pem | --ca CA.pem | --identity ID --issuer URL --trusted-root FILE)",
+		Short: "Verify a model against its signature, and name every file that changed",
+		Long: `Verify an OpenSSF Model Signing signature (written by violet sign or by the
+model_signing tool, v0.2 to v1.1): first the signature, with the public key, the
+root CA of a private PKI, or a Sigstore identity checked offline against a pinned
+trusted root; then the content, hashed again as the signature records it.
+
+On failure it says whether the signature or the content is at fault, and lists
+the modified, added and missing files.
+Exit codes: 0 verified, 1 the signature or the content does not verify,
+2 could not verify (bad usage, unreadable signature or model).`,
+		Example: `  violet verify ./my-model --key signing-key-pub.pem
+  violet verify ./my-model --ca ca-cert.pem --signature my-model.sig
+  violet verify ./my-model --identity alice@example.com --issuer https://accounts.google.com --trusted-root trusted_root.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return interruptible(cmd.Context(), func(ctx context.Context) error {
+				return runVerify(ctx, cmd.OutOrStdout(), o, args[0])
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.signature, "signature", "", "the signature `PATH` (default: model.sig in the model folder, or beside a model file)")
+	f.StringVar(&o.key, "key", "", "verify with this ECDSA public key, PEM or DER (`FILE`)")
+	f.StringSliceVar(&o.ca, "ca", nil, "verify a certificate signature up to this root CA, PEM (`FILE`); repeatable")
+	f.StringVar(&o.identity, "identity", "", "verify a keyless Sigstore signature of this identity (email or URI)")
+	f.StringVar(&o.issuer, "issuer", "", "the OIDC issuer of --identity")
+	f.StringVar(&o.trustedRoot, "trusted-root", "", "the Sigstore trusted_root.json `FILE` that --identity is checked against, offline")
+	f.StringSliceVar(&o.ignorePaths, "ignore-paths", nil, "leave `PATH` out of the model besides what the signature ignores; repeatable")
+	f.BoolVar(&o.ignoreUnsigned, "ignore-unsigned-files", false, "do not fail on files that the signature does not name")
+	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// loadVerifier builds the one verifier the flags ask for.
+func loadVerifier(o *verifyOptions) (sign.Verifier, error) {
+	n := 0
+	for _, set := range []bool{o.key != "", len(o.ca) > 0, o.identity != "" || o.issuer != "" || o.trustedRoot != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, errors.New("verify needs exactly one of --key, --ca, or --identity with --issuer and --trusted-root")
+	}
+	switch {
+	case o.key != "":
+		data, err := os.ReadFile(o.key)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := sign.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.key, err)
+		}
+		return sign.NewKeyVerifier(pub)
+	case len(o.ca) > 0:
+		var roots []*x509.Certificate
+		for _, p := range o.ca {
+			cs, err := readCertificates(p)
+			if err != nil {
+				return nil, err
+			}
+			roots = append(roots, cs...)
+		}
+		return sign.NewCertificateVerifier(roots), nil
+	}
+	if o.identity == "" || o.issuer == "" || o.trustedRoot == "" {
+		return nil, errors.New("keyless verification needs --identity, --issuer and --trusted-root (Violet verifies offline: download trusted_root.json once, e.g. with 'cosign trusted-root create' or from the sigstore/root-signing repository)")
+	}
+	data, err := os.ReadFile(o.trustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	return sign.NewSigstoreVerifier(data, o.identity, o.issuer)
+}
+
+// verifyReport is the JSON output of violet verify.
+type verifyReport struct {
+	Model     string `json:"model"`
+	Signature string `json:"signature"`
+	Verified  bool   `json:"verified"`
+	// SignatureError says why the signature is not trusted; the files
+	// were then not checked.
+	SignatureError string         `json:"signature_error,omitempty"`
+	Modified       []string       `json:"modified,omitempty"`
+	Added          []string       `json:"added,omitempty"`
+	Missing        []string       `json:"missing,omitempty"`
+	Manifest       *sign.Manifest `json:"manifest,omitempty"`
+}
+
+func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model string) error {
+	if o.format != "text" && o.format != "json" {
+		return usageError(fmt.Errorf("--format %q: want text or json", o.format))
+	}
+	v, err := loadVerifier(o)
+	if err != nil {
+		return usageError(err)
+	}
+	if o.signature == "" {
+		o.signature = defaultSignature(model)
+	}
+	data, err := os.ReadFile(o.signature)
+	if err != nil {
+		return exitError{code: report.ExitIncomplete, msg: fmt.Sprintf("cannot read the signature: %v", err)}
+	}
+	if _, err := os.Stat(model); err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	rep := verifyReport{Model: model, Signature: o.signature}
+	b, err := sign.ParseBundle(data)
+	var res *sign.Result
+	if err == nil {
+		res, err = sign.VerifyModel(ctx, model, b, v, sign.VerifyOptions{
+			IgnorePaths: o.ignorePaths, IgnoreUnsignedFiles: o.ignoreUnsigned, SignaturePath: o.signature})
+	}
+	switch {
+	case errors.Is(err, sign.ErrSignature) || errors.Is(err, sign.ErrPayload):
+		rep.SignatureError = err.Error()
+	case err != nil:
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	default:
+		rep.Verified = res.OK()
+		rep.Modified, rep.Added, rep.Missing = res.Diff.Modified, res.Diff.Added, res.Diff.Missing
+		rep.Manifest = res.Signed
+	}
+	if o.format == "json" {
+		out, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		stdout.Write(append(out, '\n'))
+	} else {
+		writeVerifyText(stdout, rep)
+	}
+	if !rep.Verified {
+		return exitError{code: report.ExitFindings}
+	}
+	return nil
+}
+
+// writeVerifyText says what was verified, or what is at fault.
+func writeVerifyText(w io.Writer, r verifyReport) {
+	switch {
+	case r.SignatureError != "":
+		fmt.Fprintf(w, "FAIL: the signature %s is not trusted: %s\nThe model's files were not checked.\n", r.Signature, r.SignatureError)
+	case r.Verified:
+		m := r.Manifest
+		fmt.Fprintf(w, "PASS: %s matches its signature %s: %d resources (%s, %s), root digest sha256:%x\n",
+			r.Model, r.Signature, len(m.Resources), m.Serialization.Method, m.Serialization.HashType, m.RootDigest())
+	default:
+		fmt.Fprintf(w, "FAIL: the signature %s is valid, but the content of %s does not match it:\n", r.Signature, r.Model)
+		for _, l := range []struct {
+			label string
+			files []string
+		}{{"modified", r.Modified}, {"added", r.Added}, {"missing", r.Missing}} {
+			if len(l.files) > 0 {
+				fmt.Fprintf(w, "  %-9s %s\n", l.label+":", strings.Join(l.files, ", "))
+			}
+		}
+		if len(r.Added) > 0 {
+			fmt.Fprintln(w, "Files that are not signed can be allowed with --ignore-unsigned-files or --ignore-paths.")
+		}
+	}
+}
