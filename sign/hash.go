@@ -492,6 +492,13 @@ func runHashTasks(ctx context.Context, root *os.Root, produce func(context.Conte
 }
 
 // hashOne hashes a whole file or one shard, checking for cancellation between reads.
+// mmapMin is the size from which a file or shard is hashed through a
+// memory mapping (hashMapped) rather than read into a buffer.
+const mmapMin = 4 << 20
+
+// errNoMmap says that a file could not be mapped; it is read instead.
+var errNoMmap = errors.New("memory mapping not available")
+
 func hashOne(ctx context.Context, root *os.Root, name string, t hashTask, h hash.Hash, buf []byte) ([]byte, error) {
 	// O_NONBLOCK: a file swapped for a FIFO after the walk must not block the open.
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -507,6 +514,20 @@ func hashOne(ctx context.Context, root *os.Root, name string, t hashTask, h hash
 		return nil, errors.New("not a regular file")
 	}
 	h.Reset()
+	start, end := t.start, t.end
+	if t.whole {
+		start, end = 0, info.Size()
+	}
+	if end-start >= mmapMin {
+		err := hashMapped(ctx, f, start, end, h)
+		if err == nil {
+			return h.Sum(nil), nil
+		}
+		if !errors.Is(err, errNoMmap) {
+			return nil, err
+		}
+		h.Reset() // mapping is not possible here: read instead
+	}
 	if t.whole {
 		for {
 			if err := ctx.Err(); err != nil {
