@@ -436,3 +436,46 @@ func TestCompressedPublicKey(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleTampering: a bundle whose media type, payload type or payload
+// was changed after signing is refused, and says why.
+func TestBundleTampering(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s, _ := sign.NewKeySigner(key)
+	v, _ := sign.NewKeyVerifier(&key.PublicKey)
+	m, err := sign.Hash(context.Background(), writeModel(t), sign.DefaultSerialization(), sign.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := sign.SignManifest(m, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(map[string]any){
+		"media type":   func(b map[string]any) { b["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1" },
+		"payload type": func(b map[string]any) { b["dsseEnvelope"].(map[string]any)["payloadType"] = "application/json" },
+		"payload": func(b map[string]any) {
+			env := b["dsseEnvelope"].(map[string]any)
+			env["payload"] = strings.Replace(env["payload"].(string), "A", "B", 1)
+		},
+		"two signatures": func(b map[string]any) {
+			env := b["dsseEnvelope"].(map[string]any)
+			sigs := env["signatures"].([]any)
+			env["signatures"] = append(sigs, sigs[0])
+		},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal(bundle, &doc); err != nil {
+			t.Fatal(err)
+		}
+		edit(doc)
+		data, _ := json.Marshal(doc)
+		b, err := sign.ParseBundle(data)
+		if err == nil {
+			_, err = sign.VerifyBundleManifest(b, v)
+		}
+		if !errors.Is(err, sign.ErrSignature) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
