@@ -243,6 +243,7 @@ func relativeIgnorePaths(realRoot string, paths []string) []string {
 			continue
 		}
 		if filepath.IsAbs(p) {
+			p = resolveLinks(p)
 			rel, err := filepath.Rel(realRoot, p)
 			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 				continue
@@ -257,6 +258,20 @@ func relativeIgnorePaths(realRoot string, paths []string) []string {
 	}
 	slices.SortFunc(out, comparePaths)
 	return slices.Compact(out)
+}
+
+// resolveLinks returns the absolute path p with its symbolic links
+// resolved, as the model root is, so that an ignore path given through a
+// link to the model's folder still names the file inside it. A path that
+// does not exist is resolved through its parent folder.
+func resolveLinks(p string) string {
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+		return filepath.Join(dir, filepath.Base(p))
+	}
+	return p
 }
 
 // isIgnored reports whether the relative path p is an ignore path or lies under one.

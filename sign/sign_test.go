@@ -479,3 +479,22 @@ func TestBundleTampering(t *testing.T) {
 		}
 	}
 }
+
+// TestIgnorePathThroughLink: an absolute ignore path that reaches the
+// model through a symbolic link still names the file inside it.
+func TestIgnorePathThroughLink(t *testing.T) {
+	dir := writeModel(t)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Skip(err)
+	}
+	s := sign.DefaultSerialization()
+	s.IgnorePaths = append(s.IgnorePaths, filepath.Join(link, "config.json"))
+	m, err := sign.Hash(context.Background(), dir, s, sign.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(m.Files(), "config.json") || !slices.Contains(m.Serialization.IgnorePaths, "config.json") {
+		t.Errorf("files %v, ignore paths %v", m.Files(), m.Serialization.IgnorePaths)
+	}
+}
