@@ -16,6 +16,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/violet-mlsecops/violet/analyzer"
@@ -112,6 +113,12 @@ type Header struct {
 	Architecture string
 	// ChatTemplates maps tokenizer.chat_template keys to their templates.
 	ChatTemplates map[string]string
+	// General holds the general.* metadata (name, license, base models,
+	// datasets...) whose values are strings, numbers, booleans or arrays
+	// of strings, as text: a scalar is one element. At most maxGeneral
+	// keys, maxGeneralItems items each, maxGeneralText bytes per item are
+	// kept; the rest is skipped.
+	General map[string][]string
 	// Tensors are the tensor infos, in file order.
 	Tensors []Tensor
 	// DataOffset is where the tensor data starts.
@@ -205,7 +212,7 @@ func ParseHeader(ra io.ReaderAt, size int64) (*Header, error) {
 	if err != nil || string(magic) != "GGUF" {
 		return nil, errors.New("no GGUF magic")
 	}
-	h := &Header{Alignment: 32, ChatTemplates: map[string]string{}}
+	h := &Header{Alignment: 32, ChatTemplates: map[string]string{}, General: map[string][]string{}}
 	v, _ := r.u32()
 	if v == 0 || v > 3 {
 		if be := bits.ReverseBytes32(v); be >= 1 && be <= 3 {
@@ -288,8 +295,110 @@ func (h *Header) readKV(r *reader) error {
 			h.ChatTemplates[key] = s
 		}
 		return nil
+	case strings.HasPrefix(key, "general.") && len(h.General) < maxGeneral:
+		return h.readGeneral(r, key, typ)
 	}
 	return skipValue(r, typ, 0)
+}
+
+// Bounds of the general.* metadata kept.
+const (
+	maxGeneral      = 256
+	maxGeneralItems = 256
+	maxGeneralText  = 4096
+)
+
+// readGeneral keeps a general.* value as text: a scalar, or an array of
+// scalars (nested arrays are skipped).
+func (h *Header) readGeneral(r *reader, key string, typ uint32) error {
+	if typ != typeArray {
+		v, err := scalarText(r, typ)
+		if err != nil {
+			return err
+		}
+		h.General[key] = []string{v}
+		return nil
+	}
+	elem, err := r.u32()
+	if err != nil {
+		return err
+	}
+	n, err := r.count()
+	if err != nil {
+		return err
+	}
+	if elem == typeArray || n > r.size-r.pos {
+		// Rewind is not possible: skip the elements one by one.
+		for i := uint64(0); i < n; i++ {
+			if err := skipValue(r, elem, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var items []string
+	for i := uint64(0); i < n; i++ {
+		if i >= maxGeneralItems {
+			if err := skipValue(r, elem, 1); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := scalarText(r, elem)
+		if err != nil {
+			return err
+		}
+		items = append(items, v)
+	}
+	h.General[key] = items
+	return nil
+}
+
+// scalarText reads one scalar or string value as text.
+func scalarText(r *reader, typ uint32) (string, error) {
+	if typ == typeString {
+		s, err := r.str()
+		if len(s) > maxGeneralText {
+			s = s[:maxGeneralText]
+		}
+		return s, err
+	}
+	n, ok := scalarSize[typ]
+	if !ok {
+		return "", fmt.Errorf("unknown value type %d", typ)
+	}
+	b, err := r.bytes(n)
+	if err != nil {
+		return "", err
+	}
+	var u uint64
+	switch n {
+	case 1:
+		u = uint64(b[0])
+	case 2:
+		u = uint64(r.order.Uint16(b))
+	case 4:
+		u = uint64(r.order.Uint32(b))
+	default:
+		u = r.order.Uint64(b)
+	}
+	switch typ {
+	case typeBool:
+		return strconv.FormatBool(u != 0), nil
+	case typeInt8:
+		return strconv.FormatInt(int64(int8(u)), 10), nil
+	case typeInt16:
+		return strconv.FormatInt(int64(int16(u)), 10), nil
+	case typeInt32:
+		return strconv.FormatInt(int64(int32(u)), 10), nil
+	case typeInt64:
+		return strconv.FormatInt(int64(u), 10), nil
+	case typeFloat32:
+		return strconv.FormatFloat(float64(math.Float32frombits(uint32(u))), 'g', -1, 32), nil
+	case typeFloat64:
+		return strconv.FormatFloat(math.Float64frombits(u), 'g', -1, 64), nil
+	}
+	return strconv.FormatUint(u, 10), nil
 }
 
 // skipValue reads past a value of type typ without keeping it.

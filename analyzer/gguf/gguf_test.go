@@ -241,3 +241,25 @@ func FuzzParseHeader(f *testing.F) {
 		_ = unclaimed
 	})
 }
+
+// TestGeneralMetadata: the general.* keys are kept as text, scalars and
+// arrays of strings, for the bill of materials.
+func TestGeneralMetadata(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bom", "gguf-only", "Tiny-Llama-1M-Instruct-Q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := gguf.ParseHeader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"general.name": "Tiny Llama Instruct", "general.license": "apache-2.0",
+		"general.base_model.count": "1", "general.organization": "violet-test"} {
+		if got := h.General[key]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	if len(h.General["general.tags"]) == 0 || len(h.General["general.datasets"]) == 0 {
+		t.Errorf("arrays: %v", h.General)
+	}
+}
