@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	"github.com/spf13/cobra"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/pickle"
+	"github.com/violet-mlsecops/violet/bom"
+	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/scan"
+)
+
+// bomOptions are the flags of violet bom.
+type bomOptions struct {
+	format   string
+	output   string
+	scan     bool
+	check    bool
+	minScore int
+}
+
+func newBOMCommand() *cobra.Command {
+	o := &bomOptions{}
+	cmd := &cobra.Command{
+		Use:   "bom PATH",
+		Short: "Write the ML bill of materials of a model folder, cache snapshot or model file",
+		Long: `Write the Machine Learning Bill of Materials of a model: what it is (name, supplier,
+commit, license, SHA-256 of every file), its model card (task, architecture,
+inputs and outputs, datasets, metrics, intended uses, limitations, ethical and
+environmental considerations), its lineage (base models, LoRA adapters), the
+Python packages it needs, and with --scan what the scanner found.
+
+Formats: cyclonedx (CycloneDX 1.6 JSON, the default), cyclonedx-1.7, spdx3
+(SPDX 3.0.1 JSON-LD with the AI and Dataset profiles). --check prints which
+fields a compliance review expects are missing, with a score.
+Set SOURCE_DATE_EPOCH for a reproducible timestamp.`,
+		Example: `  violet bom ./my-model > my-model.cdx.json
+  violet bom --format spdx3 ~/.cache/huggingface/hub/models--org--name
+  violet bom --scan -o bom.json ./my-model
+  violet bom --check --min-score 80 ./my-model`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return interruptible(cmd.Context(), func(ctx context.Context) error {
+				return runBOM(ctx, cmd, o, args[0])
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "cyclonedx", "output format: cyclonedx, cyclonedx-1.7, spdx3 (with --check: text or json)")
+	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
+	f.BoolVar(&o.scan, "scan", false, "scan the model and record the findings as vulnerabilities")
+	f.BoolVar(&o.check, "check", false, "report the completeness of the BOM instead of writing it")
+	f.IntVar(&o.minScore, "min-score", 0, "with --check, exit 1 when the completeness score is below `PERCENT`")
+	return cmd
+}
+
+// bomTime is the BOM's creation time: SOURCE_DATE_EPOCH when set, so that
+// the same model gives the same BOM, else now.
+func bomTime() (time.Time, error) {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", s)
+		}
+		return time.Unix(sec, 0).UTC(), nil
+	}
+	return time.Now().UTC().Truncate(time.Second), nil
+}
+
+func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string) error {
+	formats := map[string]bool{"cyclonedx": true, "cyclonedx-1.6": true, "cyclonedx-1.7": true, "spdx3": true}
+	if o.check {
+		formats = map[string]bool{"text": true, "json": true, "cyclonedx": true}
+	}
+	if !formats[o.format] {
+		return usageError(fmt.Errorf("--format %q: not a format of violet bom%s", o.format, map[bool]string{true: " --check (text or json)"}[o.check]))
+	}
+	created, err := bomTime()
+	if err != nil {
+		return usageError(err)
+	}
+	m, err := bom.Read(ctx, path)
+	if err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	if o.scan {
+		r, err := scan.Scan(ctx, []string{path}, scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High})
+		if err != nil {
+			return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		}
+		m.Findings = relativeFindings(r.AllFindings(), path)
+	}
+	var out bytes.Buffer
+	switch {
+	case o.check:
+		c := bom.Check(m)
+		if o.format == "json" {
+			data, _ := json.MarshalIndent(c, "", "  ")
+			out.Write(append(data, '\n'))
+		} else {
+			c.WriteText(&out, m.Name)
+		}
+		if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+			return err
+		}
+		if c.Score < o.minScore {
+			return exitError{code: report.ExitFindings, msg: fmt.Sprintf("completeness %d%% is below --min-score %d%%", c.Score, o.minScore)}
+		}
+		return nil
+	case o.format == "spdx3":
+		err = bom.WriteSPDX(&out, m, bom.SPDXOptions{Created: created, Tool: "violet " + programVersion()})
+	default:
+		v := cdx.SpecVersion1_6
+		if o.format == "cyclonedx-1.7" {
+			v = cdx.SpecVersion1_7
+		}
+		err = bom.WriteCycloneDX(&out, m, bom.CycloneDXOptions{Version: v, Timestamp: created, ToolVersion: programVersion()})
+	}
+	if err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	return writeOutput(cmd.OutOrStdout(), o.output, out.Bytes())
+}
+
+// relativeFindings makes the findings' paths relative to the model, as
+// the BOM names the files.
+func relativeFindings(fs []finding.Finding, root string) []finding.Finding {
+	out := make([]finding.Finding, len(fs))
+	for i, f := range fs {
+		if rel, err := relPath(root, f.Location.Path); err == nil {
+			f.Location.Path = rel
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// relPath is p relative to root, with forward slashes; a file given as
+// the root is its own name.
+func relPath(root, p string) (string, error) {
+	info, err := os.Stat(root)
+	if err == nil && !info.IsDir() {
+		return filepath.Base(p), nil
+	}
+	rel, err := filepath.Rel(root, p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.ToSlash(rel), nil
+}
