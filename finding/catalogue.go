@@ -31,6 +31,7 @@ const (
 	atlasDenialOfService  = "AML.T0029"     // Denial of AI Service
 	atlasDefenseEvasion   = "AML.T0107"     // Exploitation for Defense Evasion
 	atlasEmbedMalware     = "AML.T0018.002" // Manipulate AI Model: Embed Malware
+	atlasSupplyChainSW    = "AML.T0010.001" // AI Supply Chain Compromise: AI Software
 )
 
 // Rule ids. Each is in the catalogue below.
@@ -64,6 +65,14 @@ const (
 	MsgpackExtension    = "MSGPACK-EXTENSION"
 	SymlinkOutside      = "SYMLINK-OUTSIDE"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
+	DepsVulnerable      = "DEPS-VULNERABLE"
+	DepsMalicious       = "DEPS-MALICIOUS"
+	DepsTyposquat       = "DEPS-TYPOSQUAT"
+	DepsConfusion       = "DEPS-CONFUSION"
+	DepsUnpinned        = "DEPS-UNPINNED"
+	DepsNoHash          = "DEPS-NO-HASH"
+	DepsDirectURL       = "DEPS-DIRECT-URL"
+	DepsMalformed       = "DEPS-MALFORMED"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
 	ArchiveEncrypted    = "ARCHIVE-ENCRYPTED"
@@ -188,6 +197,37 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasScripting},
 		Description: "A Python file that the repository asks transformers to run imports modules that start processes, touch files or the network, or load code dynamically (os, subprocess, socket, requests, importlib...).",
 		Remediation: "Review what the file does with those modules before you trust the repository's code; pin the revision you reviewed."},
+	{ID: DepsVulnerable, Title: "Python package has a known vulnerability", Severity: High,
+		ATLAS:       []string{atlasSupplyChainSW},
+		Description: "A pinned package version is affected by a vulnerability that OSV records (CVE, GHSA, PYSEC). The finding's severity is the record's (CVSS, or the advisory's rating), and it names the fixed versions.",
+		Remediation: "Upgrade to a fixed version (the finding lists them) and regenerate the lockfile; if you cannot, check whether the vulnerable code path is reachable and record the decision."},
+	{ID: DepsMalicious, Title: "Python package is known malware", Severity: Critical,
+		ATLAS:       []string{atlasSupplyChainSW, atlasUnsafeArtifacts},
+		Description: "The package, or this version of it, is a malicious release that OSV records (MAL- records: typosquats, dependency confusion, compromised releases such as torchtriton and ultralytics 8.3.41).",
+		Remediation: "Remove it, treat every machine that installed it as compromised (rotate credentials it could read), and pin the legitimate package by hash."},
+	{ID: DepsTyposquat, Title: "Python package name imitates a popular ML package", Severity: High,
+		ATLAS:       []string{atlasSupplyChainSW},
+		Description: "The name is one edit, a swapped pair, a separator trick, a py/python prefix or a look-alike character away from a popular ML package: the classic way to get malware installed by a typo.",
+		Remediation: "Check that you meant this package and not the popular one it resembles; if you did not, replace it and check the machines that installed it."},
+	{ID: DepsConfusion, Title: "Extra package index allows dependency confusion", Severity: High,
+		ATLAS:       []string{atlasSupplyChainSW},
+		Description: "The file adds an extra index (--extra-index-url, a secondary source) beside PyPI: pip installs a package from whichever index offers the highest version, so a public package with the name of a private one wins (the torchtriton attack on PyTorch nightly).",
+		Remediation: "Use one index that proxies PyPI (--index-url), or pin every package by hash (--require-hashes), or reserve your private names on PyPI."},
+	{ID: DepsUnpinned, Title: "Python requirement is not pinned", Severity: Low,
+		ATLAS:       []string{atlasSupplyChainSW},
+		Description: "The requirement allows a range of versions: the version installed changes over time, a compromised or vulnerable release is picked up without review, and the vulnerability check cannot say which version runs.",
+		Remediation: "Pin the exact version (==), or better, use a lockfile (uv lock, poetry lock, pip-compile --generate-hashes)."},
+	{ID: DepsNoHash, Title: "Python requirement has no hash", Severity: Low,
+		ATLAS:       []string{atlasSupplyChainSW},
+		Description: "A requirements file pins packages without --hash: a replaced file on the index (or a compromised mirror) is installed without notice.",
+		Remediation: "Generate hashes (pip-compile --generate-hashes, uv pip compile --generate-hashes) and install with --require-hashes."},
+	{ID: DepsDirectURL, Title: "Python package comes from a URL, a VCS or a path", Severity: Medium,
+		ATLAS:       []string{atlasSupplyChainSW},
+		Description: "The package is installed from a direct URL, a git repository or a local path instead of an index: its content is not what any advisory database describes, and a moving branch installs whatever it points to today.",
+		Remediation: "Pin a commit (git+https://...@<sha>) or a URL with #sha256=, or publish the package to your index."},
+	{ID: DepsMalformed, Title: "Dependency file could not be read", Severity: Medium, Incomplete: true,
+		Description: "A requirements or lock file is malformed: its packages were not checked.",
+		Remediation: "Fix the file at the line the finding names (or regenerate the lockfile), then run violet deps again."},
 	{ID: TFLiteCustomOp, Title: "TFLite model needs custom operators", Severity: Medium,
 		ATLAS:       []string{atlasUnsafeArtifacts},
 		Description: "The TFLite model uses custom operators (a custom_code in its operator codes, or a builtin code TFLite does not define): running it needs the native library that implements them.",

@@ -18,6 +18,7 @@ var atlasNames = map[string]string{
 	atlasDenialOfService:  "Denial of AI Service",
 	atlasDefenseEvasion:   "Exploitation for Defense Evasion",
 	atlasEmbedMalware:     "Manipulate AI Model: Embed Malware",
+	atlasSupplyChainSW:    "AI Supply Chain Compromise: AI Software",
 }
 
 // ATLASName returns the name of the MITRE ATLAS technique id ("AML.T0050":
