@@ -15,9 +15,13 @@ type Location struct {
 	// Offset is the byte offset in the innermost file or member, or -1 when
 	// the finding concerns the whole of it.
 	Offset int64 `json:"offset"`
+	// Line is the line of a text file (a requirements or lock file) the
+	// finding is on, from 1; 0 when the finding has no line.
+	Line int `json:"line,omitempty"`
 }
 
-// String renders the location as path!member!member@offset.
+// String renders the location as path!member!member@offset, or
+// path:line for a line of a text file.
 func (l Location) String() string {
 	var b strings.Builder
 	b.WriteString(l.Path)
@@ -28,6 +32,10 @@ func (l Location) String() string {
 	if l.Offset >= 0 {
 		b.WriteString("@")
 		b.WriteString(itoa(l.Offset))
+	}
+	if l.Line > 0 {
+		b.WriteString(":")
+		b.WriteString(itoa(int64(l.Line)))
 	}
 	return b.String()
 }

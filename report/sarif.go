@@ -139,7 +139,8 @@ type (
 		URIBaseID string `json:"uriBaseId,omitempty"`
 	}
 	sarifRegion struct {
-		ByteOffset int64 `json:"byteOffset"`
+		ByteOffset *int64 `json:"byteOffset,omitempty"`
+		StartLine  int    `json:"startLine,omitempty"`
 	}
 	sarifLogical struct {
 		Name               string `json:"name"`
@@ -432,7 +433,10 @@ func result(x finding.Finding, ruleIndex int) sarifResult {
 			props.MemberOffset = &off
 		}
 	} else if x.Location.Offset >= 0 {
-		loc.PhysicalLocation.Region = &sarifRegion{ByteOffset: x.Location.Offset}
+		off := x.Location.Offset
+		loc.PhysicalLocation.Region = &sarifRegion{ByteOffset: &off}
+	} else if x.Location.Line > 0 {
+		loc.PhysicalLocation.Region = &sarifRegion{StartLine: x.Location.Line}
 	}
 	return sarifResult{
 		RuleID:     x.Rule,
