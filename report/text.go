@@ -201,7 +201,7 @@ func (t *textWriter) fileBlock(f *File) {
 }
 
 // memberAndOffset renders the part of a location below its file: the member
-// chain and the byte offset, or "" for the whole file.
+// chain and the byte offset or the line, or "" for the whole file.
 func memberAndOffset(l finding.Location) string {
 	var parts []string
 	if len(l.Member) > 0 {
@@ -209,6 +209,9 @@ func memberAndOffset(l finding.Location) string {
 	}
 	if l.Offset >= 0 {
 		parts = append(parts, "byte "+strconv.FormatInt(l.Offset, 10))
+	}
+	if l.Line > 0 {
+		parts = append(parts, "line "+strconv.Itoa(l.Line))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,225 @@
+package deps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/report"
+)
+
+// Querier finds the OSV records that affect a package version: the
+// offline database (*DB) or the OSV API (*Online).
+type Querier interface {
+	QueryContext(ctx context.Context, name, version string) ([]Match, error)
+}
+
+// Result is what Check found.
+type Result struct {
+	// Manifests are the files read.
+	Manifests []*Manifest `json:"manifests"`
+	// Findings are the problems, in file and line order.
+	Findings []finding.Finding `json:"findings"`
+	// Packages counts the packages checked; Pinned those with an exact
+	// version, which alone can be matched against advisories.
+	Packages int `json:"packages"`
+	Pinned   int `json:"pinned"`
+}
+
+// Check checks the packages of the manifests: against the advisories of q
+// (nil: no vulnerability check), for typosquats of popular ML packages,
+// and for unpinned, unhashed and direct-URL requirements and extra
+// indexes. A package pinned in several files is looked up once.
+func Check(ctx context.Context, manifests []*Manifest, q Querier) (*Result, error) {
+	r := &Result{Manifests: manifests}
+	type key struct{ name, version string }
+	cache := map[key][]Match{}
+	for _, m := range manifests {
+		r.checkManifest(m)
+		for _, p := range m.Packages {
+			r.Packages++
+			loc := finding.Location{Path: p.File, Offset: -1, Line: p.Line}
+			if p.Ecosystem != "" && p.Ecosystem != EcosystemPyPI {
+				continue
+			}
+			if p.NormalizedName == "" { // a bare path or URL: only its source is judged
+				r.checkPin(m, p, loc)
+				continue
+			}
+			if target, how, ok := Typosquat(p.Name); ok {
+				r.add(finding.New(finding.DepsTyposquat, loc, fmt.Sprintf("%s looks like %s (%s).", p.Name, target, how), p.Name))
+			}
+			r.checkPin(m, p, loc)
+			if p.Version == "" || q == nil {
+				continue
+			}
+			r.Pinned++
+			k := key{p.NormalizedName, p.Version}
+			matches, ok := cache[k]
+			if !ok {
+				var err error
+				if matches, err = q.QueryContext(ctx, p.NormalizedName, p.Version); err != nil {
+					return nil, err
+				}
+				cache[k] = matches
+			}
+			for _, mt := range matches {
+				r.add(matchFinding(p, mt, loc))
+			}
+		}
+	}
+	slices.SortStableFunc(r.Findings, func(a, b finding.Finding) int {
+		if c := strings.Compare(a.Location.Path, b.Location.Path); c != 0 {
+			return c
+		}
+		return a.Location.Line - b.Location.Line
+	})
+	return r, nil
+}
+
+func (r *Result) add(f finding.Finding) { r.Findings = append(r.Findings, f) }
+
+// checkManifest reports what concerns the whole file: extra indexes.
+func (r *Result) checkManifest(m *Manifest) {
+	if len(m.ExtraIndexURLs) == 0 {
+		return
+	}
+	loc := finding.Location{Path: m.Path, Offset: -1}
+	primary := m.IndexURL
+	if primary == "" {
+		primary = "https://pypi.org/simple"
+	}
+	r.add(finding.New(finding.DepsConfusion, loc, fmt.Sprintf("%s adds %s beside %s: a package name on both is installed from whichever has the highest version.",
+		m.Path, strings.Join(m.ExtraIndexURLs, ", "), primary), strings.Join(m.ExtraIndexURLs, " ")))
+}
+
+// checkPin reports a requirement without an exact version, without a
+// hash, or from a URL, a VCS or a path. Lockfiles pin by design.
+func (r *Result) checkPin(m *Manifest, p Package, loc finding.Location) {
+	switch p.Source {
+	case SourceURL, SourceVCS, SourcePath:
+		r.add(finding.New(finding.DepsDirectURL, loc, fmt.Sprintf("%s is installed from %s %s, not from an index.", p.Name, p.Source, p.URL), p.URL))
+		return
+	}
+	if m.Locked {
+		return
+	}
+	if p.Version == "" {
+		spec := p.Specifier
+		if spec == "" {
+			spec = "any version"
+		}
+		r.add(finding.New(finding.DepsUnpinned, loc, fmt.Sprintf("%s is not pinned (%s): the version installed changes over time.", p.Name, spec), p.Name+p.Specifier))
+		return
+	}
+	if len(p.Hashes) == 0 {
+		r.add(finding.New(finding.DepsNoHash, loc, fmt.Sprintf("%s==%s has no --hash: a replaced file would be installed without notice.", p.Name, p.Version), p.Name+"=="+p.Version))
+	}
+}
+
+// severityOf maps OSV severities to finding severities.
+var severityOf = map[string]finding.Severity{
+	"critical": finding.Critical, "high": finding.High, "medium": finding.Medium, "moderate": finding.Medium,
+	"low": finding.Low,
+}
+
+// matchFinding turns an OSV match into a finding: malware is critical,
+// a vulnerability has the record's severity (high when unknown).
+func matchFinding(p Package, mt Match, loc finding.Location) finding.Finding {
+	id := mt.ID()
+	if mt.Malicious {
+		return finding.New(finding.DepsMalicious, loc, fmt.Sprintf("%s %s is malicious (%s): %s", p.Name, p.Version, id, mt.Summary()), id)
+	}
+	msg := fmt.Sprintf("%s %s is affected by %s", p.Name, p.Version, id)
+	if aliases := mt.Aliases(); len(aliases) > 0 {
+		msg += " (" + strings.Join(aliases, ", ") + ")"
+	}
+	if s := mt.Summary(); s != "" {
+		msg += ": " + s
+	}
+	if len(mt.Fixed) > 0 {
+		msg += ". Fixed in " + strings.Join(mt.Fixed, ", ") + "."
+	} else {
+		msg += ". No fixed version is known."
+	}
+	f := finding.New(finding.DepsVulnerable, loc, msg, id)
+	if s, ok := severityOf[strings.ToLower(mt.Severity)]; ok {
+		f = f.WithSeverity(s)
+	}
+	return f
+}
+
+// CheckPath finds the dependency files under root (or reads root when it
+// is a file), parses them and checks them. A file that cannot be parsed
+// is a DEPS-MALFORMED finding at the line the parser names, which makes
+// the result incomplete; the other files are still checked.
+func CheckPath(ctx context.Context, root string, q Querier) (*Result, error) {
+	files, err := FindFiles(root)
+	if err != nil {
+		return nil, err
+	}
+	within := root
+	if info, err := os.Stat(root); err == nil && !info.IsDir() {
+		within = filepath.Dir(root)
+	}
+	var manifests []*Manifest
+	var broken []finding.Finding
+	for _, f := range files {
+		m, err := ParseFileWithin(f, within)
+		if err != nil {
+			loc := finding.Location{Path: f, Offset: -1}
+			if pe, ok := err.(*ParseError); ok {
+				loc.Line = pe.Line
+			}
+			broken = append(broken, finding.New(finding.DepsMalformed, loc, err.Error(), ""))
+			manifests = append(manifests, &Manifest{Path: f, Kind: "unreadable"})
+			continue
+		}
+		manifests = append(manifests, m)
+	}
+	r, err := Check(ctx, manifests, q)
+	if err != nil {
+		return nil, err
+	}
+	r.Findings = append(broken, r.Findings...)
+	return r, nil
+}
+
+// Report is the result as a report of the scanner's shape, one file per
+// dependency file, for the text, JSON and SARIF writers and the exit code.
+func (r *Result) Report(toolVersion string, started time.Time, failOn finding.Severity) *report.Report {
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "violet deps", Version: toolVersion},
+		StartedAt: started, FailOn: failOn, Summary: report.Summary{Formats: map[string]int{}, Findings: map[string]int{}}}
+	index := map[string]int{}
+	for _, m := range r.Manifests {
+		index[m.Path] = len(rep.Files)
+		rep.Targets = append(rep.Targets, m.Path)
+		rep.Files = append(rep.Files, report.File{Path: m.Path, Formats: []string{m.Kind}})
+		rep.Summary.Files++
+		rep.Summary.Scanned++
+		rep.Summary.Formats[m.Kind]++
+	}
+	for _, f := range r.Findings {
+		i, ok := index[f.Location.Path]
+		if !ok {
+			i = len(rep.Files)
+			index[f.Location.Path] = i
+			rep.Files = append(rep.Files, report.File{Path: f.Location.Path})
+		}
+		rep.Files[i].Findings = append(rep.Files[i].Findings, f)
+		rep.Files[i].Incomplete = rep.Files[i].Incomplete || f.Incomplete
+		rep.Summary.Findings[f.Severity.String()]++
+	}
+	for _, f := range rep.Files {
+		if f.Incomplete {
+			rep.Summary.Incomplete++
+		}
+	}
+	rep.DurationMS = time.Since(started).Milliseconds()
+	return rep
+}

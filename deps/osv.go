@@ -1,0 +1,590 @@
+package deps
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// OSVRecord is one OSV vulnerability or malware record (OSV schema 1.6,
+// https://ossf.github.io/osv-schema/). Only the fields Violet uses are
+// typed; ecosystem- and database-specific objects are kept raw.
+type OSVRecord struct {
+	SchemaVersion    string          `json:"schema_version,omitempty"`
+	ID               string          `json:"id"`
+	Modified         string          `json:"modified,omitempty"`
+	Published        string          `json:"published,omitempty"`
+	Withdrawn        string          `json:"withdrawn,omitempty"`
+	Aliases          []string        `json:"aliases,omitempty"`
+	Related          []string        `json:"related,omitempty"`
+	Summary          string          `json:"summary,omitempty"`
+	Details          string          `json:"details,omitempty"`
+	Severity         []OSVSeverity   `json:"severity,omitempty"`
+	Affected         []OSVAffected   `json:"affected,omitempty"`
+	References       []OSVReference  `json:"references,omitempty"`
+	DatabaseSpecific json.RawMessage `json:"database_specific,omitempty"`
+}
+
+// OSVSeverity is a severity score: Type is "CVSS_V2", "CVSS_V3",
+// "CVSS_V4" or "Ubuntu"; Score the vector ("CVSS:3.1/AV:N/...").
+type OSVSeverity struct {
+	Type  string `json:"type"`
+	Score string `json:"score"`
+}
+
+// OSVAffected is one affected package with its ranges and versions.
+type OSVAffected struct {
+	Package           OSVPackage      `json:"package"`
+	Severity          []OSVSeverity   `json:"severity,omitempty"`
+	Ranges            []OSVRange      `json:"ranges,omitempty"`
+	Versions          []string        `json:"versions,omitempty"`
+	EcosystemSpecific json.RawMessage `json:"ecosystem_specific,omitempty"`
+	DatabaseSpecific  json.RawMessage `json:"database_specific,omitempty"`
+}
+
+// OSVPackage names a package in an ecosystem ("PyPI").
+type OSVPackage struct {
+	Ecosystem string `json:"ecosystem"`
+	Name      string `json:"name"`
+	Purl      string `json:"purl,omitempty"`
+}
+
+// OSVRange is a range of affected versions: Type "ECOSYSTEM", "SEMVER"
+// or "GIT", with its events in order.
+type OSVRange struct {
+	Type             string          `json:"type"`
+	Repo             string          `json:"repo,omitempty"`
+	Events           []OSVEvent      `json:"events"`
+	DatabaseSpecific json.RawMessage `json:"database_specific,omitempty"`
+}
+
+// OSVEvent is one range event; exactly one field is set.
+type OSVEvent struct {
+	Introduced   string `json:"introduced,omitempty"`
+	Fixed        string `json:"fixed,omitempty"`
+	LastAffected string `json:"last_affected,omitempty"`
+	Limit        string `json:"limit,omitempty"`
+}
+
+// OSVReference is a link of a record.
+type OSVReference struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+// Match is one record that affects a queried package version.
+type Match struct {
+	// Record is the OSV record.
+	Record *OSVRecord
+	// Fixed are the fixed versions of the ranges that matched (may be
+	// empty: no fix, or matched by the explicit versions list only).
+	Fixed []string
+	// Malicious is true for malware records (id prefix "MAL-").
+	Malicious bool
+	// Severity is "critical", "high", "medium", "low" or "unknown".
+	Severity string
+	// Score is the CVSS v3 base score when the record has a v3 vector,
+	// else 0.
+	Score float64
+}
+
+// Severity levels of a Match.
+const (
+	SeverityCritical = "critical"
+	SeverityHigh     = "high"
+	SeverityMedium   = "medium"
+	SeverityLow      = "low"
+	SeverityUnknown  = "unknown"
+)
+
+// Limits of OpenDB.
+const (
+	// MaxOSVRecordSize is the largest record file accepted.
+	MaxOSVRecordSize = 4 << 20
+	// MaxOSVRecords is the most record files read.
+	MaxOSVRecords = 2_000_000
+	// MaxOSVTotalSize is the most uncompressed bytes read in all.
+	MaxOSVTotalSize = 4 << 30
+	// MaxOSVRatio is the largest compression ratio of a zip entry
+	// above 1 MiB (JSON compresses about 10:1).
+	MaxOSVRatio = 200
+)
+
+// DB is an offline OSV database, indexed by PEP 503-normalized PyPI
+// package name. It is safe for concurrent queries.
+type DB struct {
+	byName  map[string][]*OSVRecord
+	records int
+}
+
+// Records is the number of records read (withdrawn and non-PyPI ones
+// included).
+func (db *DB) Records() int { return db.records }
+
+// Packages is the number of distinct PyPI packages with records.
+func (db *DB) Packages() int { return len(db.byName) }
+
+// OpenDB reads an OSV export: path is either a zip of one JSON record
+// per file (the per-ecosystem all.zip,
+// https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip) or
+// a folder of *.json records. Only "PyPI" affected entries are indexed;
+// withdrawn records are dropped. A malformed record, an oversized
+// entry or a zip bomb fail the whole database with an error naming the
+// entry.
+func OpenDB(path string) (*DB, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("osv database: %w", err)
+	}
+	db := &DB{byName: map[string][]*OSVRecord{}}
+	if st.IsDir() {
+		err = db.readDir(path)
+	} else {
+		err = db.readZip(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) readZip(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("osv database %s: not a zip: %w", path, err)
+	}
+	defer zr.Close()
+	var total int64
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(f.Name), ".json") {
+			continue
+		}
+		if db.records >= MaxOSVRecords {
+			return fmt.Errorf("osv database %s: more than %d records", path, MaxOSVRecords)
+		}
+		if f.UncompressedSize64 > MaxOSVRecordSize {
+			return fmt.Errorf("osv database %s: %s: record of %d bytes exceeds %d", path, f.Name, f.UncompressedSize64, MaxOSVRecordSize)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("osv database %s: %s: %w", path, f.Name, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, MaxOSVRecordSize+1))
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("osv database %s: %s: %w", path, f.Name, err)
+		}
+		n := int64(len(data))
+		if n > MaxOSVRecordSize {
+			return fmt.Errorf("osv database %s: %s: record exceeds %d bytes", path, f.Name, MaxOSVRecordSize)
+		}
+		if n > 1<<20 && (f.CompressedSize64 == 0 || uint64(n)/f.CompressedSize64 > MaxOSVRatio) {
+			return fmt.Errorf("osv database %s: %s: compression ratio above %d (zip bomb?)", path, f.Name, MaxOSVRatio)
+		}
+		total += n
+		if total > MaxOSVTotalSize {
+			return fmt.Errorf("osv database %s: more than %d uncompressed bytes (zip bomb?)", path, int64(MaxOSVTotalSize))
+		}
+		if err := db.add(data); err != nil {
+			return fmt.Errorf("osv database %s: %s: %w", path, f.Name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) readDir(root string) error {
+	var total int64
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() || !strings.HasSuffix(strings.ToLower(d.Name()), ".json") {
+			return nil // directories, symlinks and other files
+		}
+		if db.records >= MaxOSVRecords {
+			return fmt.Errorf("osv database %s: more than %d records", root, MaxOSVRecords)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("osv database: %w", err)
+		}
+		data, err := io.ReadAll(io.LimitReader(f, MaxOSVRecordSize+1))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("osv database: %s: %w", p, err)
+		}
+		if len(data) > MaxOSVRecordSize {
+			return fmt.Errorf("osv database: %s: record exceeds %d bytes", p, MaxOSVRecordSize)
+		}
+		total += int64(len(data))
+		if total > MaxOSVTotalSize {
+			return fmt.Errorf("osv database %s: more than %d bytes", root, int64(MaxOSVTotalSize))
+		}
+		if err := db.add(data); err != nil {
+			return fmt.Errorf("osv database: %s: %w", p, err)
+		}
+		return nil
+	})
+}
+
+// ParseOSVRecord decodes and checks one OSV record: it must be a JSON
+// object with an id.
+func ParseOSVRecord(data []byte) (*OSVRecord, error) {
+	var r OSVRecord
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("bad OSV JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("bad OSV JSON: trailing data after the record")
+	}
+	if !osvID.MatchString(r.ID) {
+		return nil, fmt.Errorf("bad OSV record: id %q", r.ID)
+	}
+	return &r, nil
+}
+
+// osvID is what an id looks like: a prefix, a dash, and more (MAL-2022-1,
+// GHSA-xxxx-xxxx-xxxx, PYSEC-2023-18, MAL-0000-kam193-4c1f...).
+var osvID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]{1,200}$`)
+
+func (db *DB) add(data []byte) error {
+	r, err := ParseOSVRecord(data)
+	if err != nil {
+		return err
+	}
+	db.records++
+	if r.Withdrawn != "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, a := range r.Affected {
+		if a.Package.Ecosystem != EcosystemPyPI {
+			continue
+		}
+		n := PEP503Name(a.Package.Name)
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		db.byName[n] = append(db.byName[n], r)
+	}
+	return nil
+}
+
+// PEP503Name is the PEP 503 normalized form of a package name:
+// lower case, every run of "-", "_" and "." as one "-".
+func PEP503Name(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, c := range strings.TrimSpace(name) {
+		if c == '-' || c == '_' || c == '.' {
+			sep = true
+			continue
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Query returns the records affecting version of the PyPI package name,
+// in id order. Matching follows the OSV specification: the explicit
+// versions list (PEP 440 equality), and ECOSYSTEM ranges whose
+// introduced/fixed/last_affected/limit events are evaluated in version
+// order with PEP 440 comparison. An empty version matches nothing.
+func (db *DB) Query(name, version string) []Match {
+	if db == nil || version == "" {
+		return nil
+	}
+	var out []Match
+	for _, r := range db.byName[PEP503Name(name)] {
+		if m, ok := MatchRecord(r, name, version); ok {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Record.ID < out[j].Record.ID })
+	return out
+}
+
+// MatchRecord says whether the OSV record r affects version of the PyPI
+// package name, and if so describes the match. Withdrawn records never
+// match.
+func MatchRecord(r *OSVRecord, name, version string) (Match, bool) {
+	if r == nil || r.Withdrawn != "" {
+		return Match{}, false
+	}
+	norm := PEP503Name(name)
+	v, verr := ParseVersion(version)
+	hit := false
+	var fixed []string
+	for _, a := range r.Affected {
+		if a.Package.Ecosystem != EcosystemPyPI || PEP503Name(a.Package.Name) != norm {
+			continue
+		}
+		listed := false
+		for _, s := range a.Versions {
+			if s == version {
+				listed = true
+				break
+			}
+			if verr == nil {
+				if w, err := ParseVersion(s); err == nil && w.Compare(v) == 0 {
+					listed = true
+					break
+				}
+			}
+		}
+		inRange := false
+		for _, rg := range a.Ranges {
+			if rg.Type != "ECOSYSTEM" || verr != nil {
+				continue
+			}
+			if rangeAffects(rg.Events, v) {
+				inRange = true
+				fixed = append(fixed, rangeFixed(rg)...)
+			}
+		}
+		if listed && !inRange {
+			for _, rg := range a.Ranges {
+				if rg.Type == "ECOSYSTEM" {
+					fixed = append(fixed, rangeFixed(rg)...)
+				}
+			}
+		}
+		hit = hit || listed || inRange
+	}
+	if !hit {
+		return Match{}, false
+	}
+	m := Match{Record: r, Fixed: dedupe(fixed), Malicious: strings.HasPrefix(r.ID, "MAL-")}
+	m.Severity, m.Score = recordSeverity(r)
+	if m.Malicious {
+		m.Severity = SeverityCritical
+	}
+	return m, true
+}
+
+func rangeFixed(rg OSVRange) []string {
+	var f []string
+	for _, e := range rg.Events {
+		if e.Fixed != "" {
+			f = append(f, e.Fixed)
+		}
+	}
+	return f
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+type event struct {
+	kind int // 0 introduced, 1 last_affected, 2 fixed, 3 limit
+	v    Version
+	zero bool // introduced "0": before every version
+}
+
+// rangeAffects evaluates an ECOSYSTEM range per the OSV specification:
+// events sorted by version; introduced sets affected at or above it,
+// fixed clears it at or above, last_affected clears it above; a version
+// at or above a limit is never affected. Events whose version does not
+// parse are ignored.
+func rangeAffects(events []OSVEvent, v Version) bool {
+	var evs []event
+	var limits []Version
+	for _, e := range events {
+		switch {
+		case e.Introduced != "":
+			if e.Introduced == "0" {
+				evs = append(evs, event{kind: 0, zero: true})
+			} else if w, err := ParseVersion(e.Introduced); err == nil {
+				evs = append(evs, event{kind: 0, v: w})
+			}
+		case e.LastAffected != "":
+			if w, err := ParseVersion(e.LastAffected); err == nil {
+				evs = append(evs, event{kind: 1, v: w})
+			}
+		case e.Fixed != "":
+			if w, err := ParseVersion(e.Fixed); err == nil {
+				evs = append(evs, event{kind: 2, v: w})
+			}
+		case e.Limit != "":
+			if e.Limit == "*" {
+				continue
+			}
+			if w, err := ParseVersion(e.Limit); err == nil {
+				limits = append(limits, w)
+			}
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool {
+		a, b := evs[i], evs[j]
+		if a.zero || b.zero {
+			return a.zero && !b.zero
+		}
+		if c := a.v.Compare(b.v); c != 0 {
+			return c < 0
+		}
+		return a.kind < b.kind
+	})
+	affected := false
+	for _, e := range evs {
+		switch e.kind {
+		case 0:
+			if e.zero || v.Compare(e.v) >= 0 {
+				affected = true
+			}
+		case 1:
+			if v.Compare(e.v) > 0 {
+				affected = false
+			}
+		case 2:
+			if v.Compare(e.v) >= 0 {
+				affected = false
+			}
+		}
+	}
+	for _, l := range limits {
+		if v.Compare(l) >= 0 {
+			return false
+		}
+	}
+	return affected
+}
+
+// recordSeverity rates a record: the highest CVSS v3 base score of the
+// record or its affected entries, else GitHub's database_specific
+// severity ("CRITICAL", "HIGH", "MODERATE", "LOW"), else unknown.
+func recordSeverity(r *OSVRecord) (string, float64) {
+	best := -1.0
+	check := func(ss []OSVSeverity) {
+		for _, s := range ss {
+			if s.Type != "CVSS_V3" {
+				continue
+			}
+			if sc, err := CVSS3BaseScore(s.Score); err == nil && sc > best {
+				best = sc
+			}
+		}
+	}
+	check(r.Severity)
+	for _, a := range r.Affected {
+		check(a.Severity)
+	}
+	if best >= 0 {
+		return severityOfScore(best), best
+	}
+	if s := dbSeverity(r.DatabaseSpecific); s != "" {
+		return s, 0
+	}
+	for _, a := range r.Affected {
+		if s := dbSeverity(a.DatabaseSpecific); s != "" {
+			return s, 0
+		}
+		if s := dbSeverity(a.EcosystemSpecific); s != "" {
+			return s, 0
+		}
+	}
+	return SeverityUnknown, 0
+}
+
+func dbSeverity(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var ds struct {
+		Severity any `json:"severity"`
+	}
+	if json.Unmarshal(raw, &ds) != nil {
+		return ""
+	}
+	s, _ := ds.Severity.(string)
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "CRITICAL":
+		return SeverityCritical
+	case "HIGH":
+		return SeverityHigh
+	case "MODERATE", "MEDIUM":
+		return SeverityMedium
+	case "LOW":
+		return SeverityLow
+	}
+	return ""
+}
+
+// severityOfScore maps a CVSS base score to its qualitative rating
+// (CVSS v3.1 specification, section 5); 0.0 ("none") counts as low.
+func severityOfScore(s float64) string {
+	switch {
+	case s >= 9.0:
+		return SeverityCritical
+	case s >= 7.0:
+		return SeverityHigh
+	case s >= 4.0:
+		return SeverityMedium
+	default:
+		return SeverityLow
+	}
+}
+
+// ID is the record's id ("GHSA-53q9-r3pm-6pq6").
+func (m Match) ID() string {
+	if m.Record == nil {
+		return ""
+	}
+	return m.Record.ID
+}
+
+// Summary is the record's summary, else the first line of its details.
+func (m Match) Summary() string {
+	if m.Record == nil {
+		return ""
+	}
+	if m.Record.Summary != "" {
+		return m.Record.Summary
+	}
+	d, _, _ := strings.Cut(strings.TrimSpace(m.Record.Details), "\n")
+	return d
+}
+
+// Aliases are the record's other ids (CVE, PYSEC, GHSA).
+func (m Match) Aliases() []string {
+	if m.Record == nil {
+		return nil
+	}
+	return m.Record.Aliases
+}
+
+// QueryContext is Query with the signature of Online.QueryContext, so
+// both satisfy one interface; it never fails.
+func (db *DB) QueryContext(ctx context.Context, name, version string) ([]Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return db.Query(name, version), nil
+}
