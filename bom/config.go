@@ -1,8 +1,6 @@
 package bom
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/violet-mlsecops/violet/analyzer/gguf"
+	"github.com/violet-mlsecops/violet/deps"
 )
 
 // configParameters are the config.json keys recorded as the model's
@@ -265,88 +264,25 @@ func appendNew(list []string, add ...string) []string {
 	return list
 }
 
-// dependencyFiles are the Python dependency files read beside a model.
-var dependencyFiles = []string{"requirements.txt", "requirements.lock", "uv.lock", "poetry.lock", "pylock.toml"}
-
-// readDependencies reads the Python packages of the dependency files in
-// the model folder.
+// readDependencies reads the Python packages of the dependency files at
+// the top of the model folder (requirements, lock files, conda
+// environments), with the parsers of violet deps. A file that does not
+// parse is left out: the BOM lists what is known.
 func (r *reader) readDependencies() {
-	for _, name := range dependencyFiles {
-		data := r.readText(name)
-		if data == nil {
+	for _, f := range r.m.Files {
+		if strings.Contains(f.Path, "/") || deps.FileKind(f.Path) == "" {
 			continue
 		}
-		var pkgs []Package
-		if strings.HasPrefix(name, "requirements") {
-			pkgs = parseRequirements(data)
-		} else {
-			pkgs = parseLockPackages(data)
-		}
-		for _, p := range pkgs {
-			r.addPackage(p.Name, p.Version, name)
-		}
-	}
-}
-
-// requirementRE matches "name[extras] ==version" and the other specifiers.
-var requirementRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(==|===|>=|<=|~=|!=|>|<)?\s*([^\s;,#]*)`)
-
-// parseRequirements reads a requirements file: a pinned package has its
-// version, others have none (the BOM cannot say which one runs).
-func parseRequirements(data []byte) []Package {
-	var out []Package
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "-") {
+		man, err := deps.ParseFileWithin(filepath.Join(r.dir, f.Path), r.dir)
+		if err != nil {
 			continue
 		}
-		m := requirementRE.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		p := Package{Name: m[1]}
-		if m[2] == "==" || m[2] == "===" {
-			p.Version = m[3]
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-// lockKeyRE matches a name or version key of a TOML lockfile.
-var lockKeyRE = regexp.MustCompile(`^(name|version)\s*=\s*"([^"]*)"`)
-
-// parseLockPackages reads the [[package]] tables of uv.lock, poetry.lock
-// and pylock.toml: each has a name and a version. The project's own
-// package (uv's virtual or editable source) is not a dependency.
-func parseLockPackages(data []byte) []Package {
-	var out []Package
-	var cur *Package
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "[[package]]" || line == "[[packages]]":
-			out = append(out, Package{})
-			cur = &out[len(out)-1]
-		case strings.HasPrefix(line, "["):
-			cur = nil
-		case cur != nil && (strings.HasPrefix(line, "source = { virtual") || strings.HasPrefix(line, "source = { editable")):
-			cur.Name = "" // the project itself, not a dependency
-			cur = nil
-		case cur != nil:
-			if m := lockKeyRE.FindStringSubmatch(line); m != nil {
-				if m[1] == "name" && cur.Name == "" {
-					cur.Name = m[2]
-				} else if m[1] == "version" && cur.Version == "" {
-					cur.Version = m[2]
-				}
+		for _, p := range man.Packages {
+			if p.Name != "" && (p.Ecosystem == "" || p.Ecosystem == deps.EcosystemPyPI) {
+				r.addPackage(p.Name, p.Version, f.Path)
 			}
 		}
 	}
-	return slices.DeleteFunc(out, func(p Package) bool { return p.Name == "" })
 }
 
 // addPackage records a dependency once, keeping the first version found.

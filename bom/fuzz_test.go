@@ -33,20 +33,3 @@ func FuzzModelCard(f *testing.F) {
 		}
 	})
 }
-
-// FuzzDependencyFiles reads arbitrary bytes as requirements and lock
-// files: no panic, every package named.
-func FuzzDependencyFiles(f *testing.F) {
-	for _, p := range []string{"lora-adapter/requirements.txt", "full-card/uv.lock"} {
-		if data, err := os.ReadFile(filepath.Join("..", "testdata", "bom", p)); err == nil {
-			f.Add(data)
-		}
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, p := range append(parseRequirements(data), parseLockPackages(data)...) {
-			if p.Name == "" {
-				t.Fatal("a package without a name")
-			}
-		}
-	})
-}
