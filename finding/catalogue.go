@@ -73,6 +73,7 @@ const (
 	DepsNoHash          = "DEPS-NO-HASH"
 	DepsDirectURL       = "DEPS-DIRECT-URL"
 	DepsMalformed       = "DEPS-MALFORMED"
+	GateDeny            = "GATE-DENY"
 	FormatMalformed     = "FORMAT-MALFORMED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
 	ArchiveEncrypted    = "ARCHIVE-ENCRYPTED"
@@ -228,6 +229,9 @@ var catalogue = []Rule{
 	{ID: DepsMalformed, Title: "Dependency file could not be read", Severity: Medium, Incomplete: true,
 		Description: "A requirements or lock file is malformed: its packages were not checked.",
 		Remediation: "Fix the file at the line the finding names (or regenerate the lockfile), then run violet deps again."},
+	{ID: GateDeny, Title: "The release policy denies the model", Severity: High,
+		Description: "violet gate evaluated the release policy over the evidence about the model (scan, signature, ML-BOM, dependencies, attestations) and a rule denies it; the finding's evidence is the policy rule's id and its message the reason.",
+		Remediation: "Fix what the reason names (docs/policy.md explains each rule of the default policy), or change the policy's data if the team decides the rule should not apply."},
 	{ID: TFLiteCustomOp, Title: "TFLite model needs custom operators", Severity: Medium,
 		ATLAS:       []string{atlasUnsafeArtifacts},
 		Description: "The TFLite model uses custom operators (a custom_code in its operator codes, or a builtin code TFLite does not define): running it needs the native library that implements them.",
