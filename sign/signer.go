@@ -127,6 +127,14 @@ func SignManifest(m *Manifest, s Signer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return signPayload(payload, s)
+}
+
+// signPayload signs an in-toto statement (payload type PayloadType) and
+// returns the Sigstore bundle, as indented JSON: a DSSE envelope around
+// payload, signed over its pre-authentication encoding, with s's
+// verification material and an empty transparency log.
+func signPayload(payload []byte, s Signer) ([]byte, error) {
 	sig, err := s.SignPAE(dsse.PAE(PayloadType, payload))
 	if err != nil {
 		return nil, err

@@ -67,7 +67,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       programVersion(),
 	}
-	root.AddCommand(newScanCommand(), newDepsCommand(), newBOMCommand(), newHashCommand(), newSignCommand(), newVerifyCommand(), newDiscoverCommand(), newVersionCommand())
+	root.AddCommand(newScanCommand(), newGateCommand(), newDepsCommand(), newBOMCommand(), newHashCommand(), newSignCommand(), newVerifyCommand(), newDiscoverCommand(), newPolicyCommand(), newVersionCommand())
 	return root
 }
 

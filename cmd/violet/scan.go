@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +18,7 @@ import (
 	"github.com/violet-mlsecops/violet/finding"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
+	"github.com/violet-mlsecops/violet/sign"
 )
 
 // scanOptions are the flags of violet scan.
@@ -28,6 +32,9 @@ type scanOptions struct {
 	timeout time.Duration
 	workers int
 	verbose bool
+	// attest, key, cert and chain: write a signed scan attestation.
+	attest, key, cert string
+	chain             []string
 }
 
 func newScanCommand() *cobra.Command {
@@ -37,11 +44,17 @@ func newScanCommand() *cobra.Command {
 		Short: "Scan model files and folders for malicious or unsafe content",
 		Long: `Scan model files, folders and archives. The format of each file is decided by its content.
 
+With --attest, also write a signed in-toto attestation of the result (a Sigstore
+bundle, as violet sign writes them), bound to the SHA-256 of every file scanned,
+that violet gate verifies: see docs/signing.md, "Scan attestations".
+
 Exit codes: 0 passed, 1 a finding at or above --fail-on, 2 could not scan
-(bad usage, an unreadable file, or a file that could not be fully analyzed).`,
+(bad usage, an unreadable file, or a file that could not be fully analyzed)
+or could not write the attestation.`,
 		Example: `  violet scan model.pt
   violet scan --format sarif --output violet.sarif ./models
-  violet scan --allow mylib.models.MyNet checkpoint.pt`,
+  violet scan --allow mylib.models.MyNet checkpoint.pt
+  violet scan ./my-model --attest my-model.scan.sigstore.json --key signing-key.pem`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
@@ -57,6 +70,10 @@ Exit codes: 0 passed, 1 a finding at or above --fail-on, 2 could not scan
 	f.DurationVar(&o.timeout, "timeout", 0, "time budget of each file (default 2m)")
 	f.IntVar(&o.workers, "workers", 0, "files scanned in parallel (default: all cores)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list clean files too in the text report")
+	f.StringVar(&o.attest, "attest", "", "write a signed attestation of the scan to `FILE` (needs --key; one target only)")
+	f.StringVar(&o.key, "key", "", "with --attest: the ECDSA private key, PEM (`FILE`)")
+	f.StringVar(&o.cert, "cert", "", "with --attest: the signing certificate of the key, PEM (`FILE`)")
+	f.StringSliceVar(&o.chain, "chain", nil, "with --attest: the certificates from the signing certificate up to the root, PEM (`FILE`); repeatable")
 	return cmd
 }
 
@@ -68,6 +85,10 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	defer stop()
 
 	write, err := writerFor(o.format)
+	if err != nil {
+		return usageError(err)
+	}
+	signer, err := attestSigner(o, targets)
 	if err != nil {
 		return usageError(err)
 	}
@@ -117,6 +138,10 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	if err != nil {
 		return usageError(err)
 	}
+	var attestErr error
+	if signer != nil {
+		attestErr = hashFiles(r) // before the report is written: it shows the digests
+	}
 	out := stdout
 	if o.output != "" {
 		f, err := os.Create(o.output)
@@ -133,10 +158,99 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	if err := write(out, r, report.TextOptions{Color: color, Verbose: o.verbose}); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if code := r.ExitCode(failOn); code != report.ExitPass {
+	code := r.ExitCode(failOn)
+	if signer != nil {
+		if attestErr == nil {
+			attestErr = writeAttestation(o.attest, r, code, signer)
+		}
+		if attestErr != nil {
+			return exitError{code: report.ExitIncomplete, msg: "attestation not written: " + attestErr.Error()}
+		}
+		fmt.Fprintf(stderr, "Attestation: %s\n", o.attest)
+	}
+	if code != report.ExitPass {
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// attestSigner checks the attestation flags and loads the signer; it is nil
+// without --attest.
+func attestSigner(o *scanOptions, targets []string) (sign.Signer, error) {
+	if o.attest == "" {
+		if o.key != "" || o.cert != "" || len(o.chain) > 0 {
+			return nil, errors.New("--key, --cert and --chain sign an attestation: they need --attest")
+		}
+		return nil, nil
+	}
+	if o.key == "" {
+		return nil, errors.New("--attest needs --key (and --cert and --chain for certificate signing)")
+	}
+	if len(targets) != 1 {
+		return nil, fmt.Errorf("--attest attests the scan of one model: %d targets given", len(targets))
+	}
+	return loadSigner(o.key, o.cert, o.chain)
+}
+
+// hashFiles sets the SHA-256 of every file of r. A file that cannot be
+// read, or whose size changed since it was scanned, is an error: the
+// attestation would not be about what was scanned.
+func hashFiles(r *report.Report) error {
+	for i := range r.Files {
+		f := &r.Files[i]
+		digest, size, err := fileSHA256(f.Path)
+		if err != nil {
+			return err
+		}
+		if size != f.Size {
+			return fmt.Errorf("%s changed during the scan (%d bytes, then %d)", f.Path, f.Size, size)
+		}
+		f.SHA256 = digest
+	}
+	return nil
+}
+
+// fileSHA256 is the hex SHA-256 and the size of a file's content (through
+// a symbolic link, the target's).
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// writeAttestation signs the scan predicate of r about its files (hashed by
+// hashFiles) and writes the bundle to path. The bundle itself, when it is
+// written inside the scanned folder over an earlier one, is no subject.
+func writeAttestation(path string, r *report.Report, exitCode int, s sign.Signer) error {
+	pred, err := report.ScanPredicate(r, exitCode)
+	if err != nil {
+		return err
+	}
+	self := absolute(path)
+	var subjects []sign.Subject
+	for _, f := range r.Files {
+		if absolute(f.Path) == self {
+			continue
+		}
+		name, err := report.AttestedName(r.Targets[0], f.Path)
+		if err != nil {
+			return err
+		}
+		subjects = append(subjects, sign.Subject{Name: name, SHA256: f.SHA256})
+	}
+	bundle, err := sign.Attest(subjects, sign.ScanPredicateType, pred, s)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, bundle, 0o644)
 }
 
 // writerFor returns the report writer of a format.

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/pickle"
+	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/gate"
+	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/scan"
+	"github.com/violet-mlsecops/violet/sign"
+)
+
+// gateOptions are the flags of violet gate: its own, and those of the
+// commands it runs.
+type gateOptions struct {
+	format, output                string
+	policies, data, evidence      []string
+	requireSignature              bool
+	verify                        verifyOptions
+	deps                          depsOptions
+	attestations                  []string
+	attestationKey, attestationCA string
+	printInput                    bool
+}
+
+func newGateCommand() *cobra.Command {
+	o := &gateOptions{}
+	cmd := &cobra.Command{
+		Use:   "gate PATH",
+		Short: "Decide whether a model may be released, under a policy, from all the evidence",
+		Long: `Gather the evidence about a model folder (the scan, the signature check, the
+ML-BOM's completeness, the dependency check, scan attestations), or read it from
+earlier pipeline steps with --evidence, into one input document, and evaluate a
+Rego policy over it: the built-in default policy, or yours with --policy, tuned
+with --data. Prints the decision and every reason.
+
+Exit codes: 0 allow, 1 deny, 2 error (bad usage, unreadable evidence, a policy
+that does not evaluate: an error never allows).`,
+		Example: `  violet gate ./my-model --key publisher.pub.pem --require-signature
+  violet gate ./my-model --evidence scan.json --evidence verify.json --osv-db PyPI-all.zip
+  violet gate ./my-model --policy policies/ --data team.yaml --format sarif -o gate.sarif`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return interruptible(cmd.Context(), func(ctx context.Context) error {
+				return runGate(ctx, cmd, o, args[0])
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "text", "output format: text, json or sarif")
+	f.StringVarP(&o.output, "output", "o", "", "write the decision to `FILE` instead of standard output")
+	f.StringSliceVar(&o.policies, "policy", nil, "evaluate the Rego policy in `PATH` (a file or folder; repeatable) instead of the built-in one")
+	f.StringSliceVar(&o.data, "data", nil, "override the policy's data (thresholds, allowlists) with this JSON or YAML `FILE`; repeatable")
+	f.StringSliceVar(&o.evidence, "evidence", nil, "use this JSON report of an earlier step (scan, deps or verify --format json) instead of running it; repeatable")
+	f.BoolVar(&o.requireSignature, "require-signature", false, "deny a model without a verified signature")
+	f.BoolVar(&o.printInput, "print-input", false, "print the input document the policy sees, and exit")
+	// The flags of verify.
+	f.StringVar(&o.verify.signature, "signature", "", "the model's signature `PATH` (default: model.sig in the model folder)")
+	f.StringVar(&o.verify.key, "key", "", "verify the signature with this public key (`FILE`)")
+	f.StringSliceVar(&o.verify.ca, "ca", nil, "verify a certificate signature up to this root CA (`FILE`); repeatable")
+	f.StringVar(&o.verify.identity, "identity", "", "verify a keyless Sigstore signature of this identity")
+	f.StringVar(&o.verify.issuer, "issuer", "", "the OIDC issuer of --identity")
+	f.StringVar(&o.verify.trustedRoot, "trusted-root", "", "the Sigstore trusted_root.json `FILE` for --identity")
+	f.StringSliceVar(&o.verify.ignorePaths, "ignore-paths", nil, "leave `PATH` out of the signature check; repeatable")
+	f.BoolVar(&o.verify.ignoreUnsigned, "ignore-unsigned-files", false, "do not fail the signature check on files it does not name")
+	// The flags of deps.
+	f.StringVar(&o.deps.osvDB, "osv-db", "", "the OSV database for the dependency check (`PATH`)")
+	f.BoolVar(&o.deps.online, "online", false, "query the OSV API for the dependency check")
+	f.StringVar(&o.deps.cacheDir, "cache-dir", "", "the cache of --online answers")
+	// Attestations.
+	f.StringSliceVar(&o.attestations, "attestation", nil, "check this scan attestation (violet scan --attest) against the model's files; repeatable")
+	f.StringVar(&o.attestationKey, "attestation-key", "", "the public key that signed the attestations (`FILE`)")
+	f.StringVar(&o.attestationCA, "attestation-ca", "", "the root CA of the attestations' signing certificates (`FILE`)")
+	return cmd
+}
+
+// verifierMethod names the kind of verifier the verify flags choose.
+func verifierMethod(o *verifyOptions) string {
+	switch {
+	case o.key != "":
+		return "key"
+	case len(o.ca) > 0:
+		return "certificate"
+	case o.identity != "":
+		return "sigstore"
+	}
+	return ""
+}
+
+func runGate(ctx context.Context, cmd *cobra.Command, o *gateOptions, path string) error {
+	if o.format != "text" && o.format != "json" && o.format != "sarif" {
+		return usageError(fmt.Errorf("--format %q: want text, json or sarif", o.format))
+	}
+	if _, err := os.Stat(path); err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	policy, err := gate.LoadPolicy(ctx, o.policies, o.data)
+	if err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	g := gate.GatherOptions{
+		Scan:             scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High},
+		Signature:        o.verify.signature,
+		Method:           verifierMethod(&o.verify),
+		Verify:           sign.VerifyOptions{IgnorePaths: o.verify.ignorePaths, IgnoreUnsignedFiles: o.verify.ignoreUnsigned},
+		Evidence:         o.evidence,
+		Attestations:     o.attestations,
+		RequireSignature: o.requireSignature,
+	}
+	if g.Method != "" {
+		if g.Verifier, err = loadVerifier(&o.verify); err != nil {
+			return usageError(err)
+		}
+	}
+	if g.Deps, err = o.deps.querier(); err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	if g.Deps != nil {
+		g.DepsData = map[bool]string{true: "online", false: "offline"}[o.deps.online]
+	}
+	if o.attestationKey != "" || o.attestationCA != "" {
+		av := verifyOptions{key: o.attestationKey}
+		if o.attestationCA != "" {
+			av.ca = []string{o.attestationCA}
+		}
+		if g.AttestationVerifier, err = loadVerifier(&av); err != nil {
+			return usageError(err)
+		}
+	}
+	in, err := gate.Gather(ctx, path, g)
+	if err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	if o.printInput {
+		data, _ := json.MarshalIndent(in, "", "  ")
+		return writeOutput(cmd.OutOrStdout(), o.output, append(data, '\n'))
+	}
+	started := time.Now()
+	d, err := policy.Evaluate(ctx, in)
+	if err != nil {
+		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	}
+	var out bytes.Buffer
+	switch o.format {
+	case "json":
+		data, _ := json.MarshalIndent(struct {
+			Allow   bool          `json:"allow"`
+			Reasons []gate.Reason `json:"reasons"`
+			Input   *gate.Input   `json:"input"`
+		}{d.Allow, nonNilReasons(d.Reasons), in}, "", "  ")
+		out.Write(append(data, '\n'))
+	case "sarif":
+		if err := report.WriteSARIF(&out, gateReport(path, d, started)); err != nil {
+			return err
+		}
+	default:
+		writeGateText(&out, path, d)
+	}
+	if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+		return err
+	}
+	if !d.Allow {
+		return exitError{code: report.ExitFindings}
+	}
+	return nil
+}
+
+func nonNilReasons(r []gate.Reason) []gate.Reason {
+	if r == nil {
+		return []gate.Reason{}
+	}
+	return r
+}
+
+// writeGateText prints the decision and its reasons.
+func writeGateText(w io.Writer, path string, d *gate.Decision) {
+	if d.Allow {
+		fmt.Fprintf(w, "ALLOW: %s passes the release policy\n", path)
+		return
+	}
+	fmt.Fprintf(w, "DENY: %s fails the release policy (%d reasons)\n", path, len(d.Reasons))
+	for _, r := range d.Reasons {
+		fmt.Fprintf(w, "  %-20s %s\n", r.ID, r.Message)
+	}
+}
+
+// gateReport is the decision as a report, one GATE-DENY finding per
+// reason, for the SARIF writer.
+func gateReport(path string, d *gate.Decision, started time.Time) *report.Report {
+	f := report.File{Path: path}
+	for _, r := range d.Reasons {
+		f.Findings = append(f.Findings, finding.New(finding.GateDeny, finding.Location{Path: path, Offset: -1}, r.Message, r.ID))
+	}
+	return &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "violet gate", Version: programVersion()},
+		StartedAt: started, Targets: []string{path}, FailOn: finding.High, Files: []report.File{f},
+		Summary: report.Summary{Files: 1, Scanned: 1, Formats: map[string]int{}, Findings: map[string]int{"high": len(f.Findings)}}}
+}

@@ -1,0 +1,248 @@
+# Tests of the default policy: "violet policy test gate/policies" runs
+# them, and so does "go test ./gate". Each test builds an input from a
+# clean, signed model and changes one thing.
+package violet.gate_test
+
+import data.violet.gate
+
+# clean is a model everyone would release: scanned, nothing above low,
+# signed and verified, permissive license, a model card that says what
+# the model is for and where it fails.
+clean := {
+	"schema_version": "1",
+	"model": {"path": "models/bert", "name": "bert"},
+	"scan": {
+		"files": 3,
+		"incomplete": 0,
+		"findings": [{
+			"rule": "PICKLE-IMPORT",
+			"severity": "low",
+			"path": "pytorch_model.bin",
+			"message": "imports collections.OrderedDict",
+		}],
+		"counts": {"low": 1},
+	},
+	"signature": {"present": true, "verified": true, "method": "key"},
+	"bom": {
+		"licenses": ["Apache-2.0"],
+		"completeness": 90,
+		"missing": [],
+		"use_cases": ["Sentence classification in English."],
+		"limitations": ["Not evaluated on other languages."],
+		"ethical_considerations": null,
+		"base_models": null,
+		"datasets": ["wikipedia"],
+	},
+	"deps": {
+		"files": 1, "packages": 3, "pinned": 3,
+		"findings": [{"rule": "DEPS-NO-HASH", "severity": "low", "path": "requirements.txt", "message": "torch==2.4.0 has no --hash"}],
+		"vulnerability_data": "offline",
+	},
+	"attestations": [{"verified": true, "signer": "ci-key"}],
+	"options": {"require_signature": false},
+}
+
+# ids(inp) is the set of reason ids the policy gives for inp.
+ids(inp) := {r.id | some r in reasons} if {
+	reasons := gate.deny with input as inp
+}
+
+# with_field(obj, key, value) is obj with key set to value.
+with_field(obj, key, value) := object.union(obj, {key: value})
+
+with_scan(key, value) := with_field(clean, "scan", with_field(clean.scan, key, value))
+
+with_signature(sig) := with_field(clean, "signature", sig)
+
+with_bom(key, value) := with_field(clean, "bom", with_field(clean.bom, key, value))
+
+with_deps_finding(f) := with_field(clean, "deps", with_field(clean.deps, "findings", [f]))
+
+finding(rule, severity) := {"rule": rule, "severity": severity, "path": "model.pkl", "message": "something"}
+
+# --- allow ---
+
+test_allow_clean_signed_model if {
+	ids(clean) == set()
+}
+
+test_allow_unsigned_model_when_not_required if {
+	ids(with_field(clean, "signature", {"present": false, "verified": false})) == set()
+}
+
+test_allow_null_evidence_lists if {
+	ids(with_scan("findings", null)) == set()
+}
+
+test_allow_medium_finding if {
+	ids(with_scan("findings", [finding("PICKLE-IMPORT", "medium")])) == set()
+}
+
+test_allow_license_case_insensitive if {
+	ids(with_bom("licenses", ["apache-2.0", "mit"])) == set()
+}
+
+# --- scan ---
+
+test_deny_scan_missing if {
+	ids(with_field(clean, "scan", null)) == {"SCAN-MISSING"}
+}
+
+test_deny_high_finding if {
+	ids(with_scan("findings", [finding("PICKLE-PROCESS", "high")])) == {"SCAN-SEVERITY"}
+}
+
+test_deny_critical_finding_names_the_file if {
+	reasons := gate.deny with input as with_scan("findings", [finding("PICKLE-PROCESS", "critical")])
+	some r in reasons
+	r.id == "SCAN-SEVERITY"
+	r.severity == "critical"
+	contains(r.msg, "model.pkl")
+	contains(r.msg, "PICKLE-PROCESS")
+}
+
+test_deny_unknown_severity if {
+	ids(with_scan("findings", [finding("PICKLE-PROCESS", "HIGH")])) == {"SCAN-SEVERITY"}
+}
+
+test_max_severity_override if {
+	inp := with_scan("findings", [finding("PICKLE-PROCESS", "high")])
+	ids(inp) == set() with data.violet.max_severity as "critical"
+	ids(with_scan("findings", [finding("PICKLE-IMPORT", "medium")])) == {"SCAN-SEVERITY"} with data.violet.max_severity as "medium"
+}
+
+test_deny_incomplete_scan if {
+	inp := with_scan("incomplete", 1)
+	ids(inp) == {"SCAN-INCOMPLETE"}
+}
+
+test_deny_incomplete_names_the_files if {
+	f := object.union(finding("ARCHIVE-TRUNCATED", "info"), {"incomplete": true})
+	inp := with_field(clean, "scan", object.union(clean.scan, {"incomplete": 1, "findings": [f]}))
+	reasons := gate.deny with input as inp
+	reasons == {{"id": "SCAN-INCOMPLETE", "msg": "1 file(s) could not be fully analyzed: model.pkl"}}
+}
+
+test_allow_incomplete_override if {
+	ids(with_scan("incomplete", 1)) == set() with data.violet.allow_incomplete as true
+}
+
+test_deny_bad_threshold_config if {
+	ids(clean) == {"POLICY-CONFIG"} with data.violet.max_severity as "severe"
+}
+
+# --- signature ---
+
+test_deny_signature_invalid if {
+	sig := {"present": true, "verified": false, "error": "content does not match", "modified": ["model.safetensors"], "added": ["evil.pkl"]}
+	reasons := gate.deny with input as with_signature(sig)
+	{r.id | some r in reasons} == {"SIGNATURE-INVALID"}
+	some r in reasons
+	contains(r.msg, "modified: model.safetensors")
+	contains(r.msg, "added: evil.pkl")
+	not contains(r.msg, "missing:")
+}
+
+test_deny_signature_required_by_option if {
+	inp := with_field(with_signature(null), "options", {"require_signature": true})
+	ids(inp) == {"SIGNATURE-REQUIRED"}
+}
+
+test_deny_signature_required_by_data if {
+	ids(with_signature({"present": false, "verified": false})) == {"SIGNATURE-REQUIRED"} with data.violet.require_signature as true
+}
+
+test_allow_signature_required_and_verified if {
+	ids(clean) == set() with data.violet.require_signature as true
+}
+
+# --- dependencies ---
+
+test_deny_malicious_dependency if {
+	ids(with_deps_finding(finding("DEPS-MALICIOUS", "critical"))) == {"DEPS-MALICIOUS"}
+}
+
+test_deny_typosquat_dependency if {
+	ids(with_deps_finding(finding("DEPS-TYPOSQUAT", "high"))) == {"DEPS-TYPOSQUAT"}
+}
+
+test_deny_critical_vulnerability if {
+	ids(with_deps_finding(finding("DEPS-VULNERABLE", "critical"))) == {"DEPS-VULNERABLE"}
+}
+
+test_allow_high_vulnerability if {
+	ids(with_deps_finding(finding("DEPS-VULNERABLE", "high"))) == set()
+}
+
+test_deny_high_vulnerability_override if {
+	ids(with_deps_finding(finding("DEPS-VULNERABLE", "high"))) == {"DEPS-VULNERABLE"} with data.violet.max_dependency_severity as "high"
+}
+
+test_deny_known_exploited if {
+	f := {
+		"rule": "DEPS-VULNERABLE", "severity": "medium", "path": "requirements.txt",
+		"message": "pillow 9.0.0 is affected by GHSA-8vj2-vxx3-667w (CVE-2023-4863): heap overflow. Fixed in 10.0.1.",
+		"evidence": "GHSA-8vj2-vxx3-667w",
+	}
+	ids(with_deps_finding(f)) == {"DEPS-KNOWN-EXPLOITED"} with data.violet.known_exploited as ["cve-2023-4863"]
+	ids(with_deps_finding(f)) == set()
+}
+
+# --- license ---
+
+test_deny_license_not_allowed if {
+	ids(with_bom("licenses", ["Apache-2.0", "CC-BY-NC-4.0"])) == {"LICENSE"}
+}
+
+test_allow_license_added_to_allowlist if {
+	ids(with_bom("licenses", ["LLAMA-3.1"])) == set() with data.violet.license_allowlist as ["LLAMA-3.1"]
+}
+
+test_deny_license_missing if {
+	ids(with_bom("licenses", [])) == {"LICENSE-MISSING"}
+	ids(with_bom("licenses", null)) == {"LICENSE-MISSING"}
+}
+
+test_allow_license_missing_override if {
+	ids(with_bom("licenses", [])) == set() with data.violet.require_license as false
+}
+
+# --- model card ---
+
+test_deny_no_intended_use if {
+	ids(with_bom("use_cases", [])) == {"MODEL-CARD"}
+}
+
+test_deny_no_limitations if {
+	ids(with_bom("limitations", null)) == {"MODEL-CARD"}
+}
+
+test_deny_blank_limitations if {
+	ids(with_bom("limitations", ["  "])) == {"MODEL-CARD"}
+}
+
+test_deny_no_bom if {
+	ids(with_field(clean, "bom", null)) == {"LICENSE-MISSING", "MODEL-CARD"}
+}
+
+test_required_sections_override if {
+	ids(with_bom("limitations", [])) == set() with data.violet.required_card_sections as ["intended_use"]
+	ids(clean) == {"MODEL-CARD"} with data.violet.required_card_sections as ["ethical_considerations"]
+	ids(clean) == {"POLICY-CONFIG"} with data.violet.required_card_sections as ["bias_audit"]
+}
+
+# --- attestations ---
+
+test_deny_attestation_unverified if {
+	inp := with_field(clean, "attestations", [{"verified": true}, {"verified": false, "error": "subjects differ", "signer": "ci"}])
+	reasons := gate.deny with input as inp
+	{r.id | some r in reasons} == {"ATTESTATION"}
+	some r in reasons
+	contains(r.msg, "attestation 2")
+	contains(r.msg, "subjects differ")
+}
+
+test_allow_no_attestations if {
+	ids(with_field(clean, "attestations", null)) == set()
+	ids(with_field(clean, "attestations", [])) == set()
+}
