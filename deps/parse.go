@@ -141,6 +141,28 @@ func ParseFileWithin(path, root string) (*Manifest, error) {
 	return st.m, nil
 }
 
+// ParseBytes reads data as the dependency file called name (its kind
+// chosen by the name, as FileKind does), without reading any other file:
+// requirement files it includes (-r, -c) are skipped. It is for callers
+// that already hold the file's bytes and want what it declares itself,
+// such as an inventory; a check of what gets installed uses ParseFile.
+func ParseBytes(name string, data []byte) (*Manifest, error) {
+	format := formatOf(name)
+	if format == nil {
+		return nil, &ParseError{File: name, Msg: "not a known dependency file name"}
+	}
+	if len(data) > MaxFileSize {
+		return nil, &ParseError{File: name, Msg: fmt.Sprintf("file larger than %d bytes", MaxFileSize)}
+	}
+	st := &parseState{m: &Manifest{Path: name, Kind: format.kind, Locked: format.locked, Packages: []Package{}},
+		seen: map[string]bool{}, stack: []string{name}, noIncludes: true}
+	if err := format.parse(st, name, data); err != nil {
+		return nil, err
+	}
+	st.applyConstraints()
+	return st.m, nil
+}
+
 // parseState is the state of reading one dependency file and its
 // includes.
 type parseState struct {
@@ -153,6 +175,8 @@ type parseState struct {
 	seen  map[string]bool
 	// constraints are the packages of -c constraint files.
 	constraints []Package
+	// noIncludes skips -r and -c includes (ParseBytes).
+	noIncludes bool
 }
 
 // resolvePath returns the absolute path of p with symbolic links

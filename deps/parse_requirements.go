@@ -233,6 +233,9 @@ func truncate(s string) string {
 
 // include reads a requirements file that file includes at line.
 func (st *parseState) include(file string, line int, target string, constraint bool) error {
+	if st.noIncludes {
+		return nil // ParseBytes reads no other file
+	}
 	perr := func(format string, a ...any) error {
 		return &ParseError{File: file, Line: line, Msg: fmt.Sprintf(format, a...)}
 	}

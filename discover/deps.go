@@ -2,49 +2,73 @@ package discover
 
 import (
 	"bytes"
-	"encoding/json"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/violet-mlsecops/violet/deps"
 )
 
 // depParser reads the packages a dependency file names (all of them; the
 // caller keeps the ML ones).
 type depParser func(src []byte) []Package
 
-// depFiles maps dependency file names to their type and parser.
+// depFiles maps the names of the dependency files that violet deps does
+// not read (they declare what to install, not what is locked) to their
+// type and parser.
 var depFiles = map[string]struct {
 	typ   string
 	parse depParser
 }{
-	"pyproject.toml":  {"pyproject", parsePyproject},
-	"poetry.lock":     {"poetry-lock", parseTOMLLock},
-	"uv.lock":         {"uv-lock", parseTOMLLock},
-	"pdm.lock":        {"pdm-lock", parseTOMLLock},
-	"pipfile":         {"pipfile", parsePipfile},
-	"pipfile.lock":    {"pipfile-lock", parsePipfileLock},
-	"environment.yml": {"conda", parseConda}, "environment.yaml": {"conda", parseConda},
-	"conda.yml": {"conda", parseConda}, "conda.yaml": {"conda", parseConda},
-	"setup.py":  {"setup-py", parseSetupPy},
-	"setup.cfg": {"setup-cfg", parseSetupCfg},
+	"pyproject.toml": {"pyproject", parsePyproject},
+	"pipfile":        {"pipfile", parsePipfile},
+	"setup.py":       {"setup-py", parseSetupPy},
+	"setup.cfg":      {"setup-cfg", parseSetupCfg},
 }
 
-// depFileOf returns the type and parser of a dependency file, by its path.
-// Requirements files are requirements*.txt, *-requirements.txt,
-// constraints*.txt and any .txt in a requirements/ folder.
+// depsTypes are the types of the files read with the parsers of violet
+// deps (requirements, lock files, conda environments), by deps' kind.
+var depsTypes = map[string]string{
+	deps.KindRequirements: "requirements", deps.KindPoetry: "poetry-lock", deps.KindUV: "uv-lock",
+	deps.KindPDM: "pdm-lock", deps.KindPipfile: "pipfile-lock", deps.KindPylock: "pylock", deps.KindConda: "conda",
+}
+
+// depFileOf returns the type and parser of a dependency file, by its path:
+// violet deps' parsers for the files it reads, discover's own for the rest.
 func depFileOf(rel string) (string, depParser, bool) {
 	name := strings.ToLower(path.Base(rel))
 	if d, ok := depFiles[name]; ok {
 		return d.typ, d.parse, true
 	}
-	if strings.HasSuffix(name, ".txt") && (strings.HasPrefix(name, "requirements") || strings.HasSuffix(name, "requirements.txt") ||
-		strings.HasPrefix(name, "constraints") || path.Base(path.Dir(rel)) == "requirements") {
-		return "requirements", parseRequirements, true
+	if kind := deps.FileKind(rel); kind != "" {
+		return depsTypes[kind], func(src []byte) []Package { return fromDeps(rel, src) }, true
 	}
 	return "", nil, false
+}
+
+// fromDeps reads a file with violet deps' parsers, the files it includes
+// left out; a file that does not parse names no package.
+func fromDeps(rel string, src []byte) []Package {
+	m, err := deps.ParseBytes(rel, src)
+	if err != nil {
+		return nil
+	}
+	var out []Package
+	for _, p := range m.Packages {
+		if p.Name == "" {
+			continue
+		}
+		spec := p.Specifier
+		switch {
+		case p.Version != "":
+			spec = "==" + p.Version
+		case p.Source != deps.SourceIndex && p.URL != "":
+			spec = "@ " + p.URL
+		}
+		out = append(out, Package{Name: p.Name, Spec: spec, Line: p.Line})
+	}
+	return out
 }
 
 // mlOnly keeps the ML packages, with their categories, sorted by name.
@@ -82,38 +106,6 @@ func parseRequirement(s string, line int) (Package, bool) {
 		spec = strings.TrimSpace(spec[1 : len(spec)-1])
 	}
 	return Package{Name: m[1], Spec: spec, Line: line}, true
-}
-
-var eggRe = regexp.MustCompile(`[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)`)
-
-// parseRequirements reads a pip requirements file.
-func parseRequirements(src []byte) []Package {
-	var out []Package
-	lines := strings.Split(string(src), "\n")
-	for i := 0; i < len(lines); i++ {
-		line, n := lines[i], i+1
-		for strings.HasSuffix(strings.TrimRight(line, "\r"), "\\") && i+1 < len(lines) {
-			line = strings.TrimSuffix(strings.TrimRight(line, "\r"), "\\") + lines[i+1]
-			i++
-		}
-		if j := strings.Index(line, " #"); j >= 0 {
-			line = line[:j]
-		}
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-		case strings.HasPrefix(line, "-e ") || strings.HasPrefix(line, "--editable"):
-			if m := eggRe.FindStringSubmatch(line); m != nil {
-				out = append(out, Package{Name: m[1], Spec: "editable", Line: n})
-			}
-		case strings.HasPrefix(line, "-"):
-		default:
-			if p, ok := parseRequirement(line, n); ok {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 // requirementsOf reads an array of PEP 508 strings.
@@ -178,87 +170,6 @@ func parsePipfile(src []byte) []Package {
 			out = append(out, poetrySpec(key, v))
 		}
 	})
-	return out
-}
-
-// parseTOMLLock reads the [[package]] entries of poetry.lock, uv.lock and
-// pdm.lock: name and locked version.
-func parseTOMLLock(src []byte) []Package {
-	var out []Package
-	var cur *Package
-	scanTOML(string(src), func(table, key string, v tomlValue) {
-		if table != "[]package" {
-			return
-		}
-		switch key {
-		case "name":
-			out = append(out, Package{Name: v.str, Line: v.line})
-			cur = &out[len(out)-1]
-		case "version":
-			if cur != nil && cur.Spec == "" {
-				cur.Spec = "==" + v.str
-			}
-		}
-	})
-	return out
-}
-
-// parsePipfileLock reads Pipfile.lock's default and develop sections.
-func parsePipfileLock(src []byte) []Package {
-	var doc map[string]json.RawMessage
-	if json.Unmarshal(src, &doc) != nil {
-		return nil
-	}
-	var out []Package
-	for _, section := range []string{"default", "develop"} {
-		var pkgs map[string]struct {
-			Version string `json:"version"`
-		}
-		if json.Unmarshal(doc[section], &pkgs) != nil {
-			continue
-		}
-		for name, p := range pkgs {
-			out = append(out, Package{Name: name, Spec: p.Version})
-		}
-	}
-	return out
-}
-
-var condaSpecRe = regexp.MustCompile(`^(?:[A-Za-z0-9_.-]+::)?([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)$`)
-
-// parseConda reads a conda environment file: conda specs ("pytorch=2.1",
-// "conda-forge::transformers") and the pip: list.
-func parseConda(src []byte) []Package {
-	var root yaml.Node
-	if yaml.Unmarshal(src, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []Package
-	m := root.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != "dependencies" || m.Content[i+1].Kind != yaml.SequenceNode {
-			continue
-		}
-		for _, d := range m.Content[i+1].Content {
-			switch d.Kind {
-			case yaml.ScalarNode:
-				if c := condaSpecRe.FindStringSubmatch(strings.TrimSpace(d.Value)); c != nil {
-					out = append(out, Package{Name: c[1], Spec: strings.TrimSpace(c[2]), Line: d.Line})
-				}
-			case yaml.MappingNode:
-				for j := 0; j+1 < len(d.Content); j += 2 {
-					if d.Content[j].Value != "pip" {
-						continue
-					}
-					for _, p := range d.Content[j+1].Content {
-						if pkg, ok := parseRequirement(p.Value, p.Line); ok {
-							out = append(out, pkg)
-						}
-					}
-				}
-			}
-		}
-	}
 	return out
 }
 

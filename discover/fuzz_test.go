@@ -20,7 +20,11 @@ func FuzzDependencyFiles(f *testing.F) {
 				t.Fatalf("%d packages from %d bytes", len(pkgs), len(s))
 			}
 		}
-		parseRequirements([]byte(s))
+		for _, name := range []string{"requirements.txt", "poetry.lock", "uv.lock", "Pipfile.lock", "environment.yml"} {
+			if pkgs := fromDeps(name, []byte(s)); len(pkgs) > len(s)+1 {
+				t.Fatalf("%d packages from %d bytes", len(pkgs), len(s))
+			}
+		}
 	})
 }
 
