@@ -60,9 +60,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "violet",
-		Short:         "Violet finds malicious and unsafe content in machine-learning models, and signs them",
-		Long:          "Violet is an MLSecOps toolkit: it scans model files and folders for code that runs when they are loaded,\nand signs and verifies models (OpenSSF Model Signing).\nExit codes: 0 passed, 1 findings at or above --fail-on (or a signature that does not verify), 2 could not do the job (bad usage, unreadable or not fully analyzed input).",
+		Use:   "violet",
+		Short: "Violet: security controls for machine-learning models, in the pipeline",
+		Long: "Violet is an MLSecOps toolkit: it scans model files for code that runs when they are loaded (scan), signs and\n" +
+			"verifies models (sign, verify, hash), writes their bill of materials (bom), checks the Python packages around\n" +
+			"them (deps), finds the ML in a code base (discover), and decides on a release under a policy (gate, policy).\n" +
+			"Exit codes: 0 passed, 1 findings at or above --fail-on (a signature that does not verify, a denied release),\n" +
+			"2 could not do the job (bad usage, unreadable or not fully analyzed input).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       programVersion(),
