@@ -13,7 +13,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
-	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/deps"
 )
 
 // CycloneDXOptions are the choices of a CycloneDX BOM.
@@ -348,12 +348,6 @@ func environment(e *Environment) *cdx.MLModelCardEnvironmentalConsiderations {
 	return out
 }
 
-// severities maps finding severities to CycloneDX's.
-var severities = map[finding.Severity]cdx.Severity{
-	finding.Info: cdx.SeverityInfo, finding.Low: cdx.SeverityLow, finding.Medium: cdx.SeverityMedium,
-	finding.High: cdx.SeverityHigh, finding.Critical: cdx.SeverityCritical,
-}
-
 // vulnerabilities are the scanner's findings, affecting the files they are
 // in, with their ATLAS techniques as references.
 func vulnerabilities(m *Model) []cdx.Vulnerability {
@@ -361,7 +355,7 @@ func vulnerabilities(m *Model) []cdx.Vulnerability {
 	violet := &cdx.Source{Name: "Violet", URL: "https://github.com/violet-mlsecops/violet/blob/main/docs/rules.md"}
 	for i, f := range m.Findings {
 		v := cdx.Vulnerability{BOMRef: fmt.Sprintf("finding-%d", i+1), ID: f.Rule, Source: violet,
-			Ratings:     &[]cdx.VulnerabilityRating{{Source: violet, Severity: severities[f.Severity], Method: cdx.ScoringMethodOther}},
+			Ratings:     &[]cdx.VulnerabilityRating{{Source: violet, Severity: deps.CycloneDXSeverity(f.Severity), Method: cdx.ScoringMethodOther}},
 			Description: f.Message, Detail: f.Evidence, Recommendation: f.Remediation}
 		if loc := f.Location.String(); loc != "" {
 			v.Detail = strings.TrimSpace(v.Detail + "\nLocation: " + loc)

@@ -20,10 +20,19 @@ func purl(p Package) string {
 	return s
 }
 
-// cdxSeverity maps finding severities to CycloneDX's.
-var cdxSeverity = map[finding.Severity]cdx.Severity{
+// cdxSeverities maps finding severities to CycloneDX's.
+var cdxSeverities = map[finding.Severity]cdx.Severity{
 	finding.Info: cdx.SeverityInfo, finding.Low: cdx.SeverityLow, finding.Medium: cdx.SeverityMedium,
 	finding.High: cdx.SeverityHigh, finding.Critical: cdx.SeverityCritical,
+}
+
+// CycloneDXSeverity is the CycloneDX rating of a finding's severity, for
+// the vulnerabilities of every BOM Violet writes.
+func CycloneDXSeverity(s finding.Severity) cdx.Severity {
+	if c, ok := cdxSeverities[s]; ok {
+		return c
+	}
+	return cdx.SeverityUnknown
 }
 
 // vulnerabilityRules are the findings that are vulnerabilities of a
@@ -88,7 +97,7 @@ func WriteCycloneDX(w io.Writer, r *Result, toolVersion string) error {
 		}
 		reported[id+"\x00"+ref] = true
 		v := cdx.Vulnerability{ID: id, Source: source, Description: f.Message, Recommendation: f.Remediation,
-			Ratings: &[]cdx.VulnerabilityRating{{Source: source, Severity: cdxSeverity[f.Severity], Method: cdx.ScoringMethodOther}},
+			Ratings: &[]cdx.VulnerabilityRating{{Source: source, Severity: CycloneDXSeverity(f.Severity), Method: cdx.ScoringMethodOther}},
 			Affects: &[]cdx.Affects{{Ref: ref}}, Properties: &[]cdx.Property{{Name: "violet:rule", Value: f.Rule}}}
 		if strings.HasPrefix(id, "GHSA-") || strings.HasPrefix(id, "PYSEC-") || strings.HasPrefix(id, "MAL-") || strings.HasPrefix(id, "CVE-") {
 			v.Source = &cdx.Source{Name: "OSV", URL: "https://osv.dev/vulnerability/" + id}
