@@ -126,10 +126,7 @@ func scanEvidence(r *report.Report) *ScanEvidence {
 func signatureEvidence(ctx context.Context, path string, o GatherOptions) (*SignatureEvidence, error) {
 	sig := o.Signature
 	if sig == "" {
-		sig = filepath.Join(path, "model.sig")
-		if info, err := os.Stat(path); err == nil && !info.IsDir() {
-			sig = filepath.Join(filepath.Dir(path), "model.sig")
-		}
+		sig = sign.DefaultSignaturePath(path)
 	}
 	data, err := os.ReadFile(sig)
 	if errors.Is(err, os.ErrNotExist) && o.Signature == "" {

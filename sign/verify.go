@@ -3,10 +3,21 @@ package sign
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
 )
+
+// DefaultSignaturePath is where a model's signature is when no path is
+// given: model.sig inside a model folder, beside a single-file model (the
+// reference tool's default name).
+func DefaultSignaturePath(model string) string {
+	if info, err := os.Stat(model); err == nil && !info.IsDir() {
+		return filepath.Join(filepath.Dir(model), "model.sig")
+	}
+	return filepath.Join(model, "model.sig")
+}
 
 // VerifyOptions are the choices of a verification that the signature does
 // not record.

@@ -99,15 +99,6 @@ func writeOutput(w io.Writer, path string, data []byte) error {
 	return nil
 }
 
-// defaultSignature is where a signature goes when --signature is not
-// given: model.sig inside a model folder, beside a single-file model.
-func defaultSignature(model string) string {
-	if info, err := os.Stat(model); err == nil && !info.IsDir() {
-		return filepath.Join(filepath.Dir(model), "model.sig")
-	}
-	return filepath.Join(model, "model.sig")
-}
-
 func newSignCommand() *cobra.Command {
 	h := &hashFlags{}
 	var key, cert, signature string
@@ -133,7 +124,7 @@ Keyless Sigstore signing needs the public Sigstore services and is not offered.`
 				return usageError(err)
 			}
 			if signature == "" {
-				signature = defaultSignature(model)
+				signature = sign.DefaultSignaturePath(model)
 			}
 			s := h.serialization()
 			s.IgnorePaths = append(s.IgnorePaths, absolute(signature))
@@ -333,7 +324,7 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 		return usageError(err)
 	}
 	if o.signature == "" {
-		o.signature = defaultSignature(model)
+		o.signature = sign.DefaultSignaturePath(model)
 	}
 	data, err := os.ReadFile(o.signature)
 	if err != nil {
