@@ -416,6 +416,19 @@ func isIdent(s string) bool {
 const maxFold = 1 << 16
 
 // fold evaluates n when it is built from constants only: string, int64,
+// foldAll folds every node of ns, or reports that one cannot be folded.
+func (c *checker) foldAll(ns []*Node, depth int) ([]any, bool) {
+	out := make([]any, 0, len(ns))
+	for _, a := range ns {
+		v, ok := c.fold(a, depth)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
 // float64, bool, nil or []any.
 func (c *checker) fold(n *Node, depth int) (any, bool) {
 	if n == nil || depth > MaxDepth*2 {
@@ -510,13 +523,9 @@ func (c *checker) fold1(n *Node, depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		args := []any{}
-		for _, a := range n.Children[1:] {
-			v, ok := c.fold(a, d)
-			if !ok {
-				return nil, false
-			}
-			args = append(args, v)
+		args, ok := c.foldAll(n.Children[1:], d)
+		if !ok {
+			return nil, false
 		}
 		return applyFilter(n.Name, x, args)
 	case Call:
@@ -529,13 +538,9 @@ func (c *checker) fold1(n *Node, depth int) (any, bool) {
 		if !ok || !isStr {
 			return nil, false
 		}
-		args := []any{}
-		for _, a := range n.Children[1:] {
-			v, ok := c.fold(a, d)
-			if !ok {
-				return nil, false
-			}
-			args = append(args, v)
+		args, ok := c.foldAll(n.Children[1:], d)
+		if !ok {
+			return nil, false
 		}
 		switch fn.Name {
 		case "format":
