@@ -415,7 +415,6 @@ func isIdent(s string) bool {
 
 const maxFold = 1 << 16
 
-// fold evaluates n when it is built from constants only: string, int64,
 // foldAll folds every node of ns, or reports that one cannot be folded.
 func (c *checker) foldAll(ns []*Node, depth int) ([]any, bool) {
 	out := make([]any, 0, len(ns))
@@ -429,6 +428,7 @@ func (c *checker) foldAll(ns []*Node, depth int) ([]any, bool) {
 	return out, true
 }
 
+// fold evaluates n when it is built from constants only: string, int64,
 // float64, bool, nil or []any.
 func (c *checker) fold(n *Node, depth int) (any, bool) {
 	if n == nil || depth > MaxDepth*2 {
