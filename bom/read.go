@@ -2,8 +2,6 @@ package bom
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/violet-mlsecops/violet/sign"
 )
 
 // Limits of what Read reads.
@@ -183,9 +183,8 @@ func hashFiles(ctx context.Context, dir, boundary string, names []string) ([]Fil
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			buf := make([]byte, 1<<20)
 			for i := range next {
-				out[i], errs[i] = hashFile(ctx, dir, boundary, names[i], buf)
+				out[i], errs[i] = hashFile(ctx, dir, boundary, names[i])
 			}
 		})
 	}
@@ -197,8 +196,8 @@ func hashFiles(ctx context.Context, dir, boundary string, names []string) ([]Fil
 	return out, errors.Join(errs...)
 }
 
-// hashFile hashes one file.
-func hashFile(ctx context.Context, dir, boundary, name string, buf []byte) (File, error) {
+// hashFile hashes one file, with sign's hashing (large files mapped).
+func hashFile(ctx context.Context, dir, boundary, name string) (File, error) {
 	if err := ctx.Err(); err != nil {
 		return File{}, err
 	}
@@ -206,17 +205,11 @@ func hashFile(ctx context.Context, dir, boundary, name string, buf []byte) (File
 	if !ok {
 		return File{}, fmt.Errorf("%s: not a regular file inside the model", name)
 	}
-	f, err := os.Open(real)
-	if err != nil {
-		return File{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, f, buf)
+	digest, n, err := sign.FileSHA256(real)
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return File{Path: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Kind: kindOf(name)}, nil
+	return File{Path: name, Size: n, SHA256: digest, Kind: kindOf(name)}, nil
 }
 
 // weightExts are the extensions of weight files.

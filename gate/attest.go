@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,7 +96,7 @@ var attestSkippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
 func attestedFiles(modelPath, skip string) (map[string]string, error) {
 	out := map[string]string{}
 	add := func(path string) error {
-		d, err := attestFileDigest(path)
+		d, _, err := sign.FileSHA256(path)
 		if err != nil {
 			return err
 		}
@@ -138,18 +137,4 @@ func attestedFiles(modelPath, skip string) (map[string]string, error) {
 		return nil
 	})
 	return out, err
-}
-
-// attestFileDigest is the hex SHA-256 of a file's content.
-func attestFileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

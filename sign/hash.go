@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -506,7 +507,6 @@ func runHashTasks(ctx context.Context, root *os.Root, produce func(context.Conte
 	return results, nil
 }
 
-// hashOne hashes a whole file or one shard, checking for cancellation between reads.
 // mmapMin is the size from which a file or shard is hashed through a
 // memory mapping (hashMapped) rather than read into a buffer.
 const mmapMin = 4 << 20
@@ -514,6 +514,39 @@ const mmapMin = 4 << 20
 // errNoMmap says that a file could not be mapped; it is read instead.
 var errNoMmap = errors.New("memory mapping not available")
 
+// FileSHA256 returns the hex SHA-256 of the file at path (through a
+// symbolic link, of its target) and the number of bytes hashed. A large
+// file is hashed through a memory mapping, as Hash does; a file truncated
+// meanwhile is an error.
+func FileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	if info.Mode().IsRegular() && info.Size() >= mmapMin {
+		err := hashMapped(context.Background(), f, 0, info.Size(), h)
+		if err == nil {
+			return hex.EncodeToString(h.Sum(nil)), info.Size(), nil
+		}
+		if !errors.Is(err, errNoMmap) {
+			return "", 0, fmt.Errorf("%s: %w", path, err)
+		}
+		h.Reset() // mapping is not possible here: read instead
+	}
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// hashOne hashes a whole file or one shard, checking for cancellation between reads.
 func hashOne(ctx context.Context, root *os.Root, name string, t hashTask, h hash.Hash, buf []byte) ([]byte, error) {
 	// O_NONBLOCK: a file swapped for a FIFO after the walk must not block the open.
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)

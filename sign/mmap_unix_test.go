@@ -5,6 +5,7 @@ package sign
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,6 +55,26 @@ func TestHashMappedMatchesRead(t *testing.T) {
 		want := sha256.Sum256(data[r[0]:r[1]])
 		if string(h.Sum(nil)) != string(want[:]) {
 			t.Errorf("range %v: digests differ", r)
+		}
+	}
+}
+
+// TestFileSHA256: the mapped path and the read path give the file's
+// digest and size.
+func TestFileSHA256(t *testing.T) {
+	for _, n := range []int{0, 100, mmapMin + 4097} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i * 13)
+		}
+		p := filepath.Join(t.TempDir(), "f.bin")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, size, err := FileSHA256(p)
+		want := sha256.Sum256(data)
+		if err != nil || size != int64(n) || got != hex.EncodeToString(want[:]) {
+			t.Errorf("%d bytes: %s %d %v", n, got, size, err)
 		}
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -198,7 +196,7 @@ func attestSigner(o *scanOptions, targets []string) (sign.Signer, error) {
 func hashFiles(r *report.Report) error {
 	for i := range r.Files {
 		f := &r.Files[i]
-		digest, size, err := fileSHA256(f.Path)
+		digest, size, err := sign.FileSHA256(f.Path)
 		if err != nil {
 			return err
 		}
@@ -208,22 +206,6 @@ func hashFiles(r *report.Report) error {
 		f.SHA256 = digest
 	}
 	return nil
-}
-
-// fileSHA256 is the hex SHA-256 and the size of a file's content (through
-// a symbolic link, the target's).
-func fileSHA256(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // writeAttestation signs the scan predicate of r about its files (hashed by
