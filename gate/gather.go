@@ -103,7 +103,7 @@ func Gather(ctx context.Context, path string, o GatherOptions) (*Input, error) {
 		}
 		in.Attestations = append(in.Attestations, CheckAttestation(path, data, o.AttestationVerifier))
 	}
-	return in, nil
+	return withDerived(in), nil
 }
 
 // gateFinding reduces a finding for the policy.
@@ -114,10 +114,9 @@ func gateFinding(f finding.Finding) Finding {
 
 // scanEvidence reduces a scan report.
 func scanEvidence(r *report.Report) *ScanEvidence {
-	ev := &ScanEvidence{Files: r.Summary.Files, Incomplete: r.Summary.Incomplete, Findings: []Finding{}, Counts: map[string]int{}}
+	ev := &ScanEvidence{Files: r.Summary.Files, Incomplete: r.Summary.Incomplete, Findings: []Finding{}}
 	for _, f := range r.AllFindings() {
 		ev.Findings = append(ev.Findings, gateFinding(f))
-		ev.Counts[f.Severity.String()]++
 	}
 	return ev
 }

@@ -55,12 +55,60 @@ type Finding struct {
 // ScanEvidence is the scan report, reduced.
 type ScanEvidence struct {
 	// Files, Incomplete: how many files were scanned, and not fully.
+	// Incomplete is at least the number of files of the findings marked
+	// incomplete.
 	Files      int `json:"files"`
 	Incomplete int `json:"incomplete"`
 	// Findings are every finding.
 	Findings []Finding `json:"findings"`
 	// Counts are the findings by severity name.
 	Counts map[string]int `json:"counts"`
+	// BySeverity gives, for each severity name found, the positions in
+	// Findings of its findings, in order: a policy reaches the findings
+	// of the severities it blocks without walking them all.
+	//
+	// Counts, BySeverity and the lower bound of Incomplete are computed
+	// from Findings by Gather and again by Policy.Evaluate: whatever
+	// evidence or caller set them to, the policy sees the true values.
+	BySeverity map[string][]int `json:"by_severity"`
+}
+
+// bySeverity returns the findings' counts and positions by severity name.
+func bySeverity(findings []Finding) (map[string]int, map[string][]int) {
+	counts := map[string]int{}
+	positions := map[string][]int{}
+	for i, f := range findings {
+		counts[f.Severity]++
+		positions[f.Severity] = append(positions[f.Severity], i)
+	}
+	return counts, positions
+}
+
+// incompleteFiles counts the files of the findings marked incomplete.
+func incompleteFiles(findings []Finding) int {
+	files := map[string]bool{}
+	for _, f := range findings {
+		if f.Incomplete {
+			files[f.Path] = true
+		}
+	}
+	return len(files)
+}
+
+// withDerived returns in with what the policy relies on computed from the
+// findings themselves: Scan.Counts, Scan.BySeverity, and Scan.Incomplete
+// raised to the number of files with a finding marked incomplete. in is
+// not modified.
+func withDerived(in *Input) *Input {
+	if in.Scan == nil {
+		return in
+	}
+	scan := *in.Scan
+	scan.Counts, scan.BySeverity = bySeverity(scan.Findings)
+	scan.Incomplete = max(scan.Incomplete, incompleteFiles(scan.Findings))
+	out := *in
+	out.Scan = &scan
+	return &out
 }
 
 // SignatureEvidence is the outcome of verifying the model's signature.

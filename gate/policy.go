@@ -130,12 +130,17 @@ func (p *Policy) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	if in == nil {
 		return nil, errors.New("policy: no input")
 	}
+	return p.evaluateValue(ctx, inputValue(withDerived(in)))
+}
+
+// evaluateValue decides on an input already converted to OPA's values.
+func (p *Policy) evaluateValue(ctx context.Context, input ast.Value) (*Decision, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultEvalTimeout)
 		defer cancel()
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(inputValue(in)))
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

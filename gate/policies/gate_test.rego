@@ -21,6 +21,7 @@ clean := {
 			"message": "imports collections.OrderedDict",
 		}],
 		"counts": {"low": 1},
+		"by_severity": {"low": [0]},
 	},
 	"signature": {"present": true, "verified": true, "method": "key"},
 	"bom": {
@@ -48,9 +49,27 @@ ids(inp) := {r.id | some r in reasons} if {
 }
 
 # with_field(obj, key, value) is obj with key set to value.
-with_field(obj, key, value) := object.union(obj, {key: value})
+with_field(obj, key, value) := object.union(object.remove(obj, [key]), {key: value})
 
 with_scan(key, value) := with_field(clean, "scan", with_field(clean.scan, key, value))
+
+# with_findings(fs) is clean with the scan findings fs, as the gate makes
+# it: counts and by_severity computed from fs.
+with_findings(fs) := with_field(clean, "scan", object.union(object.remove(clean.scan, ["counts", "by_severity"]), {
+	"findings": fs,
+	"counts": {s: count(positions) | some s, positions in by_severity},
+	"by_severity": by_severity,
+})) if {
+	by_severity := {s: [i | some i, g in fs; g.severity == s] | some f in fs; s := f.severity}
+}
+
+# hand_written(fs) is clean with the scan findings fs but neither counts
+# nor by_severity, as a person may write an input: the policy must then
+# look at the findings themselves.
+hand_written(fs) := with_field(clean, "scan", object.remove(with_field(clean.scan, "findings", fs), ["counts", "by_severity"]))
+
+# inputs(fs) are both.
+inputs(fs) := [with_findings(fs), hand_written(fs)]
 
 with_signature(sig) := with_field(clean, "signature", sig)
 
@@ -71,11 +90,15 @@ test_allow_unsigned_model_when_not_required if {
 }
 
 test_allow_null_evidence_lists if {
-	ids(with_scan("findings", null)) == set()
+	every inp in inputs(null) {
+		ids(inp) == set()
+	}
 }
 
 test_allow_medium_finding if {
-	ids(with_scan("findings", [finding("PICKLE-IMPORT", "medium")])) == set()
+	every inp in inputs([finding("PICKLE-IMPORT", "medium")]) {
+		ids(inp) == set()
+	}
 }
 
 test_allow_license_case_insensitive if {
@@ -89,11 +112,25 @@ test_deny_scan_missing if {
 }
 
 test_deny_high_finding if {
-	ids(with_scan("findings", [finding("PICKLE-PROCESS", "high")])) == {"SCAN-SEVERITY"}
+	every inp in inputs([finding("PICKLE-PROCESS", "high")]) {
+		ids(inp) == {"SCAN-SEVERITY"}
+	}
+}
+
+test_deny_one_reason_per_blocking_finding if {
+	fs := [
+		finding("PICKLE-IMPORT", "low"), finding("PICKLE-PROCESS", "high"),
+		finding("PICKLE-IMPORT", "info"), object.union(finding("PICKLE-EXEC", "critical"), {"path": "other.pkl"}),
+	]
+	every inp in inputs(fs) {
+		reasons := gate.deny with input as inp
+		{[r.id, r.severity] | some r in reasons} == {["SCAN-SEVERITY", "high"], ["SCAN-SEVERITY", "critical"]}
+		count(reasons) == 2
+	}
 }
 
 test_deny_critical_finding_names_the_file if {
-	reasons := gate.deny with input as with_scan("findings", [finding("PICKLE-PROCESS", "critical")])
+	reasons := gate.deny with input as with_findings([finding("PICKLE-PROCESS", "critical")])
 	some r in reasons
 	r.id == "SCAN-SEVERITY"
 	r.severity == "critical"
@@ -102,13 +139,14 @@ test_deny_critical_finding_names_the_file if {
 }
 
 test_deny_unknown_severity if {
-	ids(with_scan("findings", [finding("PICKLE-PROCESS", "HIGH")])) == {"SCAN-SEVERITY"}
+	every inp in inputs([finding("PICKLE-PROCESS", "HIGH")]) {
+		ids(inp) == {"SCAN-SEVERITY"}
+	}
 }
 
 test_max_severity_override if {
-	inp := with_scan("findings", [finding("PICKLE-PROCESS", "high")])
-	ids(inp) == set() with data.violet.max_severity as "critical"
-	ids(with_scan("findings", [finding("PICKLE-IMPORT", "medium")])) == {"SCAN-SEVERITY"} with data.violet.max_severity as "medium"
+	ids(with_findings([finding("PICKLE-PROCESS", "high")])) == set() with data.violet.max_severity as "critical"
+	ids(with_findings([finding("PICKLE-IMPORT", "medium")])) == {"SCAN-SEVERITY"} with data.violet.max_severity as "medium"
 }
 
 test_deny_incomplete_scan if {
