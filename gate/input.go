@@ -75,11 +75,13 @@ type ScanEvidence struct {
 
 // bySeverity returns the findings' counts and positions by severity name.
 func bySeverity(findings []Finding) (map[string]int, map[string][]int) {
-	counts := map[string]int{}
 	positions := map[string][]int{}
 	for i, f := range findings {
-		counts[f.Severity]++
 		positions[f.Severity] = append(positions[f.Severity], i)
+	}
+	counts := make(map[string]int, len(positions))
+	for s, p := range positions {
+		counts[s] = len(p)
 	}
 	return counts, positions
 }
