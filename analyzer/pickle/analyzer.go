@@ -169,7 +169,7 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location) []finding.Fi
 		switch c.Kind {
 		case "BUILD", "SETITEM", "APPEND", "ADDITEMS":
 			out = append(out, finding.New(finding.PickleInternals, loc.At(c.Offset),
-				fmt.Sprintf("The pickle overwrites the state of the global %s (%s): a later use of it runs what the attacker put there.", c.Callable, mutationVerb(c.Kind)),
+				fmt.Sprintf("The pickle overwrites the state of the global %s (%s): a later use of it runs what the attacker put there.", clip(c.Callable), mutationVerb(c.Kind)),
 				mutationEvidence(c, st.callArgs[i])))
 			continue
 		}
@@ -194,12 +194,13 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location) []finding.Fi
 		if rule == finding.PickleUnknownCall && !called {
 			rule = finding.PickleUnknownRef
 		}
-		off, evidence := u.importOff, v.Name
+		// A module or name may be as long as the VM keeps (keepBytes).
+		off, evidence := u.importOff, clip(v.Name)
 		what := "references"
 		if called {
 			off, evidence, what = u.call.Offset, renderCall(v.Name, u.callArgs), "calls"
 		}
-		msg := fmt.Sprintf("The pickle %s %s, which %s.", what, v.Name, v.Why)
+		msg := fmt.Sprintf("The pickle %s %s, which %s.", what, clip(v.Name), v.Why)
 		if !called && rule != finding.PickleUnknownRef {
 			msg += " It is not called in the stream itself, but a stored callable is a trap that fires when the object is used."
 		}
@@ -232,7 +233,7 @@ func mutationEvidence(c *Call, args value) string {
 	var b strings.Builder
 	b.WriteString(c.Kind)
 	b.WriteString(" on ")
-	b.WriteString(c.Callable)
+	b.WriteString(clip(c.Callable))
 	b.WriteString(": ")
 	if args.k == kTuple && len(args.p.items) > 0 {
 		b.WriteString(render(args.p.items[0]))
@@ -245,9 +246,5 @@ func renderCall(name string, args value) string {
 	var b strings.Builder
 	b.WriteString(name)
 	renderArgs(&b, args, 3)
-	s := b.String()
-	if len(s) > maxEvidence {
-		s = s[:maxEvidence-1] + "…"
-	}
-	return s
+	return clip(b.String())
 }

@@ -360,7 +360,11 @@ func (v value) typeName() string {
 func render(v value) string {
 	var b strings.Builder
 	renderTo(&b, v, 3)
-	s := b.String()
+	return clip(b.String())
+}
+
+// clip bounds a rendered value or name to about maxEvidence bytes.
+func clip(s string) string {
 	if len(s) > maxEvidence {
 		s = s[:maxEvidence-1] + "…"
 	}
