@@ -16,7 +16,11 @@ import (
 // Querier finds the OSV records that affect a package version: the
 // offline database (*DB) or the OSV API (*Online).
 type Querier interface {
+	// QueryContext returns the records affecting one version.
 	QueryContext(ctx context.Context, name, version string) ([]Match, error)
+	// RecordsContext returns every record naming the package, for the
+	// requirements that do not pin a version (see MatchSpec).
+	RecordsContext(ctx context.Context, name string) ([]*OSVRecord, error)
 }
 
 // Result is what Check found.
@@ -39,6 +43,7 @@ func Check(ctx context.Context, manifests []*Manifest, q Querier) (*Result, erro
 	r := &Result{Manifests: manifests}
 	type key struct{ name, version string }
 	cache := map[key][]Match{}
+	recordCache := map[string][]*OSVRecord{}
 	for _, m := range manifests {
 		r.checkManifest(m)
 		for _, p := range m.Packages {
@@ -55,7 +60,13 @@ func Check(ctx context.Context, manifests []*Manifest, q Querier) (*Result, erro
 				r.add(finding.New(finding.DepsTyposquat, loc, fmt.Sprintf("%s looks like %s (%s).", p.Name, target, how), p.Name))
 			}
 			r.checkPin(m, p, loc)
-			if p.Version == "" || q == nil {
+			if q == nil {
+				continue
+			}
+			if p.Version == "" {
+				if err := r.checkSpec(ctx, q, p, loc, recordCache); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			r.Pinned++
@@ -122,6 +133,46 @@ func (r *Result) checkPin(m *Manifest, p Package, loc finding.Location) {
 	}
 }
 
+// checkSpec reports the advisories that affect every version an
+// unpinned requirement allows: a malicious package whatever its version
+// (torchtriton), or a range that stops before the fix (torch<2.6,
+// torch~=2.5.0). A specifier ParseSpecifier cannot read is left to
+// DEPS-UNPINNED. records caches the records by name.
+func (r *Result) checkSpec(ctx context.Context, q Querier, p Package, loc finding.Location, records map[string][]*OSVRecord) error {
+	if p.Source != SourceIndex {
+		return nil
+	}
+	set, err := ParseSpecifier(p.Specifier)
+	if err != nil {
+		return nil
+	}
+	recs, ok := records[p.NormalizedName]
+	if !ok {
+		if recs, err = q.RecordsContext(ctx, p.NormalizedName); err != nil {
+			return err
+		}
+		records[p.NormalizedName] = recs
+	}
+	for _, rec := range recs {
+		if mt, ok := MatchSpec(rec, p.NormalizedName, set); ok {
+			r.add(matchFinding(p, mt, loc))
+		}
+	}
+	return nil
+}
+
+// requirementText names a requirement in messages: "torch 2.5.1",
+// "torch<2.6 (every version it allows)", "torchtriton (any version)".
+func requirementText(p Package) string {
+	switch {
+	case p.Version != "":
+		return p.Name + " " + p.Version
+	case p.Specifier != "":
+		return p.Name + p.Specifier + " (every version it allows)"
+	}
+	return p.Name + " (any version)"
+}
+
 // severityOf maps OSV severities to finding severities.
 var severityOf = map[string]finding.Severity{
 	"critical": finding.Critical, "high": finding.High, "medium": finding.Medium, "moderate": finding.Medium,
@@ -133,9 +184,9 @@ var severityOf = map[string]finding.Severity{
 func matchFinding(p Package, mt Match, loc finding.Location) finding.Finding {
 	id := mt.ID()
 	if mt.Malicious {
-		return finding.New(finding.DepsMalicious, loc, fmt.Sprintf("%s %s is malicious (%s): %s", p.Name, p.Version, id, mt.Summary()), id)
+		return finding.New(finding.DepsMalicious, loc, fmt.Sprintf("%s is malicious (%s): %s", requirementText(p), id, mt.Summary()), id)
 	}
-	msg := fmt.Sprintf("%s %s is affected by %s", p.Name, p.Version, id)
+	msg := fmt.Sprintf("%s is affected by %s", requirementText(p), id)
 	if aliases := mt.Aliases(); len(aliases) > 0 {
 		msg += " (" + strings.Join(aliases, ", ") + ")"
 	}

@@ -373,12 +373,123 @@ func MatchRecord(r *OSVRecord, name, version string) (Match, bool) {
 	if !hit {
 		return Match{}, false
 	}
+	return newMatch(r, fixed), true
+}
+
+// newMatch describes a match of r with the fixed versions of the ranges
+// that matched: malware is critical, a vulnerability has the record's
+// severity.
+func newMatch(r *OSVRecord, fixed []string) Match {
 	m := Match{Record: r, Fixed: dedupe(fixed), Malicious: strings.HasPrefix(r.ID, "MAL-")}
 	m.Severity, m.Score = recordSeverity(r)
 	if m.Malicious {
 		m.Severity = SeverityCritical
 	}
-	return m, true
+	return m
+}
+
+// MatchSpec says whether the OSV record r affects every version of the
+// PyPI package name that set allows (an unpinned requirement, read by
+// ParseSpecifier): some ECOSYSTEM range of the record covers set
+// entirely. A record that affects only some of them does not match: which
+// one gets installed is not known. Withdrawn records never match, nor
+// does an empty set.
+func MatchSpec(r *OSVRecord, name string, set VersionSet) (Match, bool) {
+	if r == nil || r.Withdrawn != "" || set.Empty() {
+		return Match{}, false
+	}
+	norm := PEP503Name(name)
+	hit := false
+	var fixed []string
+	for _, a := range r.Affected {
+		if a.Package.Ecosystem != EcosystemPyPI || PEP503Name(a.Package.Name) != norm {
+			continue
+		}
+		for _, rg := range a.Ranges {
+			if rg.Type != "ECOSYSTEM" {
+				continue
+			}
+			for _, iv := range rangeIntervals(rg.Events) {
+				if set.Within(iv.Lo, iv.Hi) {
+					hit = true
+					fixed = append(fixed, rangeFixed(rg)...)
+					break
+				}
+			}
+		}
+	}
+	if !hit {
+		return Match{}, false
+	}
+	return newMatch(r, fixed), true
+}
+
+// rangeIntervals are the intervals of versions an ECOSYSTEM range
+// affects, evaluated as rangeAffects does: from each introduced to the
+// next fixed (excluded) or last_affected (included), or without end;
+// cut at the lowest limit. A range with an event whose version does not
+// parse has none: it cannot be said to cover anything.
+func rangeIntervals(events []OSVEvent) []VersionSet {
+	var evs []event
+	var limit *Version
+	for _, e := range events {
+		var err error
+		var w Version
+		switch {
+		case e.Introduced == "0":
+			evs = append(evs, event{kind: 0, zero: true})
+		case e.Introduced != "":
+			w, err = ParseVersion(e.Introduced)
+			evs = append(evs, event{kind: 0, v: w})
+		case e.LastAffected != "":
+			w, err = ParseVersion(e.LastAffected)
+			evs = append(evs, event{kind: 1, v: w})
+		case e.Fixed != "":
+			w, err = ParseVersion(e.Fixed)
+			evs = append(evs, event{kind: 2, v: w})
+		case e.Limit != "" && e.Limit != "*":
+			if w, err = ParseVersion(e.Limit); err == nil && (limit == nil || w.Compare(*limit) < 0) {
+				limit = &w
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	sortEvents(evs)
+	var out []VersionSet
+	var cur VersionSet
+	affected := false
+	for _, e := range evs {
+		switch {
+		case e.kind == 0 && !affected:
+			affected = true
+			cur = VersionSet{}
+			if !e.zero {
+				cur.Lo = Bound{Set: true, V: e.v, Inclusive: true}
+			}
+		case e.kind == 1 && affected:
+			affected = false
+			cur.Hi = Bound{Set: true, V: e.v, Inclusive: true}
+			out = append(out, cur)
+		case e.kind == 2 && affected:
+			affected = false
+			cur.Hi = Bound{Set: true, V: e.v}
+			out = append(out, cur)
+		}
+	}
+	if affected {
+		out = append(out, cur)
+	}
+	if limit != nil {
+		end := Bound{Set: true, V: *limit}
+		for i := range out {
+			if upperAbove(out[i].Hi, end) {
+				out[i].Hi = end
+			}
+		}
+	}
+	return out
 }
 
 func rangeFixed(rg OSVRange) []string {
@@ -407,6 +518,21 @@ type event struct {
 	kind int // 0 introduced, 1 last_affected, 2 fixed, 3 limit
 	v    Version
 	zero bool // introduced "0": before every version
+}
+
+// sortEvents orders range events by version, introduced "0" first, and
+// at one version introduced, last_affected, fixed.
+func sortEvents(evs []event) {
+	sort.SliceStable(evs, func(i, j int) bool {
+		a, b := evs[i], evs[j]
+		if a.zero || b.zero {
+			return a.zero && !b.zero
+		}
+		if c := a.v.Compare(b.v); c != 0 {
+			return c < 0
+		}
+		return a.kind < b.kind
+	})
 }
 
 // rangeAffects evaluates an ECOSYSTEM range per the OSV specification:
@@ -442,16 +568,7 @@ func rangeAffects(events []OSVEvent, v Version) bool {
 			}
 		}
 	}
-	sort.SliceStable(evs, func(i, j int) bool {
-		a, b := evs[i], evs[j]
-		if a.zero || b.zero {
-			return a.zero && !b.zero
-		}
-		if c := a.v.Compare(b.v); c != 0 {
-			return c < 0
-		}
-		return a.kind < b.kind
-	})
+	sortEvents(evs)
 	affected := false
 	for _, e := range evs {
 		switch e.kind {
@@ -578,6 +695,18 @@ func (m Match) Aliases() []string {
 		return nil
 	}
 	return m.Record.Aliases
+}
+
+// RecordsContext returns the records that name the PyPI package name,
+// for MatchSpec; it fails only when ctx is done.
+func (db *DB) RecordsContext(ctx context.Context, name string) ([]*OSVRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, nil
+	}
+	return db.byName[PEP503Name(name)], nil
 }
 
 // QueryContext is Query with the signature of Online.QueryContext, so

@@ -67,11 +67,7 @@ func (o *Online) Query(ctx context.Context, name, version string) ([]Match, erro
 		}
 		m, ok := MatchRecord(r, name, version)
 		if !ok {
-			m = Match{Record: r, Malicious: strings.HasPrefix(r.ID, "MAL-")}
-			m.Severity, m.Score = recordSeverity(r)
-			if m.Malicious {
-				m.Severity = SeverityCritical
-			}
+			m = newMatch(r, nil)
 		}
 		out = append(out, m)
 	}
@@ -170,7 +166,7 @@ func (o *Online) queryIDs(ctx context.Context, name, version string) ([]string, 
 	}
 	type query struct {
 		Package   pkg    `json:"package"`
-		Version   string `json:"version"`
+		Version   string `json:"version,omitempty"`
 		PageToken string `json:"page_token,omitempty"`
 	}
 	var ids []string
@@ -235,6 +231,27 @@ func (o *Online) fetch(ctx context.Context, id string) (*OSVRecord, error) {
 		return nil, fmt.Errorf("osv api vulns/%s: record has id %q", id, r.ID)
 	}
 	return r, nil
+}
+
+// RecordsContext returns the records the OSV API has for any version of
+// the PyPI package name (a query without a version), for MatchSpec;
+// withdrawn records are dropped. Answers are cached like Query's.
+func (o *Online) RecordsContext(ctx context.Context, name string) ([]*OSVRecord, error) {
+	name = PEP503Name(name)
+	if name == "" {
+		return nil, nil
+	}
+	recs, err := o.records(ctx, name, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []*OSVRecord
+	for _, r := range recs {
+		if r.Withdrawn == "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // QueryContext is Query; it lets *Online and *DB share one interface.
