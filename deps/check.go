@@ -30,7 +30,8 @@ type Result struct {
 	// Findings are the problems, in file and line order.
 	Findings []finding.Finding `json:"findings"`
 	// Packages counts the packages checked; Pinned those with an exact
-	// version, which alone can be matched against advisories.
+	// version (the others are matched only when every version they
+	// allow is affected).
 	Packages int `json:"packages"`
 	Pinned   int `json:"pinned"`
 }
