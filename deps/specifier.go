@@ -93,7 +93,8 @@ func clauseBounds(clause string) (lo, hi Bound, err error) {
 		// excludes a version or a prefix: the interval stays as wide
 	case "==":
 		if prefix {
-			return prefixBounds(v, len(v.release))
+			lo, hi = prefixBounds(v, len(v.release))
+			return lo, hi, nil
 		}
 		// "==V" allows V, and its local versions when V has none.
 		return Bound{Set: true, V: v, Inclusive: true}, Bound{Set: true, V: v, Inclusive: true, Locals: len(v.local) == 0}, nil
@@ -101,7 +102,7 @@ func clauseBounds(clause string) (lo, hi Bound, err error) {
 		if len(v.release) < 2 {
 			return lo, hi, fmt.Errorf("specifier clause %q: ~= needs at least two release numbers", clause)
 		}
-		_, hi, _ = prefixBounds(v, len(v.release)-1)
+		_, hi = prefixBounds(v, len(v.release)-1)
 		return Bound{Set: true, V: v, Inclusive: true}, hi, nil
 	case "<":
 		hi = Bound{Set: true, V: v}
@@ -118,13 +119,13 @@ func clauseBounds(clause string) (lo, hi Bound, err error) {
 // prefixBounds are the bounds of "==P.*" where P is the first n release
 // numbers of v: from P.dev0 (the least version with that prefix) to,
 // excluded, the next prefix's .dev0.
-func prefixBounds(v Version, n int) (lo, hi Bound, err error) {
+func prefixBounds(v Version, n int) (lo, hi Bound) {
 	release := append([]string(nil), v.release[:n]...)
 	lo = Bound{Set: true, V: Version{epoch: v.epoch, release: release, hasDev: true, devN: "0"}, Inclusive: true}
 	next := append([]string(nil), release...)
 	next[n-1] = incrementDigits(next[n-1])
 	hi = Bound{Set: true, V: Version{epoch: v.epoch, release: next, hasDev: true, devN: "0"}}
-	return lo, hi, nil
+	return lo, hi
 }
 
 // incrementDigits adds one to a decimal number of any length.

@@ -5,6 +5,8 @@
 // (package violet.gate in policies/) to allow or deny, with every reason.
 package gate
 
+import "slices"
+
 // SchemaVersion is the version of the Input document.
 const SchemaVersion = "1"
 
@@ -55,8 +57,7 @@ type Finding struct {
 // ScanEvidence is the scan report, reduced.
 type ScanEvidence struct {
 	// Files, Incomplete: how many files were scanned, and not fully.
-	// Incomplete is at least the number of files of the findings marked
-	// incomplete.
+	// Incomplete is at least 1 when a finding is marked incomplete.
 	Files      int `json:"files"`
 	Incomplete int `json:"incomplete"`
 	// Findings are every finding.
@@ -67,7 +68,7 @@ type ScanEvidence struct {
 	// Findings of its findings, in order: a policy reaches the findings
 	// of the severities it blocks without walking them all.
 	//
-	// Counts, BySeverity and the lower bound of Incomplete are computed
+	// Counts, BySeverity and that bound of Incomplete are computed
 	// from Findings by Gather and again by Policy.Evaluate: whatever
 	// evidence or caller set them to, the policy sees the true values.
 	BySeverity map[string][]int `json:"by_severity"`
@@ -86,28 +87,20 @@ func bySeverity(findings []Finding) (map[string]int, map[string][]int) {
 	return counts, positions
 }
 
-// incompleteFiles counts the files of the findings marked incomplete.
-func incompleteFiles(findings []Finding) int {
-	files := map[string]bool{}
-	for _, f := range findings {
-		if f.Incomplete {
-			files[f.Path] = true
-		}
-	}
-	return len(files)
-}
-
 // withDerived returns in with what the policy relies on computed from the
 // findings themselves: Scan.Counts, Scan.BySeverity, and Scan.Incomplete
-// raised to the number of files with a finding marked incomplete. in is
-// not modified.
+// raised to 1 when a finding is marked incomplete (a finding's path may
+// name a member and an offset, so findings do not count files). in is not
+// modified.
 func withDerived(in *Input) *Input {
 	if in.Scan == nil {
 		return in
 	}
 	scan := *in.Scan
 	scan.Counts, scan.BySeverity = bySeverity(scan.Findings)
-	scan.Incomplete = max(scan.Incomplete, incompleteFiles(scan.Findings))
+	if scan.Incomplete == 0 && slices.ContainsFunc(scan.Findings, func(f Finding) bool { return f.Incomplete }) {
+		scan.Incomplete = 1
+	}
 	out := *in
 	out.Scan = &scan
 	return &out
