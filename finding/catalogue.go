@@ -47,6 +47,7 @@ const (
 	PickleUnknownRef    = "PICKLE-UNKNOWN-GLOBAL"
 	PickleMalformed     = "PICKLE-MALFORMED"
 	PickleLimit         = "PICKLE-LIMIT"
+	PickleGlobal        = "PICKLE-GLOBAL"
 	NumpyObjectArray    = "NUMPY-OBJECT-ARRAY"
 	SafetensorsLayout   = "SAFETENSORS-LAYOUT"
 	GGUFLayout          = "GGUF-LAYOUT"
@@ -134,6 +135,9 @@ var catalogue = []Rule{
 		ATLAS:       dangerousPickleATLAS,
 		Description: "The pickle imports a global that is not on the allowlist without calling it directly. A stored callable can still be called later by the code that uses the object.",
 		Remediation: "Check what the global is. If it is a class of a library you trust, allow it with --allow module.name or in .violet.yaml."},
+	{ID: PickleGlobal, Title: "Pickle global, explained", Severity: Info,
+		Description: "Reported only by violet scan --explain: one finding per global a pickle stream uses, saying how it is used (referenced, instantiated without its constructor, an Enum looked up by value, called, an instance of it called, or through which helper) and which allowlist, library or denylist entry decided its verdict. It never fails a scan.",
+		Remediation: "Nothing to fix: read it to see why a file passed or failed."},
 	{ID: PickleMalformed, Title: "Pickle stream is malformed", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The stream breaks the pickle format (an unknown opcode, a stack underflow, a missing memo entry, a truncated argument). CPython stops at that point; Violet reports everything that would have run before it. Malformed streams are used to confuse scanners that parse differently from CPython.",

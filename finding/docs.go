@@ -39,12 +39,21 @@ func Anchor(id string) string {
 	return strings.ToLower(id)
 }
 
+// Section is a part of docs/rules.md that another package writes from its
+// own data (the pickle policy's reasoning, written by analyzer/pickle).
+type Section struct {
+	// Title is the section's heading, without the leading ##.
+	Title string
+	// Markdown is its body.
+	Markdown string
+}
+
 // WriteRulesMarkdown writes docs/rules.md from the catalogue: what rule ids,
-// severities and incomplete findings mean, the exit codes, an index of the
-// rules, and one section per rule with its severity, its MITRE ATLAS
-// techniques, what it means and how to fix it. It fails when a rule names
-// an ATLAS technique whose name atlasNames does not know.
-func WriteRulesMarkdown(w io.Writer) error {
+// severities and incomplete findings mean, the exit codes, the sections
+// given, an index of the rules, and one section per rule with its severity,
+// its MITRE ATLAS techniques, what it means and how to fix it. It fails when
+// a rule names an ATLAS technique whose name atlasNames does not know.
+func WriteRulesMarkdown(w io.Writer, sections ...Section) error {
 	rules := Rules()
 	for _, r := range rules {
 		for _, id := range r.ATLAS {
@@ -56,7 +65,7 @@ func WriteRulesMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 
-	p("<!-- Code generated from the rule catalogue (finding/catalogue.go) by `go test ./finding -update`. DO NOT EDIT. -->\n\n")
+	p("<!-- Code generated from the rule catalogue (finding/catalogue.go) by `go test ./scan -run TestRulesDoc -update`. DO NOT EDIT. -->\n\n")
 	p("# Rules\n\n")
 	p("Every finding that `violet scan` reports names the rule that produced it. A rule id, such as `%s`, is stable:\n", PickleCodeExec)
 	p("reports, SARIF results, suppressions and policies refer to rules by it, and a rule is never renamed or reused for\n")
@@ -82,6 +91,9 @@ func WriteRulesMarkdown(w io.Writer) error {
 	p("| 1 | A finding at or above `--fail-on`. This wins over exit code 2. |\n")
 	p("| 2 | The scan could not do its job: an input could not be read or fully analyzed, or the command was misused. |\n\n")
 	p("Findings below the `--fail-on` severity are reported but do not change the exit code.\n\n")
+	for _, sec := range sections {
+		p("## %s\n\n%s\n", sec.Title, strings.TrimRight(sec.Markdown, "\n")+"\n")
+	}
 
 	p("## Index\n\n")
 	p("| Rule | Severity | Title |\n|---|---|---|\n")

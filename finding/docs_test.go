@@ -3,7 +3,6 @@ package finding
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"regexp"
@@ -12,12 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/rules.md from the catalogue")
-
-const (
-	rulesDoc  = "../docs/rules.md"
-	atlasYAML = "../../shared/specs/atlas/ATLAS.yaml"
-)
+const atlasYAML = "../../shared/specs/atlas/ATLAS.yaml"
 
 // readShared reads a file of ../shared. Outside CI a missing file skips the
 // test; in CI (CI=true) it fails it.
@@ -31,26 +25,6 @@ func readShared(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func TestRulesDocUpToDate(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteRulesMarkdown(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile(rulesDoc, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(rulesDoc)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, buf.Bytes()) {
-		t.Errorf("%s is not up to date with the rule catalogue: run go test ./finding -update", rulesDoc)
-	}
 }
 
 // atlasTechniques reads the techniques of ATLAS.yaml and returns their full

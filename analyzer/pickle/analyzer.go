@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/violet-mlsecops/violet/analyzer"
@@ -84,13 +83,51 @@ func (a *Analyzer) ScanWith(ctx context.Context, in *analyzer.Input, out analyze
 		return nil
 	}
 	out.Format("pickle")
-	for _, f := range a.Findings(tr, in.Location) {
-		if f.Location.Offset >= 0 {
-			f.Location.Offset += so.Base
+	var members []analyzer.Member
+	for i := range tr.Streams {
+		st := &tr.Streams[i]
+		ms, ok := payloadMembers(st, in, so.Base)
+		for _, f := range a.streamFindings(st, in.Location, ok) {
+			if f.Location.Offset >= 0 {
+				f.Location.Offset += so.Base
+			}
+			out.Report(f)
 		}
-		out.Report(f)
+		if ok {
+			members = append(members, ms...)
+		}
+	}
+	for _, m := range members {
+		if merr := out.Member(ctx, m); merr != nil {
+			return merr
+		}
 	}
 	return err
+}
+
+// payloadMembers are the members that hand a stream's nested payloads to
+// the engine. ok is false when some payload cannot be read again (a stream
+// input without random access, a payload past the limit): then the loader
+// is judged as a nested deserialization this scan cannot see into.
+func payloadMembers(st *Stream, in *analyzer.Input, base int64) ([]analyzer.Member, bool) {
+	if len(st.Payloads) == 0 || st.PayloadsDropped > 0 || st.OpaqueLoads > 0 {
+		return nil, false
+	}
+	ra, size, _ := in.ReaderAt()
+	var out []analyzer.Member
+	for _, p := range st.Payloads {
+		m := analyzer.Member{Name: fmt.Sprintf("%s payload at byte %d", p.Loader, base+p.Call), Size: p.Size, CompressedSize: -1}
+		switch {
+		case p.Offset < 0:
+			m.ReaderAt = strings.NewReader(p.Data)
+		case ra != nil && base+p.Offset+p.Size <= size:
+			m.ReaderAt = io.NewSectionReader(ra, base+p.Offset, p.Size)
+		default:
+			return nil, false
+		}
+		out = append(out, m)
+	}
+	return out, true
 }
 
 // minMalformedOps is how far a stream that starts with PROTO, and fails
@@ -125,97 +162,8 @@ func startsWithProto(in *analyzer.Input, base int64) bool {
 func (a *Analyzer) Findings(tr *Trace, loc finding.Location) []finding.Finding {
 	var out []finding.Finding
 	for i := range tr.Streams {
-		out = append(out, a.streamFindings(&tr.Streams[i], loc)...)
+		out = append(out, a.streamFindings(&tr.Streams[i], loc, false)...)
 	}
-	return out
-}
-
-// use is what a stream does with one global.
-type use struct {
-	module, name string
-	importOff    int64
-	call         *Call // first call, if any
-	callArgs     value
-	escaped      bool
-	onlyConst    bool // every call is getattr with constant arguments
-}
-
-func (a *Analyzer) streamFindings(st *Stream, loc finding.Location) []finding.Finding {
-	uses := map[string]*use{}
-	var order []string
-	get := func(module, name string, off int64) *use {
-		key := module + "\x00" + name
-		u, ok := uses[key]
-		if !ok {
-			u = &use{module: module, name: name, importOff: off, onlyConst: true}
-			uses[key] = u
-			order = append(order, key)
-		}
-		return u
-	}
-	for _, im := range st.Imports {
-		u := get(im.Module, im.Name, im.Offset)
-		if im.obj != nil && im.obj.escaped {
-			u.escaped = true
-		}
-	}
-	var out []finding.Finding
-	for i := range st.Calls {
-		c := &st.Calls[i]
-		if !c.Global {
-			continue
-		}
-		u := get(c.module, c.name, c.Offset)
-		switch c.Kind {
-		case "BUILD", "SETITEM", "APPEND", "ADDITEMS":
-			out = append(out, finding.New(finding.PickleInternals, loc.At(c.Offset),
-				fmt.Sprintf("The pickle overwrites the state of the global %s (%s): a later use of it runs what the attacker put there.", clip(c.Callable), mutationVerb(c.Kind)),
-				mutationEvidence(c, st.callArgs[i])))
-			continue
-		}
-		if !c.constAttr {
-			u.onlyConst = false
-		}
-		if u.call == nil || (u.call.constAttr && !c.constAttr) {
-			u.call, u.callArgs = c, st.callArgs[i]
-		}
-	}
-	for _, key := range order {
-		u := uses[key]
-		if u.call != nil && u.onlyConst && !u.escaped {
-			continue // getattr(Class, 'NAME'): judged as Class.NAME, imported below
-		}
-		v := a.policy.Judge(u.module, u.name)
-		if v.Allowed() {
-			continue
-		}
-		called := u.call != nil
-		rule := v.Rule
-		if rule == finding.PickleUnknownCall && !called {
-			rule = finding.PickleUnknownRef
-		}
-		// A module or name may be as long as the VM keeps (keepBytes).
-		off, evidence := u.importOff, clip(v.Name)
-		what := "references"
-		if called {
-			off, evidence, what = u.call.Offset, renderCall(v.Name, u.callArgs), "calls"
-		}
-		msg := fmt.Sprintf("The pickle %s %s, which %s.", what, clip(v.Name), v.Why)
-		if !called && rule != finding.PickleUnknownRef {
-			msg += " It is not called in the stream itself, but a stored callable is a trap that fires when the object is used."
-		}
-		out = append(out, finding.New(rule, loc.At(off), msg, evidence))
-	}
-	if e := st.Err; e != nil {
-		if e.Limit {
-			out = append(out, finding.New(finding.PickleLimit, loc.At(e.Offset),
-				"The pickle stream breaks an analysis limit: "+e.Msg+". The rest of the file was not analyzed.", ""))
-		} else {
-			out = append(out, finding.New(finding.PickleMalformed, loc.At(e.Offset),
-				"The pickle stream is malformed: "+e.Msg+". CPython's unpickler stops here; everything before it was analyzed.", ""))
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Location.Offset < out[j].Location.Offset })
 	return out
 }
 

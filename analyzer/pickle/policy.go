@@ -12,8 +12,18 @@ import (
 // import, each with a reason); a denylist entry names the danger of the
 // globals attackers use; anything else is unknown.
 type Policy struct {
-	allow []allowEntry
-	deny  []denyEntry
+	allow     []allowEntry
+	deny      []denyEntry
+	denyNames []denyEntry // by a name's last part: see builtinDenyNames
+	libraries []libraryEntry
+	explain   bool
+}
+
+// libraryEntry is a library whose classes a pickle may instantiate without
+// running their constructor (see builtinLibraries).
+type libraryEntry struct {
+	module string
+	why    string
 }
 
 // allowEntry allows the globals whose module matches module and whose
@@ -46,6 +56,9 @@ type Verdict struct {
 	Name string
 	// Why says why.
 	Why string
+	// Entry is the allowlist or denylist entry that decided ("allow
+	// torch.nn.modules.**:[A-Z]*", "deny os"), or "" for an unknown name.
+	Entry string
 }
 
 // Allowed reports whether the verdict lets the global pass.
@@ -64,7 +77,57 @@ func DefaultPolicy() *Policy {
 			p.deny = append(p.deny, denyEntry{name: n, rule: g.rule, why: g.why})
 		}
 	}
+	for _, g := range builtinDenyNames {
+		for _, n := range g.names {
+			p.denyNames = append(p.denyNames, denyEntry{name: n, rule: g.rule, why: g.why})
+		}
+	}
+	for _, g := range builtinLibraries {
+		for _, m := range g.modules {
+			p.libraries = append(p.libraries, libraryEntry{module: m, why: g.why})
+		}
+	}
 	return p
+}
+
+// WithExplain returns a copy of p whose analyzer also reports every global a
+// pickle uses, allowed or not, with how it is used and the entry that
+// decided (the PICKLE-GLOBAL rule, at severity info): violet scan --explain.
+func (p *Policy) WithExplain() *Policy {
+	q := *p
+	q.explain = true
+	return &q
+}
+
+// Library returns the library entry that covers module: its classes may be
+// instantiated without running their constructor, and its Enum classes
+// called with a constant. Dunder names are never covered.
+func (p *Policy) Library(module, name string) (string, bool) {
+	module, name = mapPy2(module, name)
+	if dunder(module, name) != "" {
+		return "", false
+	}
+	for _, e := range p.libraries {
+		if module == e.module || strings.HasPrefix(module, e.module+".") {
+			return e.why, true
+		}
+	}
+	return "", false
+}
+
+// JudgeName judges a name by its last part alone (see builtinDenyNames):
+// the verdict for a loader, downloader or writer of any library.
+func (p *Policy) JudgeName(full string) (Verdict, bool) {
+	last := full
+	if i := strings.LastIndexByte(full, '.'); i >= 0 {
+		last = full[i+1:]
+	}
+	for _, e := range p.denyNames {
+		if globPart(e.name, last) {
+			return Verdict{Rule: e.rule, Name: full, Why: e.why, Entry: "deny name " + e.name}, true
+		}
+	}
+	return Verdict{}, false
 }
 
 // splitAllow turns "module:name" into an entry.
@@ -81,7 +144,8 @@ func splitAllow(s, why string) allowEntry {
 // "module.**" every name in the module and its submodules. Users can allow
 // a denylisted name too: that is their call, and the docs say so.
 func (p *Policy) WithAllowed(names ...string) (*Policy, error) {
-	q := &Policy{allow: append([]allowEntry(nil), p.allow...), deny: p.deny}
+	q := *p
+	q.allow = append([]allowEntry(nil), p.allow...)
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		var e allowEntry
@@ -104,7 +168,7 @@ func (p *Policy) WithAllowed(names ...string) (*Policy, error) {
 		e.user = true
 		q.allow = append(q.allow, e)
 	}
-	return q, nil
+	return &q, nil
 }
 
 // mapPy2 maps Python 2 names to the Python 3 names CPython's fix_imports
@@ -154,18 +218,21 @@ func (p *Policy) Judge(module, name string) Verdict {
 		if v, ok := p.denied(full); ok {
 			return v // builtins.__import__ is named by the denylist
 		}
-		return Verdict{Rule: finding.PickleInternals, Name: full, Why: "names the dunder attribute " + d + ", a way into interpreter internals"}
+		return Verdict{Rule: finding.PickleInternals, Name: full, Why: "names the dunder attribute " + d + ", a way into interpreter internals", Entry: "dunder " + d}
 	}
 	// A user's allowlist entry wins over the denylist: the documented escape
 	// hatch for a trusted file.
 	if e, ok := p.allowed(module, name, true); ok {
-		return Verdict{Name: full, Why: e.why}
+		return Verdict{Name: full, Why: e.why, Entry: "allow " + e.pattern()}
 	}
 	if v, ok := p.denied(full); ok {
 		return v
 	}
 	if e, ok := p.allowed(module, name, false); ok {
-		return Verdict{Name: full, Why: e.why}
+		return Verdict{Name: full, Why: e.why, Entry: "allow " + e.pattern()}
+	}
+	if v, ok := p.JudgeName(full); ok {
+		return v
 	}
 	return Verdict{Rule: finding.PickleUnknownCall, Name: full, Why: "is not on the allowlist"}
 }
@@ -215,8 +282,11 @@ func (p *Policy) denied(full string) (Verdict, bool) {
 			return Verdict{}, false
 		}
 	}
-	return Verdict{Rule: e.rule, Name: full, Why: e.why}, true
+	return Verdict{Rule: e.rule, Name: full, Why: e.why, Entry: "deny " + e.name}, true
 }
+
+// pattern is the entry as its table writes it.
+func (e allowEntry) pattern() string { return e.module + ":" + e.name }
 
 // allowSpecificity is the length of the fixed part of an allow entry.
 func allowSpecificity(a allowEntry) int {

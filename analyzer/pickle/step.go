@@ -205,7 +205,13 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		case opBYTEARRAY8:
 			return false, m.push(off, bytesValue(kByteArray, s, n))
 		}
-		return false, m.push(off, bytesValue(kBytes, s, n))
+		v := bytesValue(kBytes, s, n)
+		if n > int64(len(s)) {
+			// Where the whole payload is, for a nested file that a later
+			// call deserializes (torch.storage._load_from_bytes).
+			v.p = &object{count: m.src.pos() - n}
+		}
+		return false, m.push(off, v)
 	case opBINUNICODE, opSHORT_BINUNICODE, opBINUNICODE8:
 		if op != opBINUNICODE8 && m.shortStr(op) {
 			return false, nil

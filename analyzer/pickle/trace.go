@@ -29,6 +29,16 @@ type Stream struct {
 	// Nested is true for a stream that another stream's loader reads in the
 	// middle of it (a joblib object array).
 	Nested bool
+	// Payloads are the byte strings that the stream hands to a loader of
+	// nested files (torch.storage._load_from_bytes: a whole torch.save file
+	// per storage, as plain pickle.dump writes tensors). The analyzer scans
+	// each as a file of its own.
+	Payloads []Payload
+	// PayloadsDropped counts the payloads past MaxPayloads.
+	PayloadsDropped int
+	// OpaqueLoads counts the calls of a nested loader whose argument is not
+	// a bytes literal: what they load cannot be scanned.
+	OpaqueLoads int
 
 	callArgs []value // the arguments of Calls, rendered on demand
 }
@@ -66,9 +76,35 @@ type Call struct {
 	// Offset is the byte offset of the calling opcode.
 	Offset int64
 
-	module, name string // of the global called
-	constAttr    bool   // getattr(global, 'constant'): judged as the attribute's name
+	module, name string  // of the global called
+	constAttr    bool    // getattr(global, 'constant'): judged as the attribute's name
+	fnObj        *object // of an object called (not a global): what produced it
 }
+
+// Payload is a byte string that the stream hands to a loader of nested
+// files.
+type Payload struct {
+	// Loader is the callable that receives it.
+	Loader string
+	// Offset is where the payload's bytes are in the input, or -1 when only
+	// Data holds them.
+	Offset int64
+	// Size is the payload's length.
+	Size int64
+	// Data holds the payload when it is short enough to be kept whole.
+	Data string
+	// Call is the offset of the calling opcode.
+	Call int64
+}
+
+// nestedLoader is the callable whose one bytes argument is a whole file
+// that Violet scans as a member of the pickle, instead of judging the call
+// as a nested deserialization it cannot see into: how a torch storage
+// pickles itself outside torch.save.
+const nestedLoader = "torch.storage._load_from_bytes"
+
+// MaxPayloads bounds the payloads kept per stream.
+const MaxPayloads = 100_000
 
 // Error is a malformed stream: what went wrong and where.
 type Error struct {

@@ -47,7 +47,9 @@ type value struct {
 type object struct {
 	// items are the retained items of a container: the first sampleItems,
 	// then every item that refers to a global or an object. count is the
-	// number of items appended in all.
+	// number of items appended in all; for a bytes value longer than
+	// keepBytes (the only other value with an object), count is the offset
+	// of its payload in the source.
 	items []value
 	count int64
 	// hasRef is true when the container holds a global or an object.

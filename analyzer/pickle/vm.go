@@ -575,8 +575,8 @@ func (m *vm) keep(n int, key string) bool {
 		for _, im := range m.st.Imports {
 			m.seen["i"+im.Module+"\n"+im.Name] = true
 		}
-		for _, c := range m.st.Calls {
-			m.seen["c"+c.Kind+"\n"+c.Callable] = true
+		for i, c := range m.st.Calls {
+			m.seen[callKey(c.Kind, c.Callable, m.st.callArgs[i])] = true
 		}
 	}
 	if m.seen[key] {
@@ -634,6 +634,9 @@ func (m *vm) call(off int64, kindName string, fn, args value) value {
 	c := Call{Kind: kindName, Offset: off}
 	if fn.k == kGlobal {
 		c.Callable, c.Global, c.module, c.name = fn.p.resolved, true, fn.p.module, fn.p.name
+		if kindName == "REDUCE" && c.Callable == nestedLoader {
+			m.payload(off, c.Callable, args)
+		}
 		if attr, ok := constGetattr(fn, args); ok && kindName == "REDUCE" {
 			c.constAttr = true
 			m.st.Calls = append(m.st.Calls, c)
@@ -643,13 +646,55 @@ func (m *vm) call(off int64, kindName string, fn, args value) value {
 		}
 	} else {
 		c.Callable = describe(fn)
+		if fn.k == kObject {
+			c.fnObj = fn.p
+		}
 	}
-	if m.keep(len(m.st.Calls), "c"+kindName+"\n"+c.Callable) {
+	if len(m.st.Calls) < m.opts.MaxEvents || m.keep(len(m.st.Calls), callKey(kindName, c.Callable, args)) {
 		c.Args = "" // rendered on demand by renderArgs
 		m.st.Calls = append(m.st.Calls, c)
 		m.st.callArgs = append(m.st.callArgs, args)
 	}
 	return value{k: kObject, p: newCallee(callee{fnv: fn, args: args})}
+}
+
+// callKey identifies a call past MaxEvents, when only calls not seen
+// before are kept: the opcode, the callable and the globals among its first
+// arguments, so that a helper's call with a new callable (functools.partial
+// of another function) is never dropped.
+func callKey(kindName, callable string, args value) string {
+	key := "c" + kindName + "\n" + callable
+	if args.k == kTuple {
+		for i, a := range args.p.items {
+			if i == 2 {
+				break
+			}
+			if a.k == kGlobal {
+				key += "\n" + a.p.resolved
+			}
+		}
+	}
+	return key
+}
+
+// payload records the bytes argument of a nested loader's call.
+func (m *vm) payload(off int64, loader string, args value) {
+	if args.k != kTuple || args.p.count != 1 || len(args.p.items) != 1 || args.p.items[0].k != kBytes {
+		m.st.OpaqueLoads++
+		return
+	}
+	if len(m.st.Payloads) >= MaxPayloads {
+		m.st.PayloadsDropped++
+		return
+	}
+	b := args.p.items[0]
+	pl := Payload{Loader: loader, Offset: -1, Size: b.n, Call: off}
+	if b.n == int64(len(b.s)) {
+		pl.Data = b.s
+	} else if b.p != nil {
+		pl.Offset = b.p.count
+	}
+	m.st.Payloads = append(m.st.Payloads, pl)
 }
 
 // constGetattr recognizes builtins.getattr(global, 'name') with a constant

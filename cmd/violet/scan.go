@@ -30,6 +30,7 @@ type scanOptions struct {
 	timeout time.Duration
 	workers int
 	verbose bool
+	explain bool
 	// attest, key, cert and chain: write a signed scan attestation.
 	attest, key, cert string
 	chain             []string
@@ -52,6 +53,7 @@ or could not write the attestation.`,
 		Example: `  violet scan model.pt
   violet scan --format sarif --output violet.sarif ./models
   violet scan --allow mylib.models.MyNet checkpoint.pt
+  violet scan --explain checkpoint.pt    # every pickle global, how it is used, which entry decided
   violet scan ./my-model --attest my-model.scan.sigstore.json --key signing-key.pem`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,6 +70,7 @@ or could not write the attestation.`,
 	f.DurationVar(&o.timeout, "timeout", 0, "time budget of each file (default 2m)")
 	f.IntVar(&o.workers, "workers", 0, "files scanned in parallel (default: all cores)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list clean files too in the text report")
+	f.BoolVar(&o.explain, "explain", false, "report every pickle global: how it is used and which allowlist, library or denylist entry decided (PICKLE-GLOBAL, info)")
 	f.StringVar(&o.attest, "attest", "", "write a signed attestation of the scan to `FILE` (needs --key; one target only)")
 	f.StringVar(&o.key, "key", "", "with --attest: the ECDSA private key, PEM (`FILE`)")
 	f.StringVar(&o.cert, "cert", "", "with --attest: the signing certificate of the key, PEM (`FILE`)")
@@ -111,6 +114,9 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	policy, err := pickle.DefaultPolicy().WithAllowed(append(cfg.Allow, o.allow...)...)
 	if err != nil {
 		return usageError(err)
+	}
+	if o.explain {
+		policy = policy.WithExplain()
 	}
 	if o.timeout > 0 {
 		cfg.Limits.Timeout = o.timeout
