@@ -80,6 +80,8 @@ var builtinAllow = []struct {
 		"torch.return_types:*", "torch._C:Generator", "torch:Generator", "torch._C._nn:*", "torch.nn.functional:*",
 		"torch.nested._internal.nested_tensor:_rebuild_njt", "torch.nested._internal.nested_tensor:NestedTensor",
 		"torch._dynamo.decorators:_DimRange"}},
+	{"fsspec's local file system object and the helper that rebuilds a file system from its class (judged through it): instantiating LocalFileSystem opens nothing; every other fsspec name stays denied", []string{
+		"fsspec.spec:make_instance", "fsspec.implementations.local:LocalFileSystem"}},
 	{"a library's immutable mapping or rebuild helper, which builds data from its arguments", []string{
 		"flax.core.frozen_dict:FrozenDict", "torch_geometric.data.batch:DynamicInheritanceGetter",
 		"statsmodels.tsa.statespace.**:*Statespace", "statsmodels.tsa.statespace.**:*KalmanFilter",
@@ -253,6 +255,8 @@ var builtinLibraries = []struct {
 	{"JAX and its libraries: arrays, PRNG keys, Flax modules and states, Optax optimizer states, Equinox modules",
 		[]string{"jax", "jaxlib", "flax", "optax", "equinox", "ml_dtypes", "chex"}},
 	{"gradient boosting libraries", []string{"xgboost", "lightgbm", "catboost"}},
+	{"OmegaConf configuration containers (DictConfig, ListConfig and their nodes), as Lightning and NeMo keep hyperparameters; interpolations are resolved on access, not at load",
+		[]string{"omegaconf"}},
 }
 
 // builtinDenyNames judge, by what its last name says it does, a function or

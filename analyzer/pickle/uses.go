@@ -46,6 +46,7 @@ type argUse struct {
 var helperArgs = map[string][]argUse{
 	"copyreg._reconstructor":                    {{0, useNew}, {1, useNew}},
 	"functools.partial":                         {{0, useCall}},
+	"fsspec.spec.make_instance":                 {{0, useCall}},
 	"torch._tensor._rebuild_from_type":          {{0, useCall}, {1, useNew}},
 	"torch._tensor._rebuild_from_type_v2":       {{0, useCall}, {1, useNew}},
 	"torch._utils._rebuild_wrapper_subclass":    {{0, useNew}},

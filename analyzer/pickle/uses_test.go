@@ -66,6 +66,10 @@ var useCases = []struct {
 	{"Enum-looking call of an unknown module", tu.NewPickle(2).Call("evilpkg", "Mode", "x").Stop().Bytes(), finding.PickleUnknownCall},
 	{"unknown function named as a runner", tu.NewPickle(4).StackGlobal("functools", "partial").
 		StackGlobal("evilpkg", "run").Tuple1().Reduce().Stop().Bytes(), finding.PickleCodeExec},
+	{"fsspec file system rebuilt from a remote class", tu.NewPickle(4).StackGlobal("fsspec.spec", "make_instance").
+		StackGlobal("fsspec.implementations.http", "HTTPFileSystem").EmptyTuple().EmptyDict().Raw(0x87).Reduce().Stop().Bytes(), finding.PickleNetwork},
+	{"fsspec local file system", tu.NewPickle(4).StackGlobal("fsspec.spec", "make_instance").
+		StackGlobal("fsspec.implementations.local", "LocalFileSystem").EmptyTuple().EmptyDict().Raw(0x87).Reduce().Stop().Bytes(), ""},
 	{"torch datapipes (dill inside)", newObj("torch.utils.data.datapipes.iter.callable", "MapperIterDataPipe", "", "", "").Stop().Bytes(), finding.PickleCodeExec},
 }
 

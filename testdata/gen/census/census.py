@@ -916,6 +916,12 @@ def fam_pyg(fam):
         m = try_build(fam, "model_" + n, lambda c=c, a=args: c(**a))
         if m is not None:
             save(fam, "model_" + n, shrink(m), "torch")
+    for n, c in public_classes(gnn.aggr, torch.nn.Module):
+        if dl.over():
+            break
+        m = try_build(fam, "aggr_" + n, lambda c=c: instantiate(c, [(), (4,), (4, 4), (["mean", "max"],)]))
+        if m is not None:
+            save(fam, "aggr_" + n, shrink(m), "torch")
     import torch_geometric.transforms as T
     for n, c in public_classes(T):
         if dl.over():
@@ -945,7 +951,7 @@ TINY = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_atten
             max_source_positions=32, max_target_positions=32, projection_dim=16, embed_dim=16, ffn_dim=32, num_decoder_layers=1)
 
 
-@family("transformers", 120)
+@family("transformers", 240)
 def fam_transformers(fam):
     import torch
     import transformers as tf
@@ -1006,6 +1012,46 @@ def fam_transformers(fam):
             save(fam, "model_" + a, shrink(m), "torch")
             save(fam, "config_" + a, m.config, "torch")
     try:
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+        from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
+    except ImportError:
+        CONFIG_MAPPING_NAMES, MODEL_MAPPING_NAMES = {}, {}
+    for mt, cname in sorted(CONFIG_MAPPING_NAMES.items()):
+        if dl.over():
+            break
+        c = getattr(tf, cname, None)
+        if c is not None:
+            obj = try_build(fam, "config_all_" + mt, lambda c=c: c())
+            if obj is not None:
+                save(fam, "config_all_" + mt, obj, "torch")
+    done = set(archs)
+    for mt, mname in sorted(MODEL_MAPPING_NAMES.items()):
+        if dl.over():
+            row(fam, "model_all_" + mt, "", "-", "error", "family time budget spent")
+            continue
+        if isinstance(mname, (tuple, list)):
+            mname = mname[0]
+        cls = getattr(tf, mname, None)
+        if cls is None or mname in done:
+            continue
+        done.add(mname)
+
+        def build_any(cls=cls):
+            cfg = cls.config_class()
+            for k, v in TINY.items():
+                if hasattr(cfg, k) and isinstance(getattr(cfg, k), int) and not isinstance(getattr(cfg, k), bool):
+                    try:
+                        setattr(cfg, k, v)
+                    except Exception:  # noqa: BLE001
+                        pass
+            return cls(cfg)
+        t0 = time.time()
+        m = try_build(fam, "model_all_" + mt, build_any)
+        if m is not None:
+            save(fam, "model_all_" + mt, shrink(m), "torch")
+        if time.time() - t0 > 20:
+            row(fam, "model_all_" + mt, "", "-", "slow", "%.0fs" % (time.time() - t0))
+    try:
         from tokenizers import Tokenizer, models as tm, pre_tokenizers
         tok = Tokenizer(tm.WordLevel({"[UNK]": 0, "a": 1, "b": 2}, unk_token="[UNK]"))
         tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -1033,12 +1079,20 @@ def fam_peft(fam):
             break
         if not n.endswith("Config"):
             continue
-        cfg = try_build(fam, "config_" + n, lambda c=c: instantiate(c, [dict(task_type="CAUSAL_LM"), (), dict(target_modules=["q"])]))
-        if cfg is not None:
-            save(fam, "config_" + n, cfg, "torch")
+        cfg_ = try_build(fam, "config_" + n, lambda c=c: instantiate(c, [dict(task_type="CAUSAL_LM"), (), dict(target_modules=["q"]), dict(total_step=10)]))
+        if cfg_ is not None:
+            save(fam, "config_" + n, cfg_, "torch")
     import transformers as tf
     cfg = tf.LlamaConfig(**{k: v for k, v in TINY.items() if k in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "vocab_size", "max_position_embeddings")})
     base = tf.LlamaForCausalLM(cfg)
+    for n, mk in [("ia3", lambda: peft.IA3Config(task_type="CAUSAL_LM", target_modules=["k_proj", "v_proj", "down_proj"], feedforward_modules=["down_proj"])),
+                  ("loha", lambda: peft.LoHaConfig(r=2, target_modules=["q_proj"])), ("lokr", lambda: peft.LoKrConfig(r=2, target_modules=["q_proj"])),
+                  ("prefix", lambda: peft.PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=2)),
+                  ("prompt", lambda: peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=2)),
+                  ("adalora", lambda: peft.AdaLoraConfig(r=2, target_modules=["q_proj"], total_step=10))]:
+        m2 = try_build(fam, "PeftModel_" + n, lambda mk=mk: peft.get_peft_model(tf.LlamaForCausalLM(cfg), mk()))
+        if m2 is not None:
+            save(fam, "PeftModel_" + n, shrink(m2), "torch")
     pm = try_build(fam, "PeftModel_lora", lambda: peft.get_peft_model(base, peft.LoraConfig(task_type="CAUSAL_LM", r=2, target_modules=["q_proj", "v_proj"])))
     if pm is not None:
         save(fam, "PeftModel_lora", shrink(pm), "torch")
@@ -1135,6 +1189,10 @@ def fam_lightning(fam):
             row(fam, tag + "_AttributeDict", "", "-", "error", str(e))
         for c in cbs:
             save(fam, tag + "_callback_state_" + type(c).__name__, lazy(c.state_dict), "torch")
+        for n, c in public_classes(L.callbacks, L.callbacks.Callback):
+            cb = try_build(fam, tag + "_callback_" + n, lambda c=c: instantiate(c, [(), dict(monitor="train_loss"), (0.01,), (1,), ({0: 1},)]))
+            if cb is not None:
+                save(fam, tag + "_callback_" + n, cb, "torch")
 
 
 @family("sentence_transformers", 20)
