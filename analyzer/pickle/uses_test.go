@@ -131,3 +131,24 @@ func TestExplain(t *testing.T) {
 		}
 	}
 }
+
+// TestHelperPastMaxEvents checks that past the events kept per stream, a
+// helper's call with a callable not seen before is still kept and judged:
+// a thousand benign partials do not hide a partial of an unknown function.
+func TestHelperPastMaxEvents(t *testing.T) {
+	p := tu.NewPickle(4)
+	for range 50 {
+		p.StackGlobal("functools", "partial").StackGlobal("torch.nn.modules.normalization", "LayerNorm").Tuple1().Reduce().Pop()
+	}
+	data := p.StackGlobal("functools", "partial").StackGlobal("evilpkg", "gadget").Tuple1().Reduce().Stop().Bytes()
+	tr, err := Run(t.Context(), strings.NewReader(string(data)), int64(len(data)), Options{MaxEvents: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range New(DefaultPolicy()).Findings(tr, finding.Location{Path: "x.pkl"}) {
+		if f.Rule == finding.PickleUnknownCall && strings.Contains(f.Message, "evilpkg.gadget through functools.partial") {
+			return
+		}
+	}
+	t.Fatal("the partial of evilpkg.gadget past MaxEvents was not judged as a call")
+}

@@ -112,3 +112,23 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+// TestExplain checks that --explain lists the globals of a file that passes
+// and of one that fails, with the entry that decided, without changing the
+// exit code.
+func TestExplain(t *testing.T) {
+	dir := t.TempDir()
+	lib := write(t, dir, "lib.pkl", tu.NewPickle(4).StackGlobal("timm.layers", "Mlp").EmptyTuple().NewObj().Stop().Bytes())
+	own := write(t, dir, "own.pkl", custom)
+	code, out, _ := violet(t, "scan", "--explain", lib)
+	if code != 0 || !strings.Contains(out, "PICKLE-GLOBAL") || !strings.Contains(out, "instantiates timm.layers.Mlp: allowed by library timm") {
+		t.Errorf("library class: exit %d\n%s", code, out)
+	}
+	code, out, _ = violet(t, "scan", "--explain", own)
+	if code != 1 || !strings.Contains(out, "instantiates mylib.models.Net: reported as PICKLE-UNKNOWN-GLOBAL-CALL by no entry: unknown") {
+		t.Errorf("own class: exit %d\n%s", code, out)
+	}
+	if code, out, _ := violet(t, "scan", lib); code != 0 || strings.Contains(out, "PICKLE-GLOBAL") {
+		t.Errorf("without --explain: exit %d\n%s", code, out)
+	}
+}
