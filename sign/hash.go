@@ -472,6 +472,9 @@ func runHashTasks(ctx context.Context, root *os.Root, produce func(context.Conte
 				}
 				d, err := hashOne(ctx, root, t.file.open, t, h, buf)
 				if err != nil {
+					if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+						continue // stopped by another error, which is the one to report
+					}
 					fail(fmt.Errorf("%s: %w", t.file.name, err))
 					continue
 				}
@@ -498,7 +501,9 @@ func runHashTasks(ctx context.Context, root *os.Root, produce func(context.Conte
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}
-	if firstErr != nil {
+	// A hashing error stops the listing, and a listing error stops the
+	// hashing: report the cause, not the cancellation it caused.
+	if firstErr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		return nil, firstErr
 	}
 	if err != nil {
