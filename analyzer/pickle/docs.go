@@ -74,6 +74,14 @@ func PolicySections() []finding.Section {
 			p("| `%s` | %d | %s |\n", n, u.index+1, useVerbs[u.kind])
 		}
 	}
+	var states []string
+	for n := range callsItsState {
+		states = append(states, n)
+	}
+	sort.Strings(states)
+	for _, n := range states {
+		p("| `%s` | a global in its BUILD state | called: the object calls what its state holds |\n", n)
+	}
 	for n, limit := range argLimits {
 		p("| `%s` | more than %d | called: `type(name, bases, dict)` builds a class |\n", n, limit)
 	}

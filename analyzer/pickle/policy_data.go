@@ -136,7 +136,7 @@ var builtinDeny = []struct {
 		"jinja2", "mako", "numexpr", "transformers.dynamic_module_utils", "transformers.agents", "transformers.tools",
 		"transformers.utils.import_utils", "torch.utils.data.datapipes", "torchdata", "pyarrow.lib.PyExtensionType",
 		"pyarrow.cffi", "pyarrow.jvm", "jax.experimental.serialize_executable", "numpy.lib.utils", "scipy.weave",
-		"sklearn.utils.fixes.parse_version"}},
+		"sklearn.utils.fixes.parse_version", "torch.fx", "torch.compile", "torch._export.serde.serialize"}},
 	{finding.PickleProcess, "starts a process or runs a shell command", []string{
 		"os", "posix", "nt", "subprocess", "pty", "popen2", "_posixsubprocess", "_winapi", "multiprocessing",
 		"concurrent.futures", "threading", "_thread", "asyncio.subprocess", "asyncio.create_subprocess_exec",
@@ -170,6 +170,8 @@ var builtinDeny = []struct {
 		"pyarrow.lib.input_stream", "pyarrow.lib.output_stream", "pyarrow.lib.foreign_buffer", "datasets.table",
 		"lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io", "pytorch_lightning.utilities.cloud_io",
 		"flax.training.checkpoints", "orbax.checkpoint", "xarray.backends", "xarray.open_*", "xarray.load_*",
+		"pandas.HDFStore", "pandas.ExcelWriter", "pandas.ExcelFile", "numpy.fromregex", "torch.utils.tensorboard",
+		"torchaudio.io", "torchaudio.utils.download_asset", "timm.data.readers", "timm.data.dataset", "timm.data.dataset_factory",
 		"torch.from_file", "torch.storage.*.from_file", "torch.*Storage.from_file", "h5py", "csv.writer"}},
 	{finding.PickleNetwork, "opens network connections", []string{
 		"socket", "_socket", "ssl", "http", "urllib", "urllib2", "urllib3", "requests", "httpx", "aiohttp",
@@ -178,6 +180,7 @@ var builtinDeny = []struct {
 		"websocket", "websockets", "numpy.DataSource", "torch.distributed.rpc", "torch.distributed.rendezvous",
 		"torch.distributed.distributed_c10d", "torch.distributed.init_process_group", "torch.distributed.new_group",
 		"torch.distributed.*Store", "torch.distributed.device_mesh.init_device_mesh", "torch.distributed.nn.api.remote_module",
+		"torch._C._distributed_c10d", "torch._C._distributed_rpc", "torch._C._distributed_autograd",
 		"torch.distributed.autograd", "torch.distributed.optim", "torch.distributed.checkpoint.fsspec",
 		"torch.distributed.checkpoint._fsspec_filesystem", "torch.distributed.checkpoint.hf_storage",
 		"torch.distributed.checkpoint._hf_storage", "torchvision.datasets.utils", "torch_geometric.data.download",
@@ -278,7 +281,8 @@ var builtinDenyNames = []struct {
 	{finding.PickleFilesystem, "writes, reads or deletes files", []string{
 		"save", "save_*", "*_save", "dump", "dumps", "dump_*", "to_pickle", "to_csv", "to_json", "to_parquet", "to_hdf",
 		"to_sql", "to_excel", "to_feather", "to_orc", "to_stata", "to_html", "to_latex", "to_markdown", "to_xml", "to_clipboard",
-		"to_netcdf", "to_zarr", "tofile", "write*", "read_*", "unlink", "remove", "rmtree", "mkdir", "makedirs", "open",
+		"to_netcdf", "to_zarr", "tofile", "fromfile", "fromregex", "loadtxt", "genfromtxt", "memmap", "open_memmap",
+		"write*", "read_*", "unlink", "remove", "rmtree", "mkdir", "makedirs", "open",
 		"extract*", "export*"}},
 	{finding.PickleCodeExec, "evaluates an expression or runs code", []string{
 		"eval", "exec", "query", "compile", "system", "popen", "run", "call", "spawn*", "execute", "apply_async",

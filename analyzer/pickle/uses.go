@@ -46,6 +46,7 @@ type argUse struct {
 var helperArgs = map[string][]argUse{
 	"copyreg._reconstructor":                    {{0, useNew}, {1, useNew}},
 	"functools.partial":                         {{0, useCall}},
+	"numpy.vectorize":                           {{0, useCall}},
 	"fsspec.spec.make_instance":                 {{0, useCall}},
 	"torch._tensor._rebuild_from_type":          {{0, useCall}, {1, useNew}},
 	"torch._tensor._rebuild_from_type_v2":       {{0, useCall}, {1, useNew}},
@@ -60,6 +61,12 @@ var helperArgs = map[string][]argUse{
 	"sklearn.neighbors._kd_tree.newObj":         {{0, useNew}},
 	"sklearn.neighbors._binary_tree.newObj":     {{0, useNew}},
 }
+
+// callsItsState are the allowed classes whose instances call a callable
+// kept in their state: partial(f).__setstate__((g, args, kwds, dict))
+// replaces f by g, and numpy.vectorize keeps it under 'pyfunc'. A global
+// found in such an object's BUILD state is judged as called.
+var callsItsState = map[string]bool{"functools.partial": true, "numpy.vectorize": true}
 
 // cythonUnpickle is Cython's helper __pyx_unpickle_Name(cls, checksum,
 // state): it instantiates cls without its constructor.
@@ -207,7 +214,14 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location, scanned bool
 		c, args := &st.Calls[i], st.callArgs[i]
 		if !c.Global {
 			if c.Kind == "BUILD" || c.Kind == "SETITEM" || c.Kind == "APPEND" || c.Kind == "ADDITEMS" {
-				continue // the state of an instance: its class's __setstate__, judged with the class
+				// The state of an instance: its class's __setstate__, judged
+				// with the class, unless the instance calls what it holds.
+				if g, ok := origin(c.fnObj); ok && c.Kind == "BUILD" && callsItsState[g.resolved] {
+					for _, fn := range stateGlobals(args) {
+						us.get(fn.p.module, fn.p.name, c.Offset).mark(useCall, c, args, g.resolved)
+					}
+				}
+				continue
 			}
 			if g, ok := origin(c.fnObj); ok {
 				us.get(g.module, g.name, c.Offset).mark(useInstanceCall, c, args, "")
@@ -285,6 +299,29 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location, scanned bool
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Location.Offset < out[j].Location.Offset })
+	return out
+}
+
+// stateGlobals are the globals directly inside a BUILD's state: the items
+// of a state tuple and the values of a state dict, one level down.
+func stateGlobals(args value) []value {
+	var out []value
+	var walk func(v value, depth int)
+	walk = func(v value, depth int) {
+		switch v.k {
+		case kGlobal:
+			out = append(out, v)
+		case kTuple, kList, kDict:
+			if depth < 2 {
+				for _, it := range v.p.items {
+					walk(it, depth+1)
+				}
+			}
+		}
+	}
+	if args.k == kTuple && len(args.p.items) == 1 {
+		walk(args.p.items[0], 0)
+	}
 	return out
 }
 

@@ -70,6 +70,14 @@ var useCases = []struct {
 		StackGlobal("fsspec.implementations.http", "HTTPFileSystem").EmptyTuple().EmptyDict().Raw(0x87).Reduce().Stop().Bytes(), finding.PickleNetwork},
 	{"fsspec local file system", tu.NewPickle(4).StackGlobal("fsspec.spec", "make_instance").
 		StackGlobal("fsspec.implementations.local", "LocalFileSystem").EmptyTuple().EmptyDict().Raw(0x87).Reduce().Stop().Bytes(), ""},
+	{"partial whose state replaces its function", tu.NewPickle(4).StackGlobal("functools", "partial").
+		StackGlobal("torch.nn.modules.normalization", "LayerNorm").Tuple1().Reduce().
+		Mark().StackGlobal("evilpkg", "gadget").Str("x").Tuple1().Raw('N', 'N').Tuple().Build().Stop().Bytes(), finding.PickleUnknownCall},
+	{"vectorize whose state holds a function", tu.NewPickle(4).StackGlobal("numpy", "vectorize").EmptyTuple().NewObj().
+		EmptyDict().Str("pyfunc").StackGlobal("evilpkg", "gadget").SetItem().Build().Stop().Bytes(), finding.PickleUnknownCall},
+	{"pandas top-level name that writes a file", tu.NewPickle(2).Call("pandas", "HDFStore", "/tmp/x").Stop().Bytes(), finding.PickleFilesystem},
+	{"torchaudio reader of a URL", tu.NewPickle(2).Call("torchaudio.io", "StreamReader", "http://x/a").Stop().Bytes(), finding.PickleFilesystem},
+	{"torch.fx graph module rebuilt without reduce_graph_module", newObj("torch.fx._lazy_graph_module", "_LazyGraphModule", "", "", "").Stop().Bytes(), finding.PickleCodeExec},
 	{"torch datapipes (dill inside)", newObj("torch.utils.data.datapipes.iter.callable", "MapperIterDataPipe", "", "", "").Stop().Bytes(), finding.PickleCodeExec},
 }
 
