@@ -48,6 +48,7 @@ const (
 	PickleMalformed     = "PICKLE-MALFORMED"
 	PickleLimit         = "PICKLE-LIMIT"
 	PickleGlobal        = "PICKLE-GLOBAL"
+	PickleFrameMismatch = "PICKLE-FRAME-MISMATCH"
 	NumpyObjectArray    = "NUMPY-OBJECT-ARRAY"
 	SafetensorsLayout   = "SAFETENSORS-LAYOUT"
 	GGUFLayout          = "GGUF-LAYOUT"
@@ -138,6 +139,10 @@ var catalogue = []Rule{
 	{ID: PickleGlobal, Title: "Pickle global, explained", Severity: Info,
 		Description: "Reported only by violet scan --explain: one finding per global a pickle stream uses, saying how it is used (referenced, instantiated without its constructor, an Enum looked up by value, called, an instance of it called, or through which helper) and which allowlist, library or denylist entry decided its verdict. It never fails a scan.",
 		Remediation: "Nothing to fix: read it to see why a file passed or failed."},
+	{ID: PickleFrameMismatch, Title: "Pickle frames are read differently by CPython's unpicklers", Severity: High,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "An opcode's argument runs past the end of its protocol 4 frame, or a frame begins inside another. No pickler writes this. CPython's readers part ways there: pickle.loads reads on across the frame's end, the C unpickler reading a file object (torch.load of a zip checkpoint) drops the rest of the frame and reads on from the file, and the pure-Python unpickler (joblib) raises. An attacker uses it to show a scanner that reads one way a harmless stream and the loader the payload. Violet traces the stream as each reader reads it and reports what any of them would run; this finding says the file was built to confuse.",
+		Remediation: "Treat the file as hostile: a genuine model file never has it."},
 	{ID: PickleMalformed, Title: "Pickle stream is malformed", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The stream breaks the pickle format (an unknown opcode, a stack underflow, a missing memo entry, a truncated argument). CPython stops at that point; Violet reports everything that would have run before it. Malformed streams are used to confuse scanners that parse differently from CPython.",

@@ -83,19 +83,27 @@ func (a *Analyzer) ScanWith(ctx context.Context, in *analyzer.Input, out analyze
 		return nil
 	}
 	out.Format("pickle")
-	var members []analyzer.Member
+	var (
+		members []analyzer.Member
+		fs      []finding.Finding
+		seen    = map[string]bool{}
+	)
 	for i := range tr.Streams {
 		st := &tr.Streams[i]
 		ms, ok := payloadMembers(st, in, so.Base)
-		for _, f := range a.streamFindings(st, in.Location, ok) {
-			if f.Location.Offset >= 0 {
-				f.Location.Offset += so.Base
+		fs = append(fs, a.streamFindings(st, in.Location, ok)...)
+		for _, m := range ms {
+			if ok && !seen[m.Name] {
+				seen[m.Name] = true
+				members = append(members, m)
 			}
-			out.Report(f)
 		}
-		if ok {
-			members = append(members, ms...)
+	}
+	for _, f := range dedupe(fs) {
+		if f.Location.Offset >= 0 {
+			f.Location.Offset += so.Base
 		}
+		out.Report(f)
 	}
 	for _, m := range members {
 		if merr := out.Member(ctx, m); merr != nil {
@@ -163,6 +171,22 @@ func (a *Analyzer) Findings(tr *Trace, loc finding.Location) []finding.Finding {
 	var out []finding.Finding
 	for i := range tr.Streams {
 		out = append(out, a.streamFindings(&tr.Streams[i], loc, false)...)
+	}
+	return dedupe(out)
+}
+
+// dedupe drops the findings that another reader's trace of the same stream
+// already made (same rule, place and evidence).
+func dedupe(fs []finding.Finding) []finding.Finding {
+	seen := make(map[string]bool, len(fs))
+	out := fs[:0]
+	for _, f := range fs {
+		key := f.Rule + "\x00" + f.Location.String() + "\x00" + f.Evidence
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, f)
 	}
 	return out
 }

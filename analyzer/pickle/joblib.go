@@ -21,6 +21,19 @@ const maxNesting = 8
 // stream); any other array is raw bytes, optionally after alignment
 // padding, which are skipped.
 func (m *vm) joblibArray(off int64, state value) *Error {
+	// joblib reads the array from its file handle, not through the
+	// unpickler: the bytes come from after the current frame, which joblib
+	// ends before it writes an array.
+	if m.src.frames == nil && m.frameEnd != noFrame {
+		if m.src.pos() < m.frameEnd && m.st.Frames == nil {
+			m.st.Frames = &FrameEvent{Offset: off, What: "A joblib array's data starts inside a frame, where joblib does not read it", Mismatch: true}
+		}
+		m.frameEnd = noFrame
+	}
+	if m.src.frames != nil {
+		m.src.raw = true
+		defer func() { m.src.raw = false; m.src.hide() }()
+	}
 	fields := dictFields(state)
 	if fields == nil {
 		return failure(off, "joblib array header is not a dict of known keys")

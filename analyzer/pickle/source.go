@@ -24,6 +24,59 @@ type source struct {
 	i, n int   // read position and end of valid bytes in buf
 	err  error // sticky read error other than EOF
 	eof  bool  // no bytes after buf[n]
+
+	// frames, when set, reads as a Reader other than ReadMemory: every read
+	// goes through it, and no byte stays buffered between reads, so that the
+	// VM's fast paths, which read the buffer directly, are not taken.
+	frames *framer
+	into   bool // the next read is a byte string's payload (see framer.place)
+	raw    bool // inside a framed read: read the bytes themselves
+}
+
+// newFramedSource reads r as reader does (random access only).
+func newFramedSource(ra io.ReaderAt, size int64, reader Reader) *source {
+	s := newSource(ra, size, nil)
+	s.frames = &framer{reader: reader, size: size}
+	return s
+}
+
+// framed runs do, a read of n bytes, where the reader really reads them.
+func (s *source) framed(n int64, do func() error) error {
+	q, err := s.frames.place(s.pos(), n, s.into)
+	if err != nil {
+		return err
+	}
+	s.seek(q)
+	s.raw = true
+	err = do()
+	s.raw = false
+	s.hide()
+	return err
+}
+
+// hide forgets the buffered bytes past the read position: the next read
+// refills, through the framer.
+func (s *source) hide() {
+	s.base += int64(s.i)
+	s.i, s.n = 0, 0
+	s.eof = s.base >= s.size
+}
+
+// findNewline returns the offset of the first newline at or after from, or
+// -1; the read position does not move.
+func (s *source) findNewline(from int64) int64 {
+	saved := s.pos()
+	defer s.seek(saved)
+	s.seek(from)
+	for {
+		if k := bytes.IndexByte(s.buf[s.i:s.n], '\n'); k >= 0 {
+			return s.base + int64(s.i+k)
+		}
+		s.i = s.n
+		if !s.fill(1) {
+			return -1
+		}
+	}
 }
 
 func newSource(ra io.ReaderAt, size int64, r io.Reader) *source {
@@ -93,6 +146,11 @@ func (s *source) readByte() (byte, error) {
 }
 
 func (s *source) readByteSlow() (byte, error) {
+	if s.frames != nil && !s.raw {
+		var b byte
+		err := s.framed(1, func() (err error) { b, err = s.readByteSlow(); return err })
+		return b, err
+	}
 	if !s.fill(1) {
 		return 0, s.failure()
 	}
@@ -119,6 +177,11 @@ func (s *source) read(n int) ([]byte, error) {
 }
 
 func (s *source) readSlow(n int) ([]byte, error) {
+	if s.frames != nil && !s.raw {
+		var b []byte
+		err := s.framed(int64(n), func() (err error) { b, err = s.readSlow(n); return err })
+		return b, err
+	}
 	if !s.fill(n) {
 		return nil, s.failure()
 	}
@@ -132,6 +195,11 @@ func (s *source) readSlow(n int) ([]byte, error) {
 func (s *source) readPrefix(n int64, keep int) ([]byte, error) {
 	if n < 0 {
 		return nil, errors.New("negative length")
+	}
+	if s.frames != nil && !s.raw {
+		var b []byte
+		err := s.framed(n, func() (err error) { b, err = s.readPrefix(n, keep); return err })
+		return b, err
 	}
 	k := int(min(n, int64(keep)))
 	head, err := s.read(k)
@@ -196,6 +264,22 @@ func (s *source) seek(off int64) bool {
 // newline. Lines longer than maxKeep are consumed whole; only their first
 // maxKeep bytes are returned and long is set.
 func (s *source) readLine(maxKeep int) (line []byte, long bool, err error) {
+	if s.frames != nil && !s.raw {
+		p := s.pos()
+		q, ferr := s.frames.line(p, s.findNewline(p), s.findNewline)
+		if ferr != nil {
+			return nil, false, ferr
+		}
+		s.seek(q)
+		s.raw = true
+		line, long, err = s.readLine(maxKeep)
+		s.raw = false
+		if err == nil {
+			line = append([]byte(nil), line...) // hide may let the next read reuse the buffer
+		}
+		s.hide()
+		return line, long, err
+	}
 	for {
 		// Search the buffered bytes.
 		if k := bytes.IndexByte(s.buf[s.i:s.n], '\n'); k >= 0 {

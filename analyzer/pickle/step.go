@@ -188,7 +188,10 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if op == opBINSTRING && int32(uint32(n)) < 0 {
 			return false, failure(off, "BINSTRING pickle has negative byte count")
 		}
+		into := op != opBINSTRING && op != opSHORT_BINSTRING // read into place by the C unpickler
+		m.src.into = into
 		s, e := m.counted(off, n)
+		m.src.into = false
 		if e != nil {
 			return false, e
 		}
@@ -413,8 +416,21 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			return false, e
 		}
 		n := binary.LittleEndian.Uint64(b)
-		if n > math.MaxInt64 || (!m.sniffing && m.src.size >= 0 && int64(n) > m.src.size-m.src.pos()) {
-			return false, failure(off, "%v", errTruncated) // CPython reads the whole frame first
+		if n > math.MaxInt64 {
+			return false, failure(off, "frame size %d exceeds the maximum size", n)
+		}
+		if f := m.src.frames; f != nil {
+			q, err := f.frame(m.src.pos(), int64(n))
+			if err != nil {
+				return false, failure(off, "%v", err)
+			}
+			m.src.seek(q)
+			return false, nil
+		}
+		truncated := m.src.size >= 0 && int64(n) > m.src.size-m.src.pos()
+		m.frameEvent(off, int64(n), truncated)
+		if truncated && !m.sniffing {
+			return false, failure(off, "%v", errTruncated) // the C unpickler reads the whole frame first
 		}
 
 	// Imports.
@@ -479,7 +495,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if e != nil {
 			return false, e
 		}
-		if !maybeTuple(args) {
+		if !maybeTuple(args) && !m.pythonArgs(args) {
 			return false, failure(off, "argument list must be a tuple, not %s", args.typeName())
 		}
 		if !opaque(*fn) {
@@ -525,7 +541,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if e != nil {
 			return false, e
 		}
-		if !maybeTuple(args) {
+		if !maybeTuple(args) && !m.pythonArgs(args) {
 			return false, failure(off, "NEWOBJ expected an arg tuple.")
 		}
 		if !maybeType(cls) {

@@ -29,6 +29,12 @@ type Stream struct {
 	// Nested is true for a stream that another stream's loader reads in the
 	// middle of it (a joblib object array).
 	Nested bool
+	// Reader is how the stream was read: ReadMemory, or, for a stream whose
+	// frames CPython's readers read differently, one more trace per reader.
+	Reader Reader
+	// Frames is set when the stream's frames are read differently by
+	// CPython's readers (read as ReadMemory).
+	Frames *FrameEvent
 	// Payloads are the byte strings that the stream hands to a loader of
 	// nested files (torch.storage._load_from_bytes: a whole torch.save file
 	// per storage, as plain pickle.dump writes tensors). The analyzer scans
@@ -79,6 +85,18 @@ type Call struct {
 	module, name string  // of the global called
 	constAttr    bool    // getattr(global, 'constant'): judged as the attribute's name
 	fnObj        *object // of an object called (not a global): what produced it
+}
+
+// FrameEvent is where CPython's readers part ways on a stream's frames.
+type FrameEvent struct {
+	// Offset is the byte offset of the opcode.
+	Offset int64
+	// What happens there.
+	What string
+	// Mismatch is true for what a pickler never writes (a read across a
+	// frame's end, a frame inside a frame), false for a frame that the end of
+	// the input cuts short.
+	Mismatch bool
 }
 
 // Payload is a byte string that the stream hands to a loader of nested

@@ -289,6 +289,10 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location, scanned bool
 		}
 		out = append(out, useFinding(u, v, loc))
 	}
+	if ev := st.Frames; ev != nil && ev.Mismatch {
+		out = append(out, finding.New(finding.PickleFrameMismatch, loc.At(ev.Offset),
+			ev.What+": CPython's unpicklers read what follows differently. Violet traced the stream as each of them reads it.", ""))
+	}
 	if e := st.Err; e != nil {
 		if e.Limit {
 			out = append(out, finding.New(finding.PickleLimit, loc.At(e.Offset),
@@ -296,6 +300,11 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location, scanned bool
 		} else {
 			out = append(out, finding.New(finding.PickleMalformed, loc.At(e.Offset),
 				"The pickle stream is malformed: "+e.Msg+". CPython's unpickler stops here; everything before it was analyzed.", ""))
+		}
+	}
+	if st.Reader != ReadMemory {
+		for i := range out {
+			out[i].Message += " Seen " + readerNames[st.Reader] + "."
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Location.Offset < out[j].Location.Offset })

@@ -73,6 +73,12 @@ func Sniff(head []byte, truncated bool) bool {
 	if len(head) == 0 {
 		return false
 	}
+	if len(head) >= 11 && head[0] == opPROTO && head[1] >= 4 && head[1] <= 5 && head[2] == opFRAME {
+		// PROTO and FRAME, as every protocol 4 and 5 pickler starts: a
+		// pickle, even one cut short before its STOP or whose first frame
+		// runs past the end (the pure-Python unpickler runs what it holds).
+		return true
+	}
 	m := newVM(context.Background(), newSource(bytes.NewReader(head), int64(len(head)), nil), Options{MaxOps: 512})
 	m.sniffing = truncated
 	st := m.runStream(0)
@@ -113,6 +119,10 @@ func run(ctx context.Context, src *source, opts Options) (*Trace, error) {
 		st := m.runStream(start)
 		t.Streams = append(t.Streams, m.nested...)
 		m.nested = nil
+		var others []Stream
+		if st.Frames != nil && src.ra != nil {
+			others = readAlso(ctx, src, start, opts)
+		}
 		// A read error or the end of the time budget is not a malformed
 		// stream: the caller reports it.
 		stopErr := m.src.err
@@ -124,9 +134,10 @@ func run(ctx context.Context, src *source, opts Options) (*Trace, error) {
 			t.Streams = append(t.Streams, *st)
 			return t, stopErr
 		}
-		kept := first || st.Err == nil || len(st.Imports) > 0 || len(st.Calls) > 0
+		kept := first || st.Err == nil || len(st.Imports) > 0 || len(st.Calls) > 0 || len(others) > 0
 		if kept {
 			t.Streams = append(t.Streams, *st)
+			t.Streams = append(t.Streams, others...)
 		}
 		switch {
 		case st.Err != nil && st.Err.Limit:
@@ -146,6 +157,24 @@ func run(ctx context.Context, src *source, opts Options) (*Trace, error) {
 		}
 	}
 	return t, nil
+}
+
+// readAlso traces the stream at start as the readers other than ReadMemory
+// read it: the streams they see, for a stream whose frames they read
+// differently.
+func readAlso(ctx context.Context, src *source, start int64, opts Options) []Stream {
+	var out []Stream
+	for _, r := range []Reader{ReadFile, ReadPython} {
+		alt := newVM(ctx, newFramedSource(src.ra, src.size, r), opts)
+		st := alt.runStream(start)
+		st.Reader = r
+		for i := range alt.nested {
+			alt.nested[i].Reader = r
+		}
+		out = append(out, alt.nested...)
+		out = append(out, *st)
+	}
+	return out
 }
 
 // nextStart finds where the next stream starts at or after pos: right at
@@ -304,6 +333,32 @@ type vm struct {
 	nested   []Stream         // streams read in the middle of the current one
 	depth    int              // nesting of those streams
 	arena    *arena           // allocates containers, shared by copies of the VM
+	frameEnd int64            // ReadMemory: where the current frame ends, noFrame outside one
+}
+
+// noFrame is frameEnd outside a frame.
+const noFrame = math.MaxInt64
+
+// straddle records that the opcode at off ran past the end of its frame.
+func (m *vm) straddle(off int64) {
+	if m.st.Frames == nil && m.src.frames == nil {
+		m.st.Frames = &FrameEvent{Offset: off, What: "An opcode's argument runs past the end of its frame", Mismatch: true}
+	}
+}
+
+// frameEvent records, reading as ReadMemory, a FRAME of n bytes at off:
+// where it starts inside the current frame, or is longer than the rest of
+// the input, the other readers read the stream differently.
+func (m *vm) frameEvent(off, n int64, truncated bool) {
+	st := m.st
+	switch {
+	case st.Frames != nil:
+	case m.frameEnd != noFrame && off < m.frameEnd:
+		st.Frames = &FrameEvent{Offset: off, What: "A new frame begins before the end of the current one", Mismatch: true}
+	case truncated:
+		st.Frames = &FrameEvent{Offset: off, What: "A frame is longer than the rest of the input"}
+	}
+	m.frameEnd = m.src.pos() + min(n, noFrame-1-m.src.pos())
 }
 
 func newVM(ctx context.Context, src *source, opts Options) *vm {
@@ -334,6 +389,8 @@ func (m *vm) runStream(start int64) *Stream {
 	m.memoLen = 0
 	m.proto = 0
 	m.seen = nil
+	m.frameEnd = noFrame
+	last := start
 	if !m.src.seek(start) {
 		st.Err = failure(start, "cannot seek")
 		return st
@@ -360,6 +417,15 @@ func (m *vm) runStream(start int64) *Stream {
 			}
 		}
 		st.Ops++
+		if off >= m.frameEnd {
+			// The frame is read: opcodes come from the file again. The
+			// opcode before this one ran past its end if it ended later.
+			if off > m.frameEnd {
+				m.straddle(last)
+			}
+			m.frameEnd = noFrame
+		}
+		last = off
 		stop, e := m.step(op, off)
 		if e != nil {
 			st.Err = e
@@ -370,6 +436,9 @@ func (m *vm) runStream(start int64) *Stream {
 		}
 	}
 	st.End = m.src.pos()
+	if st.End > m.frameEnd {
+		m.straddle(last)
+	}
 	if st.Err != nil {
 		st.End = max(min(st.Err.Offset+1, m.src.pos()), start+1)
 	}

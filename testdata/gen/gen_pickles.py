@@ -19,7 +19,10 @@ seed and i, so a smaller N gives a prefix of a larger one):
             PUT/GET variant and MEMOIZE, DUP, POP_MARK, NEXT_BUFFER and
             READONLY_BUFFER, FRAMEs (sometimes with a wrong length);
   mut-*     the above mutated: byte and bit flips, truncations, duplicated,
-            deleted, swapped or inserted opcodes.
+            deleted, swapped or inserted opcodes;
+  frames-*  (with --frames, only these) real protocol 4 and 5 pickles with
+            calls of globals among their opcodes, grouped into small frames,
+            then one frame length or one counted length changed by a little.
 
 Nothing is unpickled here, and no real callable is pickled: the only objects
 given to pickle.dumps are plain data; everything naming a global is assembled
@@ -720,6 +723,56 @@ def gen_asm(rng):
     return "asm", Asm(rng).program()
 
 
+_CALLS = [(b"posix", b"system"), (b"collections", b"OrderedDict"), (b"builtins", b"eval"), (b"torch._utils", b"_rebuild_tensor_v2")]
+
+
+def gen_frames(rng):
+    """A protocol 4 or 5 pickle of random data with calls of globals among
+    its opcodes, grouped into frames, then one frame length or one counted
+    length changed by a little: where CPython's readers part ways (the C
+    unpickler holding the stream, the C unpickler on a file, the pure-Python
+    unpickler)."""
+    proto = rng.choice([4, 5])
+    body = pickle.dumps(rand_data(rng, rng.randint(2, 4), [], proto), protocol=proto)
+    ops, chunks = lex(body), []
+    bounds = [off for off, _, _ in ops] + [len(body)]
+    for k, (off, name, _) in enumerate(ops):
+        if name in ("PROTO", "FRAME", "STOP"):
+            continue
+        if rng.random() < 0.2:
+            mod, attr = rng.choice(_CALLS)
+            chunks.append(b"\x8c" + bytes([len(mod)]) + mod + b"\x8c" + bytes([len(attr)]) + attr + b"\x93)R0")
+        chunks.append(body[off:bounds[k + 1]])
+    mod, attr = rng.choice(_CALLS)
+    chunks.append(b"\x8c" + bytes([len(mod)]) + mod + b"\x8c" + bytes([len(attr)]) + attr + b"\x93)R0.")
+    out, cur, size, target = [], [], 0, rng.choice([4, 8, 16, 64])
+    for c in chunks:
+        cur.append(c)
+        size += len(c)
+        if size >= target:
+            data = b"".join(cur)
+            out.append(b"\x95" + struct.pack("<Q", len(data)) + data)
+            cur, size = [], 0
+    out.extend(cur)
+    data = bytearray(b"\x80" + bytes([proto]) + b"".join(out))
+    ops = lex(bytes(data))
+    frames = [off for off, name, _ in ops if name == "FRAME"]
+    counted = [(off, name) for off, name, _ in ops if name in ("BINUNICODE", "SHORT_BINUNICODE", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BINUNICODE8")]
+    delta = rng.choice([-8, -4, -2, -1, 1, 2, 3, 5, 9, 17])
+    if frames and (not counted or rng.random() < 0.5):
+        off = rng.choice(frames)
+        n = struct.unpack_from("<Q", data, off + 1)[0]
+        struct.pack_into("<Q", data, off + 1, max(0, n + delta))
+        return "frames-len", bytes(data)
+    if counted:
+        off, name = rng.choice(counted)
+        width = {"SHORT_BINUNICODE": 1, "SHORT_BINBYTES": 1, "BINUNICODE": 4, "BINBYTES": 4}.get(name, 8)
+        n = int.from_bytes(data[off + 1:off + 1 + width], "little")
+        data[off + 1:off + 1 + width] = max(0, min(n + delta, (1 << (8 * width)) - 1)).to_bytes(width, "little")
+        return "frames-arg", bytes(data)
+    return "frames", bytes(data)
+
+
 # ---------------------------------------------------------------------------
 # (c) mutations.
 
@@ -867,13 +920,15 @@ def _fixed():
     ]
 
 
-def generate(seed, i):
+def generate(seed, i, frames_only=False):
     """Returns (tag, bytes) of file i."""
     fixed = _fixed()
-    if i < len(fixed):
+    if i < len(fixed) and not frames_only:
         tag, data = fixed[i]
         return "fixed-" + tag, data
     rng = random.Random("%d:%d" % (seed, i))
+    if frames_only:
+        return gen_frames(rng)
     r = rng.random()
     if r < 0.3:
         return gen_data(rng)
@@ -888,11 +943,12 @@ def main():
     ap.add_argument("--out", required=True, help="directory to write into (created)")
     ap.add_argument("--n", type=int, required=True, help="number of files")
     ap.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    ap.add_argument("--frames", action="store_true", help="write only frames-* files: see gen_frames")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     sys.setrecursionlimit(20000)
     for i in range(args.n):
-        tag, data = generate(args.seed, i)
+        tag, data = generate(args.seed, i, args.frames)
         with open(os.path.join(args.out, "%05d-%s.pkl" % (i, tag)), "wb") as f:
             f.write(data)
 

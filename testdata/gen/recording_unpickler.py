@@ -74,6 +74,7 @@ Python standard library only.
 """
 
 import argparse
+import io
 import copyreg
 import json
 import os
@@ -395,6 +396,28 @@ class RecordingUnpickler(pickle.Unpickler):
         return _Opaque()
 
 
+class PyRecordingUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler (pickle._Unpickler, which joblib's extends)
+    with the same recorders: it reads frames strictly."""
+
+    def find_class(self, module, name):
+        return _lookup(_REC.on_import(module, name))
+
+    def persistent_load(self, pid):
+        return _Opaque()
+
+
+# The readers --reader selects: how the stream reaches the unpickler.
+READERS = {
+    # The C unpickler holding the whole stream, as pickle.loads does.
+    "whole": lambda data: RecordingUnpickler(_WholeReader(data), encoding="latin1"),
+    # The C unpickler on io.BytesIO (no peek: torch.load of a zip checkpoint).
+    "bytesio": lambda data: RecordingUnpickler(io.BytesIO(data), encoding="latin1"),
+    # The pure-Python unpickler.
+    "python": lambda data: PyRecordingUnpickler(io.BytesIO(data), encoding="latin1"),
+}
+
+
 class _WholeReader:
     """A file whose first read returns the whole stream.
 
@@ -426,7 +449,7 @@ def _on_alarm(signum, frame):
     raise _Timeout("time limit exceeded")
 
 
-def record_file(path, timeout):
+def record_file(path, timeout, reader="whole"):
     global _REC
     with open(path, "rb") as f:
         data = f.read()
@@ -438,7 +461,7 @@ def record_file(path, timeout):
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            RecordingUnpickler(_WholeReader(data), encoding="latin1").load()
+            READERS[reader](data).load()
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _Timeout as e:
@@ -457,6 +480,10 @@ def record_file(path, timeout):
                          (copyreg._extension_cache, cache)):
             d.clear()
             d.update(saved)
+    if reader != "whole":
+        # The lexer attributes events to opcodes as the whole stream reads;
+        # the other readers may skip bytes, so only the events are compared.
+        rec.diag = []
     return {
         "file": path,
         "imports": rec.imports,
@@ -487,6 +514,8 @@ def main():
     ap.add_argument("paths", nargs="*", help="pickle files or directories")
     ap.add_argument("--stdin", action="store_true", help="read the paths from stdin, one per line")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per file (default 10)")
+    ap.add_argument("--reader", choices=sorted(READERS), default="whole",
+                    help="how the stream reaches the unpickler (default whole: as pickle.loads)")
     ap.add_argument("--mem-mb", type=int, default=2048, help="address-space limit in MiB (default 2048, 0: none)")
     args = ap.parse_args()
     if not args.stdin and not args.paths:
@@ -512,7 +541,7 @@ def main():
         if not path:
             continue
         try:
-            result = record_file(path, args.timeout)
+            result = record_file(path, args.timeout, args.reader)
         except OSError as e:
             result = {"file": path, "imports": [], "calls": [], "error": True,
                       "error_msg": "cannot read: %s" % e, "error_type": "OSError",
