@@ -77,7 +77,9 @@ const (
 	DepsMalformed       = "DEPS-MALFORMED"
 	GateDeny            = "GATE-DENY"
 	FormatMalformed     = "FORMAT-MALFORMED"
+	FormatUnrecognized  = "FORMAT-UNRECOGNIZED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
+	ArchivePathEscape   = "ARCHIVE-PATH-ESCAPE"
 	ArchiveEncrypted    = "ARCHIVE-ENCRYPTED"
 	ArchiveUnreadable   = "ARCHIVE-UNREADABLE"
 	LimitDepth          = "LIMIT-DEPTH"
@@ -257,10 +259,18 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",
 		Remediation: "Treat the file as the format it really is (see its other findings), and rename or re-export it."},
+	{ID: FormatUnrecognized, Title: "File is named as a model but no format reads it", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The file's name says it is a model (.pt, .pth, .bin, .ckpt, .safetensors, .gguf, .onnx, .h5, .keras, .joblib, .pkl, .npy...) but none of Violet's analyzers recognizes its content: random or encrypted bytes, a header that no format accepts, a format Violet does not read. A loader chosen by the name may still read it in its own way, so the file is not passed: the scan exits 2.",
+		Remediation: "Check where the file comes from and what it is. If it is a model in a format Violet does not read, exclude it with --ignore after review; if it should be one of the formats above, it is damaged or disguised: do not load it."},
 	{ID: FormatMalformed, Title: "File is malformed and could not be fully analyzed", Severity: Medium, Incomplete: true,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file claims a format (a NumPy header, a PyTorch legacy checkpoint, a joblib file) but breaks it, so Violet could not analyze all of it. A file that cannot be analyzed is never reported as clean.",
 		Remediation: "Re-download the file from its source. If it is still malformed, do not load it."},
+	{ID: ArchivePathEscape, Title: "Archive member would be written outside the extraction folder", Severity: High,
+		ATLAS:       []string{atlasSupplyChainModel, atlasUnsafeArtifacts},
+		Description: "A tar, zip or 7z member's name is an absolute path, a drive or UNC path, or climbs out with '..', or a symbolic or hard link points outside the archive's folder. Loaders that unpack a model archive with extractall (tarfile before Python 3.14's data filter, zipfile-based tools, unzip, the ONNX model hub's tar download) then write or link files anywhere the user can: a .bashrc, a cron entry, a site-packages module that runs at the next import.",
+		Remediation: "Do not extract the archive. Re-create it with relative member names and no links, or get the model from its original publisher."},
 	{ID: ArchiveZipAnomaly, Title: "Zip archive headers disagree", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The local headers and the central directory of the zip disagree (names, flags, sizes, CRCs), or entries hide outside the central directory. Loaders such as PyTorch tolerate what Python's zipfile rejects, and attackers use that gap to hide pickles from scanners. Violet scanned every member it could find either way.",

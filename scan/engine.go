@@ -424,13 +424,64 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 	}
 	ran := false
 	found := map[string]bool{}
+	before := len(s.result.Findings)
 	for _, a := range run {
 		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version(), found: found}
 		s.analysisError(ctx, in, out.name, a.Analyze(ctx, in, out))
 		ran = true
 	}
 	s.checkName(in, found)
+	if len(found) == 0 && len(s.result.Findings) == before {
+		s.checkUnread(in)
+	}
 	return ran
+}
+
+// modelExtensions are the names that promise a model file a loader reads
+// (docs/formats.md): content that no analyzer reads under such a name is
+// not passed.
+var modelExtensions = map[string]bool{
+	".pt": true, ".pth": true, ".bin": true, ".ckpt": true, ".safetensors": true, ".gguf": true, ".ggml": true,
+	".onnx": true, ".h5": true, ".hdf5": true, ".keras": true, ".joblib": true, ".pkl": true, ".pickle": true,
+	".npy": true, ".npz": true, ".pt2": true, ".tflite": true, ".msgpack": true, ".nemo": true, ".mar": true,
+	".sav": true, ".dill": true, ".jl": true,
+}
+
+// sidecarExtensions are the models whose raw weights sit beside them in
+// files of their own (ONNX external data, OpenVINO IR's .bin): such a file
+// holds no format, and the model that names it is checked instead.
+var sidecarExtensions = []string{".onnx", ".xml"}
+
+// beside reports whether the file's folder holds a file with one of the
+// extensions.
+func (s *fileScan) beside(exts ...string) bool {
+	entries, err := os.ReadDir(filepath.Dir(s.result.Path))
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		for _, x := range exts {
+			if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkUnread reports a file named as a model that no analyzer recognized
+// and that raised nothing: exit 2, never skipped.
+func (s *fileScan) checkUnread(in *analyzer.Input) {
+	ext := strings.ToLower(filepath.Ext(in.Name))
+	if in.Depth > 0 || !modelExtensions[ext] || ext == ".bin" && s.beside(sidecarExtensions...) {
+		return
+	}
+	what := "no format Violet reads"
+	if in.Size == 0 {
+		what = "nothing: the file is empty"
+	}
+	s.add(finding.New(finding.FormatUnrecognized, in.Location,
+		fmt.Sprintf("The file is named %s, a model file, but its content is %s. A loader chosen by the name may still read it; Violet could not check it.", in.Name, what), ext), "engine")
 }
 
 // analysisError turns the error of an analyzer into a finding.

@@ -53,10 +53,12 @@ func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	if len(r.File) > in.Limits.MaxMembers {
 		rep.Report(finding.LimitMembers, -1, "The 7z archive holds more members than the limit; the rest were not analyzed.", "")
 	}
+	escapes := escapeReporter{rep: rep}
 	for i, f := range r.File {
 		if i >= in.Limits.MaxMembers {
 			break
 		}
+		escapes.name(-1, f.Name)
 		if f.FileInfo().IsDir() {
 			continue
 		}

@@ -84,6 +84,7 @@ func (Tar) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output)
 	}
 	cnt := &counter{r: src}
 	tr := tar.NewReader(cnt)
+	escapes := escapeReporter{rep: rep}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -92,6 +93,13 @@ func (Tar) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output)
 		if err != nil {
 			rep.Report(finding.ArchiveUnreadable, cnt.n, "The tar archive could not be read past this point: "+err.Error(), "")
 			return nil
+		}
+		escapes.name(-1, hdr.Name)
+		switch hdr.Typeflag {
+		case tar.TypeSymlink:
+			escapes.link(-1, hdr.Name, hdr.Linkname, false)
+		case tar.TypeLink:
+			escapes.link(-1, hdr.Name, hdr.Linkname, true)
 		}
 		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeGNUSparse {
 			continue

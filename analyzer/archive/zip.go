@@ -135,6 +135,10 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 	if a.Truncated {
 		rep.Report(finding.LimitMembers, -1, fmt.Sprintf("The archive holds more than %d entries; the rest were not analyzed.", in.Limits.MaxMembers), "")
 	}
+	escapes := escapeReporter{rep: rep}
+	for _, e := range a.Entries {
+		escapes.name(inside(e.HeaderOffset, size), e.Name)
+	}
 	for _, e := range a.Entries {
 		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize <= 0 {
 			continue // a folder

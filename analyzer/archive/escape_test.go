@@ -1,0 +1,95 @@
+package archive_test
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/violet-mlsecops/violet/analyzer/archive"
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+func TestNameEscapes(t *testing.T) {
+	nameEscapes := archive.NameEscapes
+	for name, want := range map[string]bool{
+		"model/data.pkl": false, "a/../b": false, "./x": false, "..data": false, "a..b/c": false,
+		"../x": true, "a/../../x": true, "/etc/passwd": true, `..\x`: true, `a\..\..\x`: true,
+		`C:\Windows\x`: true, "c:x": true, `\\server\share\x`: true, "//server/x": true, "..": true,
+	} {
+		if _, got := nameEscapes(name); got != want {
+			t.Errorf("nameEscapes(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestArchiveEscapes checks that members and links leaving the
+// extraction folder are reported high in tar, zip and 7z, and that
+// ordinary names and links inside it are not.
+func TestArchiveEscapes(t *testing.T) {
+	tarOf := func(hdrs ...*tar.Header) []byte {
+		var b bytes.Buffer
+		w := tar.NewWriter(&b)
+		for _, h := range hdrs {
+			if h.Typeflag == 0 {
+				h.Typeflag, h.Size, h.Mode = tar.TypeReg, 1, 0o644
+			}
+			if err := w.WriteHeader(h); err != nil {
+				t.Fatal(err)
+			}
+			if h.Typeflag == tar.TypeReg {
+				w.Write([]byte("x"))
+			}
+		}
+		w.Close()
+		return b.Bytes()
+	}
+	zipOfNames := func(names ...string) []byte {
+		var b bytes.Buffer
+		w := zip.NewWriter(&b)
+		for _, n := range names {
+			f, err := w.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte("x"))
+		}
+		w.Close()
+		return b.Bytes()
+	}
+	cases := []struct {
+		name string
+		data []byte
+		want int // ARCHIVE-PATH-ESCAPE findings
+	}{
+		{"tar.tar", tarOf(&tar.Header{Name: "model/a.pkl"}, &tar.Header{Name: "model/link", Typeflag: tar.TypeSymlink, Linkname: "a.pkl"}), 0},
+		{"tar-dotdot.tar", tarOf(&tar.Header{Name: "../../home/user/.bashrc"}), 1},
+		{"tar-abs.tar", tarOf(&tar.Header{Name: "/etc/cron.d/x"}), 1},
+		{"tar-symlink-abs.tar", tarOf(&tar.Header{Name: "model/ssh", Typeflag: tar.TypeSymlink, Linkname: "/root/.ssh"}), 1},
+		{"tar-symlink-up.tar", tarOf(&tar.Header{Name: "model/up", Typeflag: tar.TypeSymlink, Linkname: "../../x"}), 1},
+		{"tar-hardlink.tar", tarOf(&tar.Header{Name: "model/h", Typeflag: tar.TypeLink, Linkname: "../outside"}), 1},
+		{"zip.zip", zipOfNames("model/data.pkl"), 0},
+		{"zip-dotdot.zip", zipOfNames("../../evil.py", `..\..\evil.py`), 2},
+		{"7z-dotdot.7z", sevenZipOf("../evil.py", []byte("x")), 1},
+		{"7z.7z", sevenZipOf("model/x.bin", []byte("x")), 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := scanFile(t, c.name, c.data)
+			fs := r.AllFindings()
+			n := 0
+			for _, f := range fs {
+				if f.Rule == finding.ArchivePathEscape {
+					n++
+					if f.Severity != finding.High || !strings.Contains(f.Message, "outside") {
+						t.Errorf("%s %s", f.Severity, f.Message)
+					}
+				}
+			}
+			if n != c.want {
+				t.Errorf("%d ARCHIVE-PATH-ESCAPE findings, want %d: %v", n, c.want, fs)
+			}
+		})
+	}
+}
