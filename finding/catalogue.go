@@ -80,14 +80,18 @@ const (
 	FormatUnrecognized  = "FORMAT-UNRECOGNIZED"
 	ArchiveZipAnomaly   = "ARCHIVE-ZIP-ANOMALY"
 	ArchivePathEscape   = "ARCHIVE-PATH-ESCAPE"
-	ArchiveEncrypted    = "ARCHIVE-ENCRYPTED"
-	ArchiveUnreadable   = "ARCHIVE-UNREADABLE"
-	LimitDepth          = "LIMIT-DEPTH"
-	LimitSize           = "LIMIT-SIZE"
-	LimitRatio          = "LIMIT-RATIO"
-	LimitMembers        = "LIMIT-MEMBERS"
-	LimitTime           = "LIMIT-TIME"
-	ScanError           = "SCAN-ERROR"
+	// ConfigTargetDangerous and ConfigTargetUnknown judge the _target_ of
+	// configuration files as the pickle policy judges a global.
+	ConfigTargetDangerous = "CONFIG-TARGET-DANGEROUS"
+	ConfigTargetUnknown   = "CONFIG-TARGET-UNKNOWN"
+	ArchiveEncrypted      = "ARCHIVE-ENCRYPTED"
+	ArchiveUnreadable     = "ARCHIVE-UNREADABLE"
+	LimitDepth            = "LIMIT-DEPTH"
+	LimitSize             = "LIMIT-SIZE"
+	LimitRatio            = "LIMIT-RATIO"
+	LimitMembers          = "LIMIT-MEMBERS"
+	LimitTime             = "LIMIT-TIME"
+	ScanError             = "SCAN-ERROR"
 )
 
 // atlas returns base followed by more, in a new slice.
@@ -267,6 +271,14 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file claims a format (a NumPy header, a PyTorch legacy checkpoint, a joblib file) but breaks it, so Violet could not analyze all of it. A file that cannot be analyzed is never reported as clean.",
 		Remediation: "Re-download the file from its source. If it is still malformed, do not load it."},
+	{ID: ConfigTargetDangerous, Title: "Configuration makes the framework call a dangerous function", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "A Hydra or OmegaConf `_target_` in a YAML or JSON configuration (NeMo's model_config.yaml in a .nemo archive, a model repository's config.json, a training config) names a function or class that the pickle policy denies: code execution, processes, files, network, nested deserialization. hydra.utils.instantiate imports it and calls it with the rest of the mapping as arguments when the model is built.",
+		Remediation: pickleFix},
+	{ID: ConfigTargetUnknown, Title: "Configuration makes the framework call an unknown function", Severity: High,
+		ATLAS:       dangerousPickleATLAS,
+		Description: "A Hydra or OmegaConf `_target_` names a function, or a class outside the libraries Violet knows, that the allowlist does not name. Instantiating the configuration calls it with the configuration's values.",
+		Remediation: "Read what the target does before you build the model from this configuration; if it is your own class, allow it with --allow module.name."},
 	{ID: ArchivePathEscape, Title: "Archive member would be written outside the extraction folder", Severity: High,
 		ATLAS:       []string{atlasSupplyChainModel, atlasUnsafeArtifacts},
 		Description: "A tar, zip or 7z member's name is an absolute path, a drive or UNC path, or climbs out with '..', or a symbolic or hard link points outside the archive's folder. Loaders that unpack a model archive with extractall (tarfile before Python 3.14's data filter, zipfile-based tools, unzip, the ONNX model hub's tar download) then write or link files anywhere the user can: a .bashrc, a cron entry, a site-packages module that runs at the next import.",

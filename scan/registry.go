@@ -5,6 +5,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/archive"
 	"github.com/violet-mlsecops/violet/analyzer/gguf"
 	"github.com/violet-mlsecops/violet/analyzer/hfrepo"
+	"github.com/violet-mlsecops/violet/analyzer/hydra"
 	"github.com/violet-mlsecops/violet/analyzer/keras"
 	"github.com/violet-mlsecops/violet/analyzer/kerash5"
 	"github.com/violet-mlsecops/violet/analyzer/msgpack"
@@ -29,5 +30,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, kerash5.Analyzer{}, hfrepo.Analyzer{}, tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, kerash5.Analyzer{}, hfrepo.Analyzer{}, hydra.New(policy), tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
 }

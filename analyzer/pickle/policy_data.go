@@ -136,7 +136,8 @@ var builtinDeny = []struct {
 		"jinja2", "mako", "numexpr", "transformers.dynamic_module_utils", "transformers.agents", "transformers.tools",
 		"transformers.utils.import_utils", "torch.utils.data.datapipes", "torchdata", "pyarrow.lib.PyExtensionType",
 		"pyarrow.cffi", "pyarrow.jvm", "jax.experimental.serialize_executable", "numpy.lib.utils", "scipy.weave",
-		"sklearn.utils.fixes.parse_version", "torch.fx", "torch.compile", "torch._export.serde.serialize"}},
+		"sklearn.utils.fixes.parse_version", "torch.fx", "torch.compile", "torch._export.serde.serialize",
+		"hydra", "omegaconf.OmegaConf.register_new_resolver"}},
 	{finding.PickleProcess, "starts a process or runs a shell command", []string{
 		"os", "posix", "nt", "subprocess", "pty", "popen2", "_posixsubprocess", "_winapi", "multiprocessing",
 		"concurrent.futures", "threading", "_thread", "asyncio.subprocess", "asyncio.create_subprocess_exec",
@@ -258,6 +259,8 @@ var builtinLibraries = []struct {
 	{"JAX and its libraries: arrays, PRNG keys, Flax modules and states, Optax optimizer states, Equinox modules",
 		[]string{"jax", "jaxlib", "flax", "optax", "equinox", "ml_dtypes", "chex"}},
 	{"gradient boosting libraries", []string{"xgboost", "lightgbm", "catboost"}},
+	{"NVIDIA NeMo: model, module and configuration classes, as .nemo archives' model_config.yaml names them",
+		[]string{"nemo"}},
 	{"OmegaConf configuration containers (DictConfig, ListConfig and their nodes), as Lightning and NeMo keep hyperparameters; interpolations are resolved on access, not at load",
 		[]string{"omegaconf"}},
 }
