@@ -25,7 +25,7 @@ type SevenZip struct{}
 func (SevenZip) Name() string { return "7z" }
 
 // Version is the analyzer's version.
-func (SevenZip) Version() string { return "1" }
+func (SevenZip) Version() string { return "2" }
 
 // Sniff checks the 7z signature.
 func (SevenZip) Sniff(in *analyzer.Input) bool {

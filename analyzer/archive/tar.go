@@ -21,7 +21,7 @@ type Tar struct{}
 func (Tar) Name() string { return "tar" }
 
 // Version is the analyzer's version.
-func (Tar) Version() string { return "1" }
+func (Tar) Version() string { return "2" }
 
 // Sniff accepts a POSIX or GNU header ("ustar" magic) or a V7 header whose
 // checksum is right.

@@ -27,7 +27,7 @@ type Zip struct{}
 func (Zip) Name() string { return "zip" }
 
 // Version is the analyzer's version.
-func (Zip) Version() string { return "1" }
+func (Zip) Version() string { return "2" }
 
 // Sniff accepts a local file header or an empty archive's end record at
 // offset 0, or an end record at the end of the input (data prepended to an

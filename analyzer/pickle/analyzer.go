@@ -12,7 +12,7 @@ import (
 
 // Version is the version of the pickle analyzer and its policy: it changes
 // whenever a verdict may change.
-const Version = "1"
+const Version = "2"
 
 // Analyzer scans raw pickle files. Formats built on pickle (PyTorch, joblib,
 // NumPy) reuse Scan for the pickles they hold.
