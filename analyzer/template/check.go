@@ -2,8 +2,6 @@ package template
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -41,8 +39,13 @@ type Issue struct {
 	Kind IssueKind
 	// Message says what was found.
 	Message string
-	// Evidence is the offending excerpt of the template source.
+	// Evidence is the offending excerpt of the template source; when the
+	// issue is about a constant the excerpt folds to, it is followed by
+	// " = " and Value.
 	Evidence string
+	// Value is the Python repr of the folded constant the issue is about
+	// (a name built from strings, a format string), or "".
+	Value string
 	// Offset is the byte offset of the excerpt in the template.
 	Offset int
 }
@@ -84,11 +87,12 @@ type checker struct {
 	consts map[string]any
 	multi  map[string]bool
 	memo   map[*Node]folded
-}
-
-type folded struct {
-	v  any
-	ok bool
+	// steps and work count the folder's expressions and bytes.
+	steps, work int
+	// exhausted is set once the folder's budget is spent.
+	exhausted bool
+	// tooLong is set by an operation whose result would exceed MaxFoldLen.
+	tooLong bool
 }
 
 // Check returns the issues of a parsed template. Every branch counts,
@@ -96,6 +100,7 @@ type folded struct {
 func Check(t *Tree) []Issue {
 	c := &checker{src: t.Src, seen: map[string]bool{}, bound: map[string]bool{}, consts: map[string]any{}, multi: map[string]bool{}, memo: map[*Node]folded{}}
 	c.bind(t.Nodes)
+	c.prefoldNodes(t.Nodes)
 	c.nodes(t.Nodes)
 	return c.issues
 }
@@ -109,14 +114,29 @@ func CheckTemplate(src string) ([]Issue, error) {
 	return Check(t), nil
 }
 
+// cut shortens s to at most n bytes, on a rune boundary, marking the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
 func (c *checker) report(k IssueKind, n *Node, format string, args ...any) {
-	ev := c.src[n.Pos:min(n.End, len(c.src))]
-	if len(ev) > 200 {
-		cut := 200
-		for cut > 0 && !utf8.RuneStart(ev[cut]) {
-			cut--
-		}
-		ev = ev[:cut] + "..."
+	c.reportValue(k, n, nil, format, args...)
+}
+
+// reportValue reports an issue about n, which folds to value (nil: the
+// issue is not about a folded constant).
+func (c *checker) reportValue(k IssueKind, n *Node, value any, format string, args ...any) {
+	ev := cut(c.src[n.Pos:min(n.End, len(c.src))], 200)
+	val := ""
+	if value != nil {
+		val = cut(repr(value), 200)
+		ev += " = " + val
 	}
 	msg := fmt.Sprintf(format, args...)
 	key := fmt.Sprintf("%d/%d/%s", k, n.Pos, msg)
@@ -124,7 +144,7 @@ func (c *checker) report(k IssueKind, n *Node, format string, args ...any) {
 		return
 	}
 	c.seen[key] = true
-	c.issues = append(c.issues, Issue{Kind: k, Message: msg, Evidence: ev, Offset: n.Pos})
+	c.issues = append(c.issues, Issue{Kind: k, Message: msg, Evidence: ev, Value: val, Offset: n.Pos})
 }
 
 // bind collects the names the template binds itself (set, for, macro
@@ -170,6 +190,7 @@ func (c *checker) bindTargets(n *Node) {
 			}
 			mark(ch)
 			if n.Name == "set" && ch.Kind == Name && len(n.Children) > 1 && len(n.Bodies) == 0 {
+				c.prefold(n.Children[1])
 				v, ok := c.fold(n.Children[1], 0)
 				if old, had := c.consts[ch.Name]; !ok || had && fmt.Sprint(old) != fmt.Sprint(v) {
 					c.multi[ch.Name] = true
@@ -211,18 +232,80 @@ func (c *checker) nodes(nodes []*Node) {
 
 // attrName checks a name reached as an attribute or a subscript.
 func (c *checker) attrName(n *Node, name string) {
-	c.memberName(n, name, false)
+	c.memberName(n, name, false, nil)
 }
 
 // memberName checks a name reached as an attribute, or as a subscript (where
-// the dictionary keys "system" and "open" are common).
-func (c *checker) memberName(n *Node, name string, subscript bool) {
+// the dictionary keys "system" and "open" are common); value is the folded
+// constant the name was built as, or nil for a literal name.
+func (c *checker) memberName(n *Node, name string, subscript bool, value any) {
+	if msg := judgeMember(name, subscript); msg != "" {
+		c.reportValue(Injection, n, value, "%s", msg)
+	}
+}
+
+// judgeMember says how a member name reaches Python internals, or "".
+func judgeMember(name string, subscript bool) string {
 	switch {
 	case looksDunder(name):
-		c.report(Injection, n, "reaches the Python internal attribute %s", strings.TrimSpace(name))
+		return "reaches the Python internal attribute " + strings.TrimSpace(name)
 	case subscript && (name == "system" || name == "open"):
 	case attrInternals[name]:
-		c.report(Injection, n, "reaches the Python internal %s", name)
+		return "reaches the Python internal " + name
+	}
+	return ""
+}
+
+// judgeFields says how the replacement fields of s, read as a str.format
+// string, reach Python internals: {0.__class__}, {0[__builtins__]},
+// {0.__init__.__globals__} reach them as the dotted access would.
+func judgeFields(s string) []string {
+	if !strings.ContainsRune(s, '{') {
+		return nil
+	}
+	segs, _ := parseFormat(s, 0)
+	var out []string
+	for _, f := range fields(segs) {
+		for _, a := range f.path {
+			if msg := judgeMember(a.name, !a.attr); msg != "" {
+				out = append(out, fmt.Sprintf("whose field %s %s", cut(f.src, 80), msg))
+			}
+		}
+	}
+	return out
+}
+
+// judgeBuilt checks a string n folds to: a Python internal name, or a
+// format string whose fields reach internals.
+func (c *checker) judgeBuilt(n *Node) {
+	v, ok := c.fold(n, 0)
+	s, isStr := v.(string)
+	if !ok || !isStr {
+		return
+	}
+	if looksDunder(s) {
+		c.reportValue(Injection, n, s, "builds the Python internal name %s", strings.TrimSpace(s))
+	}
+	for _, msg := range judgeFields(s) {
+		c.reportValue(Injection, n, s, "builds a format string %s", msg)
+	}
+}
+
+// formatUse checks recv, the receiver of a str.format or str.format_map
+// reached as .format, ['format'] or |attr('format'): when it folds to a
+// string built from pieces, its fields are judged (a literal one is judged
+// as a constant already).
+func (c *checker) formatUse(recv *Node, method string) {
+	if method != "format" && method != "format_map" || recv == nil || recv.Kind == Const {
+		return
+	}
+	v, ok := c.fold(recv, 0)
+	s, isStr := v.(string)
+	if !ok || !isStr {
+		return
+	}
+	for _, msg := range judgeFields(s) {
+		c.reportValue(Injection, recv, s, "uses as a format string a constant %s", msg)
 	}
 }
 
@@ -255,8 +338,14 @@ func (c *checker) expr(n, parent *Node) {
 		if n.IsStr && isDunder(n.Value) {
 			c.report(Injection, n, "holds the Python internal name %s", n.Value)
 		}
+		if n.IsStr {
+			for _, msg := range judgeFields(n.Value) {
+				c.report(Injection, n, "holds a format string %s", msg)
+			}
+		}
 	case Getattr:
 		c.attrName(n, n.Name)
+		c.formatUse(n.Children[0], n.Name)
 		if x := n.Children[0]; x.Kind == Name && helpers[x.Name] && !c.bound[x.Name] {
 			c.report(Suspicious, n, "takes an attribute of the global helper %s", x.Name)
 		}
@@ -264,7 +353,12 @@ func (c *checker) expr(n, parent *Node) {
 		arg := n.Children[1]
 		if v, ok := c.fold(arg, 0); ok {
 			if s, isStr := v.(string); isStr {
-				c.memberName(n, s, true)
+				var shown any
+				if arg.Kind != Const || arg.Escaped {
+					shown = s
+				}
+				c.memberName(n, s, true, shown)
+				c.formatUse(n.Children[0], s)
 				if arg.Kind != Const && isIdent(s) && !isDunder(s) {
 					c.report(Suspicious, n, "subscripts with the computed name %q", s)
 				}
@@ -275,27 +369,16 @@ func (c *checker) expr(n, parent *Node) {
 		} else if c.computedString(arg) {
 			c.report(Suspicious, n, "subscripts with a name built from strings")
 		}
+		c.judgeBuilt(n)
 		if x := n.Children[0]; x.Kind == Name && helpers[x.Name] && !c.bound[x.Name] {
 			c.report(Suspicious, n, "subscripts the global helper %s", x.Name)
 		}
 	case Filter:
 		c.filter(n)
-	case BinOp:
-		if n.Name == "~" || n.Name == "+" || n.Name == "%" || n.Name == "*" {
-			if v, ok := c.fold(n, 0); ok {
-				if s, isStr := v.(string); isStr && looksDunder(s) {
-					c.report(Injection, n, "builds the Python internal name %s", strings.TrimSpace(s))
-				}
-			}
-		}
+	case BinOp, Unary, CondExpr:
+		c.judgeBuilt(n)
 	case Call:
-		if fn := n.Children[0]; fn.Kind == Getattr {
-			if v, ok := c.fold(n, 0); ok {
-				if s, isStr := v.(string); isStr && looksDunder(s) {
-					c.report(Injection, n, "builds the Python internal name %s", strings.TrimSpace(s))
-				}
-			}
-		}
+		c.judgeBuilt(n)
 		if fn := n.Children[0]; fn.Kind == Name && (fn.Name == "getattr" || fn.Name == "setattr") && len(n.Children) > 2 {
 			c.nameArg(n, n.Children[2], "getattr")
 		}
@@ -314,6 +397,11 @@ func (c *checker) filter(n *Node) {
 	case "attr":
 		if len(args) > 0 {
 			c.nameArg(n, args[0], "attr filter")
+			if v, ok := c.fold(args[0], 0); ok {
+				if s, isStr := v.(string); isStr {
+					c.formatUse(n.Children[0], s)
+				}
+			}
 		}
 	case "map", "selectattr", "rejectattr", "groupby", "sort", "sum", "unique", "min", "max":
 		var names []*Node
@@ -333,13 +421,8 @@ func (c *checker) filter(n *Node) {
 		for _, a := range names {
 			c.nameArg(n, a, n.Name+" filter")
 		}
-	case "join", "replace", "format", "reverse", "lower", "upper", "string", "trim", "first", "last", "title", "capitalize":
-		if v, ok := c.fold(n, 0); ok {
-			if s, isStr := v.(string); isStr && looksDunder(s) {
-				c.report(Injection, n, "builds the Python internal name %s", strings.TrimSpace(s))
-			}
-		}
 	}
+	c.judgeBuilt(n)
 }
 
 // nameArg checks an attribute name given as an argument.
@@ -348,8 +431,12 @@ func (c *checker) nameArg(n, arg *Node, what string) {
 	s, isStr := v.(string)
 	switch {
 	case ok && isStr:
+		var shown any
+		if arg.Kind != Const || arg.Escaped {
+			shown = s
+		}
 		for _, part := range strings.Split(s, ".") {
-			c.attrName(n, part)
+			c.memberName(n, part, false, shown)
 		}
 		if arg.Kind != Const || arg.Escaped {
 			c.report(Suspicious, n, "%s with the computed or escaped name %q", what, s)
@@ -411,447 +498,4 @@ func isIdent(s string) bool {
 		}
 	}
 	return true
-}
-
-const maxFold = 1 << 16
-
-// foldAll folds every node of ns, or reports that one cannot be folded.
-func (c *checker) foldAll(ns []*Node, depth int) ([]any, bool) {
-	out := make([]any, 0, len(ns))
-	for _, a := range ns {
-		v, ok := c.fold(a, depth)
-		if !ok {
-			return nil, false
-		}
-		out = append(out, v)
-	}
-	return out, true
-}
-
-// fold evaluates n when it is built from constants only: string, int64,
-// float64, bool, nil or []any.
-func (c *checker) fold(n *Node, depth int) (any, bool) {
-	if n == nil || depth > MaxDepth*2 {
-		return nil, false
-	}
-	if r, ok := c.memo[n]; ok {
-		return r.v, r.ok
-	}
-	v, ok := c.fold1(n, depth)
-	c.memo[n] = folded{v, ok}
-	return v, ok
-}
-
-func (c *checker) fold1(n *Node, depth int) (any, bool) {
-	d := depth + 1
-	switch n.Kind {
-	case Const:
-		switch {
-		case n.IsStr:
-			return n.Value, true
-		case n.Num != "":
-			if i, err := strconv.ParseInt(n.Num, 10, 64); err == nil {
-				return i, true
-			}
-			f, ok := number(n.Num)
-			return f, ok
-		case n.Name == "true" || n.Name == "True":
-			return true, true
-		case n.Name == "false" || n.Name == "False":
-			return false, true
-		}
-		return nil, true
-	case Name:
-		if v, ok := c.consts[n.Name]; ok && !c.multi[n.Name] {
-			return v, true
-		}
-	case List, Tuple:
-		out := make([]any, 0, len(n.Children))
-		for _, ch := range n.Children {
-			v, ok := c.fold(ch, d)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, v)
-		}
-		return out, true
-	case BinOp:
-		a, ok1 := c.fold(n.Children[0], d)
-		b, ok2 := c.fold(n.Children[1], d)
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		return binop(n.Name, a, b)
-	case Getitem:
-		x, ok := c.fold(n.Children[0], d)
-		s, isStr := x.(string)
-		if !ok || !isStr {
-			return nil, false
-		}
-		arg := n.Children[1]
-		if arg.Kind == Slice {
-			var idx [3]any
-			for i, p := range arg.Children {
-				if p != nil {
-					v, ok := c.fold(p, d)
-					if !ok {
-						return nil, false
-					}
-					idx[i] = v
-				}
-			}
-			return slice(s, idx)
-		}
-		v, ok := c.fold(arg, d)
-		i, isInt := v.(int64)
-		r := []rune(s)
-		if !ok || !isInt {
-			return nil, false
-		}
-		if i < 0 {
-			i += int64(len(r))
-		}
-		if i < 0 || i >= int64(len(r)) {
-			return nil, false
-		}
-		return string(r[i]), true
-	case Filter:
-		if n.Children[0] == nil {
-			return nil, false
-		}
-		x, ok := c.fold(n.Children[0], d)
-		if !ok {
-			return nil, false
-		}
-		args, ok := c.foldAll(n.Children[1:], d)
-		if !ok {
-			return nil, false
-		}
-		return applyFilter(n.Name, x, args)
-	case Call:
-		fn := n.Children[0]
-		if fn.Kind != Getattr {
-			return nil, false
-		}
-		x, ok := c.fold(fn.Children[0], d)
-		s, isStr := x.(string)
-		if !ok || !isStr {
-			return nil, false
-		}
-		args, ok := c.foldAll(n.Children[1:], d)
-		if !ok {
-			return nil, false
-		}
-		switch fn.Name {
-		case "format":
-			return braceFormat(s, args)
-		case "join", "replace", "lower", "upper":
-			if fn.Name == "join" && len(args) == 1 {
-				return applyFilter("join", args[0], []any{s})
-			}
-			return applyFilter(fn.Name, s, args)
-		case "strip":
-			return strings.TrimSpace(s), len(args) == 0
-		}
-	}
-	return nil, false
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			if s, ok := e.(string); ok {
-				parts[i] = "'" + s + "'"
-			} else {
-				parts[i] = str(e)
-			}
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
-}
-
-func binop(op string, a, b any) (any, bool) {
-	as, aStr := a.(string)
-	bs, bStr := b.(string)
-	ai, aInt := a.(int64)
-	bi, bInt := b.(int64)
-	switch op {
-	case "~":
-		r := str(a) + str(b)
-		return r, len(r) <= maxFold
-	case "+":
-		switch {
-		case aStr && bStr:
-			return as + bs, len(as)+len(bs) <= maxFold
-		case aInt && bInt:
-			return ai + bi, true
-		}
-		if al, ok := a.([]any); ok {
-			if bl, ok := b.([]any); ok && len(al)+len(bl) <= maxFold {
-				return append(append([]any{}, al...), bl...), true
-			}
-		}
-	case "*":
-		if bStr && aInt {
-			as, bi, aStr, bInt = bs, ai, true, true
-		}
-		switch {
-		case aStr && bInt:
-			if bi < 0 {
-				bi = 0
-			}
-			if int64(len(as))*bi > maxFold {
-				return nil, false
-			}
-			return strings.Repeat(as, int(bi)), true
-		case aInt && bInt && ai < math.MaxInt32 && bi < math.MaxInt32 && ai > -math.MaxInt32 && bi > -math.MaxInt32:
-			return ai * bi, true
-		}
-	case "-":
-		if aInt && bInt {
-			return ai - bi, true
-		}
-	case "%":
-		if aStr {
-			return percentFormat(as, b)
-		}
-	}
-	return nil, false
-}
-
-// percentFormat applies Python's % formatting for %s, %r, %c, %d and %%.
-func percentFormat(f string, arg any) (any, bool) {
-	args, isList := arg.([]any)
-	if !isList {
-		args = []any{arg}
-	}
-	var b strings.Builder
-	k := 0
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			b.WriteByte(f[i])
-			continue
-		}
-		i++
-		if i >= len(f) {
-			return nil, false
-		}
-		if f[i] == '%' {
-			b.WriteByte('%')
-			continue
-		}
-		if k >= len(args) {
-			return nil, false
-		}
-		a := args[k]
-		k++
-		switch f[i] {
-		case 's', 'r', 'd', 'i':
-			b.WriteString(str(a))
-		case 'c':
-			switch x := a.(type) {
-			case int64:
-				if x < 0 || x > 0x10ffff {
-					return nil, false
-				}
-				b.WriteRune(rune(x))
-			case string:
-				b.WriteString(x)
-			default:
-				return nil, false
-			}
-		default:
-			return nil, false
-		}
-		if b.Len() > maxFold {
-			return nil, false
-		}
-	}
-	return b.String(), true
-}
-
-// braceFormat applies str.format for {} and {N}.
-func braceFormat(f string, args []any) (any, bool) {
-	var b strings.Builder
-	auto := 0
-	for i := 0; i < len(f); i++ {
-		switch {
-		case f[i] == '{' && i+1 < len(f) && f[i+1] == '{':
-			b.WriteByte('{')
-			i++
-		case f[i] == '}' && i+1 < len(f) && f[i+1] == '}':
-			b.WriteByte('}')
-			i++
-		case f[i] == '{':
-			j := strings.IndexByte(f[i:], '}')
-			if j < 0 {
-				return nil, false
-			}
-			field := f[i+1 : i+j]
-			idx := auto
-			if field == "" {
-				auto++
-			} else {
-				n, err := strconv.Atoi(field)
-				if err != nil {
-					return nil, false
-				}
-				idx = n
-			}
-			if idx < 0 || idx >= len(args) {
-				return nil, false
-			}
-			b.WriteString(str(args[idx]))
-			if b.Len() > maxFold {
-				return nil, false
-			}
-			i += j
-		default:
-			b.WriteByte(f[i])
-		}
-	}
-	return b.String(), true
-}
-
-func slice(s string, idx [3]any) (any, bool) {
-	r := []rune(s)
-	n := int64(len(r))
-	get := func(v any, def int64) (int64, bool) {
-		if v == nil {
-			return def, true
-		}
-		i, ok := v.(int64)
-		return i, ok
-	}
-	step, ok := get(idx[2], 1)
-	if !ok || step == 0 {
-		return nil, false
-	}
-	var start, stop int64
-	if step > 0 {
-		start, ok = get(idx[0], 0)
-		if !ok {
-			return nil, false
-		}
-		stop, ok = get(idx[1], n)
-	} else {
-		start, ok = get(idx[0], n-1)
-		if !ok {
-			return nil, false
-		}
-		stop, ok = get(idx[1], -n-1)
-	}
-	if !ok {
-		return nil, false
-	}
-	norm := func(i int64, lo, hi int64) int64 {
-		if i < 0 {
-			i += n
-		}
-		return max(lo, min(i, hi))
-	}
-	var out []rune
-	if step > 0 {
-		start, stop = norm(start, 0, n), norm(stop, 0, n)
-		for i := start; i < stop; i += step {
-			out = append(out, r[i])
-		}
-	} else {
-		start, stop = norm(start, -1, n-1), norm(stop, -1, n-1)
-		for i := start; i > stop; i += step {
-			out = append(out, r[i])
-		}
-	}
-	return string(out), true
-}
-
-func applyFilter(name string, x any, args []any) (any, bool) {
-	s, isStr := x.(string)
-	switch name {
-	case "join":
-		sep := ""
-		if len(args) > 0 {
-			sep, _ = args[0].(string)
-		}
-		var parts []string
-		switch l := x.(type) {
-		case []any:
-			for _, e := range l {
-				parts = append(parts, str(e))
-			}
-		case string:
-			for _, r := range l {
-				parts = append(parts, string(r))
-			}
-		default:
-			return nil, false
-		}
-		r := strings.Join(parts, sep)
-		return r, len(r) <= maxFold
-	case "replace":
-		if !isStr || len(args) < 2 {
-			return nil, false
-		}
-		old, ok1 := args[0].(string)
-		nw, ok2 := args[1].(string)
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		count := -1
-		if len(args) > 2 {
-			c, ok := args[2].(int64)
-			if !ok {
-				return nil, false
-			}
-			count = int(c)
-		}
-		if len(s)*(len(nw)+1) > maxFold {
-			return nil, false
-		}
-		return strings.Replace(s, old, nw, count), true
-	case "format":
-		if !isStr {
-			return nil, false
-		}
-		if len(args) == 1 {
-			return percentFormat(s, args[0])
-		}
-		return percentFormat(s, args)
-	case "reverse":
-		if isStr {
-			r := []rune(s)
-			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-				r[i], r[j] = r[j], r[i]
-			}
-			return string(r), true
-		}
-	case "lower":
-		return strings.ToLower(s), isStr
-	case "upper":
-		return strings.ToUpper(s), isStr
-	case "trim":
-		return strings.TrimSpace(s), isStr
-	case "string":
-		return str(x), true
-	case "first", "last":
-		if l, ok := x.([]any); ok && len(l) > 0 {
-			if name == "first" {
-				return l[0], true
-			}
-			return l[len(l)-1], true
-		}
-	}
-	return nil, false
 }

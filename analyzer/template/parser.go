@@ -739,14 +739,12 @@ func (p *parser) postfix(n *Node) *Node {
 			}
 			p.leave()
 			p.next()
+			// x[] is x[()] to Jinja, which parses it.
 			var arg *Node
 			if len(args) == 1 {
 				arg = args[0]
 			} else {
-				arg = &Node{Kind: Tuple, Children: args}
-			}
-			if len(args) == 0 {
-				p.fail("empty subscript")
+				arg = &Node{Kind: Tuple, Pos: n.End, End: p.lastEnd(), Children: args}
 			}
 			n = &Node{Kind: Getitem, Pos: n.Pos, End: p.lastEnd(), Children: []*Node{n, arg}}
 		case p.isOp("("):
