@@ -34,6 +34,13 @@ const (
 	atlasSupplyChainSW    = "AML.T0010.001" // AI Supply Chain Compromise: AI Software
 )
 
+// Rule ids of headers that corrupt or overread the memory of real loaders
+// (next to SafetensorsLayout and GGUFLayout, which stay medium).
+const (
+	SafetensorsMemorySafety = "SAFETENSORS-MEMORY-SAFETY"
+	GGUFMemorySafety        = "GGUF-MEMORY-SAFETY"
+)
+
 // Rule ids. Each is in the catalogue below.
 const (
 	PickleCodeExec      = "PICKLE-CODE-EXEC"
@@ -169,6 +176,14 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The tensor infos of a GGUF file lie about its data: a tensor is misaligned, overlaps another, runs past the end of the file or has dimensions that are not whole blocks of its type, a name appears twice, or bytes belong to no tensor. llama.cpp refuses some of these; the unclaimed bytes can hide a payload for a second-stage loader, and Violet scans them as files of their own.",
 		Remediation: "Re-convert the model with llama.cpp's own tools (convert_hf_to_gguf.py, llama-quantize); do not load a file whose header was edited by hand."},
+	{ID: SafetensorsMemorySafety, Title: "safetensors header corrupts the memory of lenient loaders", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasDenialOfService},
+		Description: "The header of a safetensors file declares sizes that make loaders read or write outside their buffers: a header length past the file or the 100 MB the reference reads, data_offsets that end before they begin or past the data, a shape whose size wraps or needs more bytes than its data_offsets give, negative numbers, an unknown dtype with a shape no data could hold, or a name given twice. The reference crate (safetensors.torch.load_file) refuses them; lenient C, C++ and Go loaders (MLX, stable-diffusion.cpp, fastllm, safetensors-cpp...) have overflowed on each. The finding names the loader and the issue that documents the class.",
+		Remediation: "Do not load the file with any loader other than the reference safetensors library, and treat it as hostile: a genuine export never declares such sizes. Re-export the weights with safetensors.torch.save_file from a trusted copy."},
+	{ID: GGUFMemorySafety, Title: "GGUF header corrupts the memory of GGUF loaders", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasDenialOfService},
+		Description: "The GGUF header holds a trigger of the heap overflows and out-of-bounds reads reported against llama.cpp/ggml gguf_init_from_file and the loaders built on it (Ollama, llama-cpp-python, LM Studio): counts or string and array lengths no file of its size can hold (CVE-2024-25664 to CVE-2024-25668), more than four dimensions, a tensor type no ggml defines, sizes that wrap past 2^63 (GHSA-96jg-mvhq-q7q7, GHSA-vgg9-87g3-85w8), tensor data past the end of the file (CVE-2026-7482), or a tensor name given twice. The finding names the loader and the advisory.",
+		Remediation: "Do not load the file, and keep llama.cpp, Ollama and other GGUF loaders up to date. A converter never writes such a header: get the model again from its publisher, or re-convert it with llama.cpp's own tools."},
 	{ID: TemplateInjection, Title: "Chat template reaches Python internals", Severity: Critical,
 		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
 		Description: "The chat template (in a GGUF file, tokenizer_config.json or chat_template.jinja) reaches Python objects a template never needs: dunder attributes (__class__, __globals__, __subclasses__, __builtins__, __init__...), or the module and OS objects behind them. Serving the model renders the template in a Jinja engine, and this is how CVE-2024-34359 (llama-cpp-python) and its kin run code on the server.",

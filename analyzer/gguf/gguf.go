@@ -32,6 +32,13 @@ const (
 	maxDims       = 4 // GGML_MAX_DIMS
 	maxTensors    = 1 << 20
 	maxKV         = 1 << 20
+	// maxElements bounds the elements of an array of strings or arrays
+	// (vocabularies hold a few hundred thousand).
+	maxElements = 1 << 24
+	// maxTypeID bounds the tensor type ids that may be newer than
+	// ggmlTypes (ggml defines 40); a larger id, or one negative as the
+	// int32 ggml reads, is no type at all.
+	maxTypeID = 256
 )
 
 // Value types of key/values.
@@ -79,26 +86,54 @@ type Tensor struct {
 	Offset uint64
 }
 
-// size is the tensor's data size, or false when its type is unknown or
-// its element count is not a whole number of blocks.
-func (t Tensor) size() (uint64, bool) {
-	tt, ok := ggmlTypes[t.Type]
-	if !ok {
-		return 0, false
-	}
+// elements is the tensor's element count, or false when a dimension or
+// the product of the dimensions does not fit the int64_t that ggml counts
+// elements in.
+func (t Tensor) elements() (uint64, bool) {
 	n := uint64(1)
 	for _, d := range t.Dims {
 		hi, lo := bits.Mul64(n, d)
-		if hi != 0 {
+		if hi != 0 || d > math.MaxInt64 || lo > math.MaxInt64 {
 			return 0, false
 		}
 		n = lo
 	}
+	return n, true
+}
+
+// sizeStatus says why a tensor's size is not known.
+type sizeStatus int
+
+const (
+	sizeOK       sizeStatus = iota
+	sizeUnknown             // a type newer than ggmlTypes
+	sizeBlocks              // not a whole number of blocks
+	sizeOverflow            // the element count or the byte size wraps past 2^63
+)
+
+// size is the tensor's data size, with checked arithmetic throughout.
+func (t Tensor) size() (uint64, sizeStatus) {
+	n, ok := t.elements()
+	if !ok {
+		return 0, sizeOverflow
+	}
+	tt, ok := ggmlTypes[t.Type]
+	if !ok {
+		return 0, sizeUnknown
+	}
 	if n%tt.block != 0 {
-		return 0, false
+		return 0, sizeBlocks
+	}
+	// ggml_nbytes multiplies by the block size before it divides by the
+	// block length: that product must not wrap either.
+	if hi, _ := bits.Mul64(n, tt.size); hi != 0 {
+		return 0, sizeOverflow
 	}
 	hi, size := bits.Mul64(n/tt.block, tt.size)
-	return size, hi == 0
+	if hi != 0 || size > math.MaxInt64 {
+		return 0, sizeOverflow
+	}
+	return size, sizeOK
 }
 
 // Header is a parsed GGUF header.
@@ -125,6 +160,9 @@ type Header struct {
 	DataOffset uint64
 	// Problems are layout problems found while parsing.
 	Problems []string
+	// Hazards are memory-safety triggers found while parsing (a tensor
+	// name given twice); Check adds those of the tensor infos.
+	Hazards []Hazard
 }
 
 // reader reads the header fields in order, within the file.
@@ -190,16 +228,94 @@ func (r *reader) count() (uint64, error) {
 	return uint64(v), err
 }
 
-func (r *reader) str() (string, error) {
+// strLen reads a string length and checks it against the file (a
+// trigger) and against maxString (a limit of the parser).
+func (r *reader) strLen() (uint64, error) {
 	n, err := r.count()
+	if err != nil {
+		return 0, err
+	}
+	if n > r.size-r.pos {
+		// A file cut short ends inside a string of plausible length; a
+		// length no header holds is a trigger.
+		if n <= maxString {
+			return 0, errTruncated
+		}
+		return 0, hazardf(ClassStringLength, "a string length of %d bytes at offset %d runs past the end of the %d-byte file", n, r.pos-r.width(), r.size)
+	}
+	if n > maxString {
+		return 0, fmt.Errorf("a string of %d bytes is longer than %d", n, maxString)
+	}
+	return n, nil
+}
+
+// width is the size of a count: 4 bytes in version 1, 8 after.
+func (r *reader) width() uint64 {
+	if r.wide {
+		return 8
+	}
+	return 4
+}
+
+func (r *reader) str() (string, error) {
+	n, err := r.strLen()
 	if err != nil {
 		return "", err
 	}
-	if n > maxString {
-		return "", fmt.Errorf("a string of %d bytes is longer than %d", n, maxString)
-	}
 	b, err := r.bytes(n)
 	return string(b), err
+}
+
+// array reads the element type and count of an array value and checks
+// them against the file before anything is read or allocated.
+func (r *reader) array() (elem uint32, n uint64, err error) {
+	at := r.pos
+	if elem, err = r.u32(); err != nil {
+		return 0, 0, err
+	}
+	if n, err = r.count(); err != nil {
+		return 0, 0, err
+	}
+	left := r.size - r.pos
+	if size, ok := scalarSize[elem]; ok {
+		if hi, total := bits.Mul64(n, size); hi != 0 || total > left {
+			if hi == 0 && total <= maxString {
+				return 0, 0, errTruncated // a file cut short
+			}
+			return 0, 0, hazardf(ClassArrayCount, "an array at offset %d declares %d elements of %d bytes, more than the %d bytes left in the file (%s)", at, n, size, left, wrapNote(hi != 0))
+		}
+		return elem, n, nil
+	}
+	var least uint64
+	switch elem {
+	case typeString:
+		least = r.width() // a length
+	case typeArray:
+		least = 4 + r.width() // a type and a count
+	default:
+		return 0, 0, hazardf(ClassArrayType, "an array at offset %d has the element type %d, which is no GGUF value type", at, elem)
+	}
+	if hi, total := bits.Mul64(n, least); hi != 0 || total > left {
+		if hi == 0 && n <= maxElements {
+			return 0, 0, errTruncated // a file cut short
+		}
+		return 0, 0, hazardf(ClassStringArrayCount, "an array at offset %d declares %d %s elements, more than the %d bytes left in the file can hold (%s)", at, n, typeName(elem), left, wrapNote(hi != 0))
+	}
+	return elem, n, nil
+}
+
+func wrapNote(wraps bool) string {
+	if wraps {
+		return "the byte count wraps past 2^64"
+	}
+	return "the byte count does not wrap, but no file holds it"
+}
+
+func typeName(t uint32) string {
+	if t == typeArray {
+		return "array"
+	}
+	return "string"
 }
 
 // ParseHeader reads the header of a GGUF file of size bytes.
@@ -230,6 +346,15 @@ func ParseHeader(ra io.ReaderAt, size int64) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
+	left := r.size - r.pos
+	// Counts beyond the limits and beyond what the file can hold are
+	// triggers; smaller ones in a file cut short are not.
+	if hi, lo := bits.Mul64(nKV, r.width()+4+1); nKV > maxKV && (hi != 0 || lo > left) {
+		return nil, hazardf(ClassKVCount, "the header declares %d key/values, more than the %d bytes of the file can hold", nKV, left)
+	}
+	if hi, lo := bits.Mul64(nTensors, r.width()+4+4+8); nTensors > maxTensors && (hi != 0 || lo > left) {
+		return nil, hazardf(ClassTensorCount, "the header declares %d tensor infos, more than the %d bytes of the file can hold", nTensors, left)
+	}
 	if nTensors > maxTensors || nKV > maxKV {
 		return nil, fmt.Errorf("the header declares %d tensors and %d key/values, more than any model", nTensors, nKV)
 	}
@@ -245,7 +370,7 @@ func ParseHeader(ra io.ReaderAt, size int64) (*Header, error) {
 			return nil, fmt.Errorf("tensor info %d: %w", i, err)
 		}
 		if seen[t.Name] {
-			h.Problems = append(h.Problems, fmt.Sprintf("the tensor name %q appears twice", t.Name))
+			h.Hazards = append(h.Hazards, Hazard{ClassDuplicateName, fmt.Sprintf("the tensor name %q appears twice", t.Name)})
 		}
 		seen[t.Name] = true
 		h.Tensors = append(h.Tensors, t)
@@ -254,11 +379,21 @@ func ParseHeader(ra io.ReaderAt, size int64) (*Header, error) {
 	return h, nil
 }
 
+// alignUp rounds n up to a multiple of a; n stays below the file size,
+// so that the sum cannot wrap (alignUpChecked is for sums of sizes).
 func alignUp(n, a uint64) uint64 {
+	v, _ := alignUpChecked(n, a)
+	return v
+}
+
+// alignUpChecked rounds n up to a multiple of a, or returns false when the
+// result wraps past 2^64.
+func alignUpChecked(n, a uint64) (uint64, bool) {
 	if a == 0 || n%a == 0 {
-		return n
+		return n, true
 	}
-	return n + a - n%a
+	v, carry := bits.Add64(n, a-n%a, 0)
+	return v, carry == 0
 }
 
 func (h *Header) readKV(r *reader) error {
@@ -319,15 +454,11 @@ func (h *Header) readGeneral(r *reader, key string, typ uint32) error {
 		h.General[key] = []string{v}
 		return nil
 	}
-	elem, err := r.u32()
+	elem, n, err := r.array()
 	if err != nil {
 		return err
 	}
-	n, err := r.count()
-	if err != nil {
-		return err
-	}
-	if elem == typeArray || n > r.size-r.pos {
+	if elem == typeArray {
 		// Rewind is not possible: skip the elements one by one.
 		for i := uint64(0); i < n; i++ {
 			if err := skipValue(r, elem, 1); err != nil {
@@ -408,35 +539,21 @@ func skipValue(r *reader, typ uint32, depth int) error {
 	}
 	switch typ {
 	case typeString:
-		n, err := r.count()
+		n, err := r.strLen()
 		if err != nil {
 			return err
-		}
-		if n > maxString {
-			return fmt.Errorf("a string of %d bytes is longer than %d", n, maxString)
 		}
 		return r.skip(n)
 	case typeArray:
 		if depth >= maxArrayDepth {
 			return fmt.Errorf("arrays nested deeper than %d", maxArrayDepth)
 		}
-		elem, err := r.u32()
-		if err != nil {
-			return err
-		}
-		n, err := r.count()
+		elem, n, err := r.array()
 		if err != nil {
 			return err
 		}
 		if size, ok := scalarSize[elem]; ok {
-			hi, total := bits.Mul64(n, size)
-			if hi != 0 {
-				return errTruncated
-			}
-			return r.skip(total)
-		}
-		if n > r.size-r.pos { // every element takes at least a byte
-			return errTruncated
+			return r.skip(n * size) // r.array checked the product
 		}
 		for i := uint64(0); i < n; i++ {
 			if err := skipValue(r, elem, depth+1); err != nil {
@@ -458,7 +575,7 @@ func readTensor(r *reader) (Tensor, error) {
 		return Tensor{}, err
 	}
 	if nDims > maxDims {
-		return Tensor{}, fmt.Errorf("tensor %q has %d dimensions, more than %d", name, nDims, maxDims)
+		return Tensor{}, hazardf(ClassDims, "tensor %q has %d dimensions, more than GGML_MAX_DIMS (%d)", name, nDims, maxDims)
 	}
 	t := Tensor{Name: name, Dims: make([]uint64, nDims)}
 	for i := range t.Dims {
@@ -478,39 +595,66 @@ func readTensor(r *reader) (Tensor, error) {
 // span is a byte range of the file.
 type span struct{ begin, end uint64 }
 
-// Check returns the layout problems of the tensors in a file of size bytes,
-// and the ranges of the data section that no tensor claims (beyond the
-// alignment padding).
-func (h *Header) Check(size uint64) (problems []string, unclaimed []span) {
+// Check returns what is wrong with the tensors of a file of size bytes:
+// the memory-safety triggers (hazards), the other layout problems, and the
+// ranges of the data section that no tensor claims (beyond the alignment
+// padding). Every size computed from the header is checked for overflow.
+func (h *Header) Check(size uint64) (hazards []Hazard, problems []string, unclaimed []span) {
+	hazards = append(hazards, h.Hazards...)
 	problems = append(problems, h.Problems...)
-	if h.DataOffset > size {
-		if len(h.Tensors) > 0 {
-			problems = append(problems, "the tensor data starts past the end of the file")
-		}
-		return problems, nil
-	}
 	type extent struct {
 		name       string
 		begin, end uint64
 	}
 	var ext []extent
+	var total uint64 // the sum of the padded sizes, as ggml's ctx->size
+	totalWraps := false
 	for _, t := range h.Tensors {
+		if t.Type >= maxTypeID {
+			hazards = append(hazards, Hazard{ClassTensorType, fmt.Sprintf("tensor %q has the type id %d (%d as ggml's int32), which no ggml version defines", t.Name, t.Type, int32(t.Type))})
+			continue
+		}
 		if t.Offset%h.Alignment != 0 {
 			problems = append(problems, fmt.Sprintf("tensor %q at offset %d is not aligned to %d bytes", t.Name, t.Offset, h.Alignment))
 		}
-		n, ok := t.size()
-		if !ok {
-			if _, known := ggmlTypes[t.Type]; known {
-				problems = append(problems, fmt.Sprintf("tensor %q: its dimensions are not a whole number of blocks of its type", t.Name))
-			}
-			continue // a type newer than this table: its size is unknown
+		n, status := t.size()
+		switch status {
+		case sizeOverflow:
+			hazards = append(hazards, Hazard{ClassTensorSize, fmt.Sprintf("tensor %q has dimensions %v of type %d, whose element count or byte size wraps past 2^63", t.Name, t.Dims, t.Type)})
+			continue
+		case sizeBlocks:
+			problems = append(problems, fmt.Sprintf("tensor %q: its dimensions are not a whole number of blocks of its type", t.Name))
+			continue
+		case sizeUnknown:
+			continue // a type newer than ggmlTypes: its size is unknown
 		}
-		begin := h.DataOffset + t.Offset
-		if t.Offset > size || begin > size || n > size-begin {
-			problems = append(problems, fmt.Sprintf("tensor %q (%d bytes at offset %d) runs past the end of the file", t.Name, n, t.Offset))
+		if !totalWraps {
+			padded, ok := alignUpChecked(n, h.Alignment)
+			var carry uint64
+			total, carry = bits.Add64(total, padded, 0)
+			if !ok || carry != 0 {
+				totalWraps = true
+				hazards = append(hazards, Hazard{ClassTotalSize, fmt.Sprintf("the padded sizes of the tensors up to %q add up past 2^64", t.Name)})
+			}
+		}
+		begin, carry := bits.Add64(h.DataOffset, t.Offset, 0)
+		if carry != 0 {
+			hazards = append(hazards, Hazard{ClassPastEOF, fmt.Sprintf("tensor %q: the data section start (%d) plus its offset (%d) wraps past 2^64", t.Name, h.DataOffset, t.Offset)})
 			continue
 		}
-		ext = append(ext, extent{t.Name, begin, begin + n})
+		end, carry := bits.Add64(begin, n, 0)
+		switch {
+		case carry != 0:
+			hazards = append(hazards, Hazard{ClassPastEOF, fmt.Sprintf("tensor %q: its offset (%d) plus its size (%d bytes) wraps past 2^64", t.Name, t.Offset, n)})
+			continue
+		case end > size:
+			hazards = append(hazards, Hazard{ClassPastEOF, fmt.Sprintf("tensor %q (%d bytes at offset %d of the data section) ends at byte %d of a %d-byte file", t.Name, n, t.Offset, end, size)})
+			continue
+		}
+		ext = append(ext, extent{t.Name, begin, end})
+	}
+	if h.DataOffset > size {
+		return hazards, problems, nil
 	}
 	sort.Slice(ext, func(i, j int) bool { return ext[i].begin < ext[j].begin })
 	pos := h.DataOffset
@@ -528,7 +672,7 @@ func (h *Header) Check(size uint64) (problems []string, unclaimed []span) {
 		problems = append(problems, fmt.Sprintf("%d bytes after the last tensor belong to no tensor", size-pos))
 		unclaimed = append(unclaimed, span{pos, size})
 	}
-	return problems, unclaimed
+	return hazards, problems, unclaimed
 }
 
 // checkTemplates runs the chat templates of the header through the
@@ -571,8 +715,19 @@ func (Analyzer) Sniff(in *analyzer.Input) bool {
 	return le >= 1 && le <= 3 || be >= 1 && be <= 3
 }
 
-// maxProblems bounds the layout findings of one file.
+// maxProblems bounds the layout findings of one file, and the
+// memory-safety findings.
 const maxProblems = 20
+
+// reportHazards reports one GGUF-MEMORY-SAFETY finding per trigger, each
+// naming the loader and the advisory.
+func reportHazards(rep analyzer.Reporter, hazards []Hazard) {
+	msgs := make([]string, len(hazards))
+	for i, h := range hazards {
+		msgs[i] = h.Message()
+	}
+	rep.ReportEach(finding.GGUFMemorySafety, "The GGUF header corrupts the memory of GGUF loaders: ", msgs, maxProblems)
+}
 
 // Analyze parses the header, reports its problems, and hands unclaimed
 // bytes to the engine.
@@ -585,11 +740,18 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	}
 	h, err := ParseHeader(ra, size)
 	if err != nil {
+		var hz *HazardError
+		if errors.As(err, &hz) {
+			reportHazards(rep, []Hazard{hz.Hazard})
+			rep.Report(finding.FormatMalformed, -1, "The GGUF header was not read past a field that corrupts the memory of GGUF loaders: "+err.Error()+".", "")
+			return nil
+		}
 		rep.Report(finding.FormatMalformed, -1, "The GGUF header is malformed: "+err.Error()+".", "")
 		return nil
 	}
 	checkTemplates(rep, h)
-	problems, unclaimed := h.Check(uint64(size))
+	hazards, problems, unclaimed := h.Check(uint64(size))
+	reportHazards(rep, hazards)
 	rep.ReportEach(finding.GGUFLayout, "The GGUF header does not describe the data honestly: ", problems, maxProblems)
 	for _, s := range unclaimed {
 		if s.end <= s.begin || s.end-s.begin > math.MaxInt64 {

@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -50,18 +52,27 @@ func (Analyzer) Name() string { return "safetensors" }
 func (Analyzer) Version() string { return "1" }
 
 // Sniff accepts an 8-byte little-endian header length followed by a JSON
-// object: "{" after optional white space.
+// object: "{" after optional white space. A length past the file or past
+// MaxHeader is accepted only when the object names a dtype or
+// data_offsets, so that the header length that corrupts lenient loaders is
+// reported rather than left unrecognized.
 func (Analyzer) Sniff(in *analyzer.Input) bool {
 	h := in.Head
 	if len(h) < 10 {
 		return false
 	}
-	n := binary.LittleEndian.Uint64(h[:8])
-	if n < 2 || n > MaxHeader || (in.Size >= 0 && n > uint64(in.Size)-8) {
+	rest := bytes.TrimLeft(h[8:], " \t\r\n")
+	if len(rest) == 0 || rest[0] != '{' {
 		return false
 	}
-	rest := bytes.TrimLeft(h[8:], " \t\r\n")
-	return len(rest) > 0 && rest[0] == '{'
+	n := binary.LittleEndian.Uint64(h[:8])
+	if n < 2 {
+		return false
+	}
+	if n <= MaxHeader && (in.Size < 8 || n <= uint64(in.Size)-8) {
+		return true
+	}
+	return bytes.Contains(rest, []byte(`"data_offsets"`)) || bytes.Contains(rest, []byte(`"dtype"`))
 }
 
 // Tensor is one entry of the header.
@@ -87,6 +98,9 @@ type Header struct {
 	// Problems are what the reference implementation would refuse but a
 	// lenient reader could accept.
 	Problems []string
+	// Hazards are memory-safety triggers found while parsing (a name
+	// given twice); Check adds those of the tensors.
+	Hazards []Hazard
 }
 
 // ParseHeader reads the header of a file of size bytes through r. A
@@ -100,11 +114,11 @@ func ParseHeader(r io.ReaderAt, size int64) (*Header, error) {
 		return nil, err
 	}
 	n := binary.LittleEndian.Uint64(lenBuf[:])
-	if n > MaxHeader {
-		return nil, fmt.Errorf("header of %d bytes is larger than the %d that loaders read", n, MaxHeader)
-	}
 	if n > uint64(size-8) {
-		return nil, fmt.Errorf("header of %d bytes runs past the end of the %d-byte file", n, size)
+		return nil, hazardf(ClassHeaderLength, "the header length %d runs past the end of the %d-byte file%s", n, size, lengthWraps(n))
+	}
+	if n > MaxHeader {
+		return nil, hazardf(ClassHeaderLength, "the header length %d is larger than the %d bytes the reference implementation reads", n, MaxHeader)
 	}
 	raw := make([]byte, n)
 	if _, err := r.ReadAt(raw, 8); err != nil {
@@ -124,6 +138,15 @@ func ParseHeader(r io.ReaderAt, size int64) (*Header, error) {
 	return h, nil
 }
 
+// lengthWraps notes a header length that wraps past 2^64 when a loader adds
+// the few bytes of a terminator or of the length field to it.
+func lengthWraps(n uint64) string {
+	if n > math.MaxUint64-16 {
+		return " (adding the 8 bytes of the length field to it wraps past 2^64)"
+	}
+	return ""
+}
+
 // parseJSON reads the header object token by token, so that duplicate
 // names (which parsers resolve differently) are seen.
 func (h *Header) parseJSON(raw []byte) error {
@@ -140,7 +163,7 @@ func (h *Header) parseJSON(raw []byte) error {
 		}
 		name := t.(string)
 		if seen[name] {
-			h.Problems = append(h.Problems, fmt.Sprintf("the name %q appears twice: readers keep one or the other", name))
+			h.Hazards = append(h.Hazards, Hazard{ClassDuplicateName, fmt.Sprintf("the name %q appears twice: readers keep one or the other", name)})
 		}
 		seen[name] = true
 		var v json.RawMessage
@@ -192,19 +215,52 @@ func (h *Header) parseMetadata(v json.RawMessage) error {
 // parseTensor reads {"dtype": ..., "shape": [...], "data_offsets": [b, e]}.
 func parseTensor(name string, v json.RawMessage) (Tensor, error) {
 	var raw struct {
-		Dtype       *string  `json:"dtype"`
-		Shape       []uint64 `json:"shape"`
-		DataOffsets []uint64 `json:"data_offsets"`
+		Dtype       *string       `json:"dtype"`
+		Shape       []json.Number `json:"shape"`
+		DataOffsets []json.Number `json:"data_offsets"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.DisallowUnknownFields()
+	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		return Tensor{}, fmt.Errorf("tensor %q: %v", name, err)
 	}
 	if raw.Dtype == nil || raw.Shape == nil || len(raw.DataOffsets) != 2 {
 		return Tensor{}, fmt.Errorf("tensor %q needs dtype, shape and two data_offsets", name)
 	}
-	return Tensor{Name: name, Dtype: *raw.Dtype, Shape: raw.Shape, Begin: raw.DataOffsets[0], End: raw.DataOffsets[1]}, nil
+	t := Tensor{Name: name, Dtype: *raw.Dtype, Shape: make([]uint64, len(raw.Shape))}
+	for i, d := range raw.Shape {
+		var err error
+		if t.Shape[i], err = parseUint(name, "shape", d); err != nil {
+			return Tensor{}, err
+		}
+	}
+	var err error
+	if t.Begin, err = parseUint(name, "data_offsets", raw.DataOffsets[0]); err != nil {
+		return Tensor{}, err
+	}
+	if t.End, err = parseUint(name, "data_offsets", raw.DataOffsets[1]); err != nil {
+		return Tensor{}, err
+	}
+	return t, nil
+}
+
+// parseUint reads a shape or data_offsets value: a non-negative integer
+// below 2^64. A negative or larger integer is a trigger; anything else
+// (a fraction, an exponent) is malformed.
+func parseUint(name, field string, n json.Number) (uint64, error) {
+	u, err := strconv.ParseUint(n.String(), 10, 64)
+	if err == nil {
+		return u, nil
+	}
+	digits := strings.TrimPrefix(n.String(), "-")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		if strings.HasPrefix(n.String(), "-") {
+			return 0, hazardf(ClassNumber, "tensor %q: the %s value %s is negative", name, field, n)
+		}
+		return 0, hazardf(ClassNumber, "tensor %q: the %s value %s is past 2^64", name, field, n)
+	}
+	return 0, fmt.Errorf("tensor %q: the %s value %s is not an integer", name, field, n)
 }
 
 // nbytes is the data size of a tensor, or false when it overflows or is
@@ -228,19 +284,30 @@ func (t Tensor) nbytes() (uint64, bool) {
 // span is a byte range of the data section that no tensor claims.
 type span struct{ begin, end uint64 }
 
-// Check returns what is wrong with the layout of the tensors in a data
-// section of dataSize bytes, and the ranges no tensor claims.
-func (h *Header) Check(dataSize uint64) (problems []string, unclaimed []span) {
+// elements is the tensor's element count, or false when it wraps past
+// 2^64.
+func (t Tensor) elements() (uint64, bool) {
+	n := uint64(1)
+	for _, d := range t.Shape {
+		hi, lo := bits.Mul64(n, d)
+		if hi != 0 {
+			return 0, false
+		}
+		n = lo
+	}
+	return n, true
+}
+
+// Check returns what is wrong with the tensors in a data section of
+// dataSize bytes, the data starting base bytes into the file: the
+// memory-safety triggers (hazards), the other layout problems, and the
+// ranges no tensor claims. Every size is computed with checked arithmetic.
+func (h *Header) Check(base, dataSize uint64) (hazards []Hazard, problems []string, unclaimed []span) {
+	hazards = append(hazards, h.Hazards...)
 	problems = append(problems, h.Problems...)
 	pos := uint64(0)
 	for _, t := range h.Tensors {
-		if _, ok := dtypeBits[t.Dtype]; !ok {
-			problems = append(problems, fmt.Sprintf("tensor %q has the unknown dtype %q", t.Name, t.Dtype))
-		} else if n, ok := t.nbytes(); !ok {
-			problems = append(problems, fmt.Sprintf("tensor %q: its shape overflows or is not a whole number of bytes", t.Name))
-		} else if t.End < t.Begin || t.End-t.Begin != n {
-			problems = append(problems, fmt.Sprintf("tensor %q: data_offsets [%d, %d] do not hold the %d bytes its dtype and shape need", t.Name, t.Begin, t.End, n))
-		}
+		hazards, problems = t.check(base, dataSize, hazards, problems)
 		switch {
 		case t.Begin < pos:
 			problems = append(problems, fmt.Sprintf("tensor %q overlaps the tensor before it (bytes %d to %d)", t.Name, t.Begin, pos))
@@ -248,20 +315,81 @@ func (h *Header) Check(dataSize uint64) (problems []string, unclaimed []span) {
 			problems = append(problems, fmt.Sprintf("%d bytes before tensor %q belong to no tensor", t.Begin-pos, t.Name))
 			unclaimed = append(unclaimed, span{pos, min(t.Begin, dataSize)})
 		}
-		if t.End > dataSize {
-			problems = append(problems, fmt.Sprintf("tensor %q ends at byte %d of a %d-byte data section", t.Name, t.End, dataSize))
-		}
 		pos = max(pos, t.End)
 	}
 	if pos < dataSize {
 		problems = append(problems, fmt.Sprintf("%d bytes after the last tensor belong to no tensor", dataSize-pos))
 		unclaimed = append(unclaimed, span{pos, dataSize})
 	}
-	return problems, unclaimed
+	return hazards, problems, unclaimed
 }
 
-// maxProblems bounds the layout findings of one file.
+// check adds the hazards and problems of one tensor.
+func (t Tensor) check(base, dataSize uint64, hazards []Hazard, problems []string) ([]Hazard, []string) {
+	reversed := t.End < t.Begin
+	switch {
+	case reversed:
+		hazards = append(hazards, Hazard{ClassReversedOffsets, fmt.Sprintf("tensor %q: data_offsets [%d, %d] end before they begin, so end minus begin wraps to %d", t.Name, t.Begin, t.End, t.End-t.Begin)})
+	case t.End > dataSize:
+		wraps := ""
+		if _, carry := bits.Add64(base, t.End, 0); carry != 0 {
+			wraps = " (the start of the data plus the end offset wraps past 2^64)"
+		}
+		hazards = append(hazards, Hazard{ClassPastEnd, fmt.Sprintf("tensor %q: data_offsets [%d, %d] end past the %d-byte data section%s", t.Name, t.Begin, t.End, dataSize, wraps)})
+	}
+	span := t.End - t.Begin // only read when !reversed
+	if _, known := dtypeBits[t.Dtype]; !known {
+		n, ok := t.elements()
+		huge := !ok
+		if ok && !reversed {
+			hi, bitsAvail := bits.Mul64(span, 8)
+			huge = hi == 0 && n > bitsAvail
+		}
+		if huge {
+			hazards = append(hazards, Hazard{ClassUnknownDtype, fmt.Sprintf("tensor %q has the unknown dtype %q and a shape %v that its bytes cannot hold at any element width", t.Name, t.Dtype, t.Shape)})
+		} else {
+			problems = append(problems, fmt.Sprintf("tensor %q has the unknown dtype %q", t.Name, t.Dtype))
+		}
+		return hazards, problems
+	}
+	n, ok := t.nbytes()
+	switch {
+	case !ok && !t.fits():
+		hazards = append(hazards, Hazard{ClassShapeOverflow, fmt.Sprintf("tensor %q: the size of its shape %v in %s wraps past 2^64", t.Name, t.Shape, t.Dtype)})
+	case !ok:
+		problems = append(problems, fmt.Sprintf("tensor %q: its shape is not a whole number of bytes", t.Name))
+	case reversed:
+	case n > span:
+		hazards = append(hazards, Hazard{ClassShortOffsets, fmt.Sprintf("tensor %q: its shape %v in %s needs %d bytes, but data_offsets [%d, %d] give it %d", t.Name, t.Shape, t.Dtype, n, t.Begin, t.End, span)})
+	case n < span:
+		problems = append(problems, fmt.Sprintf("tensor %q: data_offsets [%d, %d] hold more than the %d bytes its dtype and shape need", t.Name, t.Begin, t.End, n))
+	}
+	return hazards, problems
+}
+
+// fits is true when the size in bits of the tensor does not wrap.
+func (t Tensor) fits() bool {
+	n, ok := t.elements()
+	if !ok {
+		return false
+	}
+	hi, _ := bits.Mul64(n, dtypeBits[t.Dtype])
+	return hi == 0
+}
+
+// maxProblems bounds the layout findings of one file, and the
+// memory-safety findings.
 const maxProblems = 20
+
+// reportHazards reports one SAFETENSORS-MEMORY-SAFETY finding per trigger,
+// each naming the loader and the report that documents its class.
+func reportHazards(rep analyzer.Reporter, hazards []Hazard) {
+	msgs := make([]string, len(hazards))
+	for i, h := range hazards {
+		msgs[i] = h.Message()
+	}
+	rep.ReportEach(finding.SafetensorsMemorySafety, "The safetensors header corrupts the memory of lenient loaders: ", msgs, maxProblems)
+}
 
 // Analyze checks the header and the layout, and hands unclaimed bytes to
 // the engine.
@@ -274,11 +402,18 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	}
 	h, err := ParseHeader(ra, size)
 	if err != nil {
+		var hz *HazardError
+		if errors.As(err, &hz) {
+			reportHazards(rep, []Hazard{hz.Hazard})
+			rep.Report(finding.FormatMalformed, 0, "The safetensors header was not read past a field that corrupts the memory of lenient loaders: "+err.Error()+".", "")
+			return nil
+		}
 		rep.Report(finding.FormatMalformed, 0, "The safetensors header is malformed: "+err.Error()+".", "")
 		return nil
 	}
 	base := int64(8 + h.Size)
-	problems, unclaimed := h.Check(uint64(size - base))
+	hazards, problems, unclaimed := h.Check(uint64(base), uint64(size-base))
+	reportHazards(rep, hazards)
 	rep.ReportEach(finding.SafetensorsLayout, "The safetensors header does not describe the data honestly: ", problems, maxProblems)
 	for _, s := range unclaimed {
 		if s.end <= s.begin {
