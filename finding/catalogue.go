@@ -34,13 +34,6 @@ const (
 	atlasSupplyChainSW    = "AML.T0010.001" // AI Supply Chain Compromise: AI Software
 )
 
-// Rule ids of headers that corrupt or overread the memory of real loaders
-// (next to SafetensorsLayout and GGUFLayout, which stay medium).
-const (
-	SafetensorsMemorySafety = "SAFETENSORS-MEMORY-SAFETY"
-	GGUFMemorySafety        = "GGUF-MEMORY-SAFETY"
-)
-
 // Rule ids. Each is in the catalogue below.
 const (
 	PickleCodeExec      = "PICKLE-CODE-EXEC"
@@ -66,6 +59,11 @@ const (
 	KerasLambda         = "KERAS-LAMBDA"
 	KerasUnsafeModule   = "KERAS-UNSAFE-MODULE"
 	KerasCustomObject   = "KERAS-CUSTOM-OBJECT"
+
+	KerasExternalReference = "KERAS-EXTERNAL-REFERENCE"
+	KerasEmbeddedObject    = "KERAS-EMBEDDED-OBJECT"
+	KerasUnsafeFunction    = "KERAS-UNSAFE-FUNCTION"
+
 	TFUnsafeOp          = "TF-UNSAFE-OP"
 	TFUnknownOp         = "TF-UNKNOWN-OP"
 	HFRemoteCode        = "HF-REMOTE-CODE"
@@ -99,6 +97,13 @@ const (
 	LimitMembers          = "LIMIT-MEMBERS"
 	LimitTime             = "LIMIT-TIME"
 	ScanError             = "SCAN-ERROR"
+)
+
+// Rule ids of headers that corrupt or overread the memory of real loaders
+// (next to SafetensorsLayout and GGUFLayout, which stay medium).
+const (
+	SafetensorsMemorySafety = "SAFETENSORS-MEMORY-SAFETY"
+	GGUFMemorySafety        = "GGUF-MEMORY-SAFETY"
 )
 
 // atlas returns base followed by more, in a new slice.
@@ -212,6 +217,18 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasUnsafeArtifacts},
 		Description: "The model uses registered custom objects (layers, losses, metrics) whose code is not in the file: loading it runs whatever code provides them.",
 		Remediation: "Review the code that registers the custom objects before you load the model with it."},
+	{ID: KerasExternalReference, Title: "Keras config makes the loader read a file or a URL", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasExfilCyber},
+		Description: "A value of the model config names a file, a folder or a URL outside the model file that Keras reads, loads or writes while it loads the model, safe_mode or not: a StringLookup, IntegerLookup or TextVectorization vocabulary given as a path (CVE-2025-12058: local file read, SSRF through tf.io.gfile), the SavedModel of a TFSMLayer (CVE-2026-1462), a TensorFlow Hub handle, the origin, fname or cache_dir of a download, an absolute path, a URL, or a path or layer name that climbs out of its folder with .. (CVE-2026-12479).",
+		Remediation: "Do not load the model. A self-contained model keeps its vocabularies and weights inside the .keras file (Keras stores them as assets); ask for one, or re-save it from a trusted Keras without external references."},
+	{ID: KerasEmbeddedObject, Title: "Keras config carries a serialized object that a layer deserializes", Severity: High,
+		ATLAS:       atlas(dangerousPickleATLAS),
+		Description: "A value of the model config is a serialized object encoded as base64 or hex: the torch.save archive of a TorchModuleWrapper layer, which Keras hands to torch.load(weights_only=False) when it builds the layer (even with safe_mode=True in Keras 3.11.0 to 3.11.2, CVE-2025-49655), or a pickle, zip, HDF5 or marshaled code blob in any other key. Violet decodes it and scans it as a member of the file: what it would run is reported by the analyzer of its format.",
+		Remediation: "Do not load the model unless the findings on the decoded member are clean and you trust its source. Ask for the weights in a format that cannot run code (model.weights.h5, safetensors)."},
+	{ID: KerasUnsafeFunction, Title: "Keras config calls a Keras function that downloads, loads files or turns safe_mode off", Severity: Critical,
+		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
+		Description: "The model config hands a function of Keras itself to a layer as a callable (a Lambda's function, an activation): keras.utils.get_file (CVE-2025-8747: downloads a file, and extracts archives with path traversal, CVE-2025-12060), keras.models.load_model or load_weights (loads more files with arguments the config chooses), keras.config.enable_unsafe_deserialization or set_global_attribute (CVE-2025-9906: turns safe_mode off, then a Lambda's bytecode runs). The module check of Keras 3.9 lets these through because they are Keras' own.",
+		Remediation: "Do not load the model. No genuine model uses these functions as layers or activations."},
 	{ID: TFUnsafeOp, Title: "TensorFlow graph runs Python or touches files", Severity: Critical,
 		ATLAS:       atlas(dangerousPickleATLAS, atlasScripting),
 		Description: "The SavedModel or GraphDef holds operations that run Python (PyFunc, EagerPyFunc, PyFuncStateless) or read, write or list files (ReadFile, WriteFile, MatchingFiles, Save, Restore...): serving or running the model executes them.",

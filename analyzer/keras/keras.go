@@ -1,8 +1,12 @@
 // Package keras checks Keras v3 model files (.keras) without loading them:
 // it reads the model's config.json from the zip and walks every serialized
 // object in it, looking for Lambda layers (Python bytecode), objects that
-// Keras would import from modules outside Keras and TensorFlow, and custom
-// registered objects. The zip analyzer, which claims the same file, hands
+// Keras would import from modules outside Keras and TensorFlow, custom
+// registered objects, Keras' own functions that download, load files or
+// turn safe_mode off, values that name files and URLs that layers read
+// while the model loads (vocabularies, external SavedModels, downloads),
+// and serialized objects encoded in the config, which it decodes and hands
+// to the engine to scan as members. The zip analyzer, which claims the same file, hands
 // the weights and assets to the engine.
 package keras
 
@@ -29,6 +33,9 @@ const (
 	MaxConfig = 64 << 20
 	// MaxDepth is how deeply the JSON of config.json may nest.
 	MaxDepth = 256
+	// MaxReferences is how many external references of one config are
+	// reported one by one; the rest are counted in one more issue.
+	MaxReferences = 100
 	// codePreview is how many characters of a lambda's code the evidence shows.
 	codePreview = 60
 )
@@ -58,6 +65,20 @@ const (
 	UnsafeModule
 	// CustomObject is a custom registered object.
 	CustomObject
+	// ExternalReference is a config value that names a file, a path or a
+	// URL that Keras reads, loads or writes while it loads the model.
+	ExternalReference
+	// EmbeddedObject is a serialized object (a pickle, a torch.save
+	// archive...) that the config carries encoded as text and that a layer
+	// deserializes.
+	EmbeddedObject
+	// UnsafeFunction is a function of Keras itself that the config hands to
+	// a layer as a callable and that downloads or loads files, or turns
+	// safe_mode off.
+	UnsafeFunction
+	// BlobLimit says that the config holds more encoded data than the walk
+	// decodes: the rest was not scanned.
+	BlobLimit
 )
 
 // Rule returns the finding rule of the kind.
@@ -67,6 +88,14 @@ func (k Kind) Rule() string {
 		return finding.KerasLambda
 	case UnsafeModule:
 		return finding.KerasUnsafeModule
+	case ExternalReference:
+		return finding.KerasExternalReference
+	case EmbeddedObject:
+		return finding.KerasEmbeddedObject
+	case UnsafeFunction:
+		return finding.KerasUnsafeFunction
+	case BlobLimit:
+		return finding.LimitSize
 	default:
 		return finding.KerasCustomObject
 	}
@@ -114,9 +143,30 @@ func CheckDepth(data []byte, maxDepth int) error {
 	}
 }
 
+// Result is what a walk of a config found.
+type Result struct {
+	// Issues are the problems found, in the order of the walk.
+	Issues []Issue
+	// Blobs are the encoded values decoded, for the engine to scan as
+	// members of the file.
+	Blobs []Blob
+}
+
 // Walk decodes a config.json and returns the problems found in it. It
 // returns an error when the config is not valid JSON or nests too deeply.
 func Walk(data []byte) ([]Issue, error) {
+	r, err := Scan(data)
+	if err != nil {
+		return nil, err
+	}
+	return r.Issues, nil
+}
+
+// Scan decodes a config.json and returns the problems found in it and the
+// encoded values it decoded (at most MaxBlobs of them, MaxBlobBytes in
+// all). It returns an error when the config is not valid JSON or nests too
+// deeply.
+func Scan(data []byte) (*Result, error) {
 	if err := CheckDepth(data, MaxDepth); err != nil {
 		return nil, err
 	}
@@ -125,28 +175,66 @@ func Walk(data []byte) ([]Issue, error) {
 		return nil, err
 	}
 	w := &walker{}
-	w.value(v, "$")
-	return w.issues, nil
+	w.value(v, "$", "")
+	if n := w.nrefs - MaxReferences; n > 0 {
+		w.issues = append(w.issues, Issue{Kind: ExternalReference, Path: "$",
+			Message: fmt.Sprintf("%d more values that name files or URLs, not listed.", n)})
+	}
+	return &Result{Issues: w.issues, Blobs: w.blobs}, nil
 }
 
 type walker struct {
 	issues []Issue
+	blobs  []Blob
+	// blobBytes counts the decoded bytes of blobs.
+	blobBytes int
+	// limited is set once the blob limit was reported.
+	limited bool
+	// nrefs counts the external references found.
+	nrefs int
+	// layer is the name of the innermost serialized object being walked.
+	layer string
+	// inArray is above zero while the walk is in the items of a list,
+	// and is reset in each object.
+	inArray int
+	// inLambda is above zero while the walk is inside the function of a
+	// Lambda layer, whose code is decoded and reported with the layer.
+	inLambda int
 }
 
 func (w *walker) add(k Kind, path, msg, evidence string) {
+	if k == ExternalReference {
+		w.nrefs++
+		if w.nrefs > MaxReferences {
+			return
+		}
+	}
 	w.issues = append(w.issues, Issue{Kind: k, Path: path, Message: msg, Evidence: evidence})
 }
 
-// value walks any JSON value.
-func (w *walker) value(v any, path string) {
+// value walks any JSON value; key is the member name that holds it (the
+// key of the nearest object for an array item).
+func (w *walker) value(v any, path, key string) {
 	switch x := v.(type) {
 	case map[string]any:
 		w.object(x, path)
 	case []any:
+		w.inArray++
 		for i, e := range x {
-			w.value(e, fmt.Sprintf("%s[%d]", path, i))
+			w.value(e, fmt.Sprintf("%s[%d]", path, i), key)
 		}
+		w.inArray--
+	case string:
+		w.text(x, path, key)
 	}
+}
+
+// lambdaValue walks the function of a Lambda layer: its bytecode is not
+// handed on as a blob.
+func (w *walker) lambdaValue(v any, path, key string) {
+	w.inLambda++
+	w.value(v, path, key)
+	w.inLambda--
 }
 
 // str returns m[key] when it is a string.
@@ -167,12 +255,22 @@ func layerName(m map[string]any) string {
 
 // object checks one JSON object and walks its members.
 func (w *walker) object(m map[string]any, path string) {
+	savedArray, savedLayer := w.inArray, w.layer
+	w.inArray = 0
+	if _, ok := m["class_name"]; ok {
+		w.layer = layerName(m)
+	}
+	defer func() { w.inArray, w.layer = savedArray, savedLayer }()
 	className := str(m, "class_name")
 	module := str(m, "module")
 	registered := str(m, "registered_name")
 	_, hasClass := m["class_name"]
 	_, hasRegistered := m["registered_name"]
 	skip := "" // a member already reported as part of this object
+
+	w.references(m, path, className)
+	w.function(m, path, className, module)
+	w.wrapper(m, path, className)
 
 	switch {
 	case className == "Lambda":
@@ -220,51 +318,80 @@ func (w *walker) object(m map[string]any, path string) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	_, fnKey := lambdaFunction(m)
 	for _, k := range keys {
 		child := path + "." + k
 		if k == skip {
 			// The lambda itself was reported with its layer: walk what it holds.
 			if l, ok := m[k].(map[string]any); ok {
+				w.inLambda++
 				w.children(l, child)
+				w.inLambda--
 				continue
 			}
 		}
-		if k == "config" && skip != "" && strings.HasPrefix(skip, "config.") {
+		if k == "config" && className == "Lambda" && strings.HasPrefix(fnKey, "config.") {
 			if c, ok := m[k].(map[string]any); ok {
-				w.configSkipping(c, child, strings.TrimPrefix(skip, "config."))
+				w.lambdaConfig(c, child, strings.TrimPrefix(fnKey, "config."), skip == fnKey)
 				continue
 			}
 		}
-		w.value(m[k], child)
+		if className == "TorchModuleWrapper" && k == "config" {
+			// The module was decoded and reported with the layer.
+			if c, ok := m[k].(map[string]any); ok {
+				w.childrenExcept(c, child, "module")
+				continue
+			}
+		}
+		if className == "__lambda__" && (k == "code" || k == "config") || className == "Lambda" && k == fnKey {
+			w.lambdaValue(m[k], child, k)
+			continue
+		}
+		w.value(m[k], child, k)
 	}
 }
 
-// configSkipping walks the config object c of a Lambda layer, whose member
-// key (the lambda) was reported with the layer.
-func (w *walker) configSkipping(c map[string]any, path, key string) {
+// lambdaConfig walks the config object c of a Lambda layer, whose member
+// key holds the function. When reported is set, the function (a
+// __lambda__ object) was reported with the layer and only what it holds is
+// walked. The function's code is never handed on as a blob.
+func (w *walker) lambdaConfig(c map[string]any, path, key string, reported bool) {
 	keys := make([]string, 0, len(c))
 	for k := range c {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if l, ok := c[k].(map[string]any); ok && k == key {
-			w.children(l, path+"."+k)
+		if k != key {
+			w.value(c[k], path+"."+k, k)
 			continue
 		}
-		w.value(c[k], path+"."+k)
+		if l, ok := c[k].(map[string]any); ok && reported {
+			w.inLambda++
+			w.children(l, path+"."+k)
+			w.inLambda--
+			continue
+		}
+		w.lambdaValue(c[k], path+"."+k, k)
 	}
 }
 
 // children walks the members of m without checking m itself.
 func (w *walker) children(m map[string]any, path string) {
+	w.childrenExcept(m, path, "")
+}
+
+// childrenExcept walks the members of m but skip without checking m itself.
+func (w *walker) childrenExcept(m map[string]any, path, skip string) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		keys = append(keys, k)
+		if k != skip || skip == "" {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		w.value(m[k], path+"."+k)
+		w.value(m[k], path+"."+k, k)
 	}
 }
 
@@ -432,7 +559,9 @@ func maxEntries(in *analyzer.Input) int {
 }
 
 // Analyze reads config.json and reports what its objects would make Keras
-// import or run. The weights and assets are members of the zip: the zip
+// import, run or read, and hands the encoded objects it carries (the
+// torch.save archive of a TorchModuleWrapper, a base64 pickle) to the
+// engine as members. The weights and assets are members of the zip: the zip
 // analyzer, which claims the same file, hands them to the engine.
 func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
 	out.Format("keras")
@@ -460,17 +589,38 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 			rep.Report(finding.FormatMalformed, -1, "The Keras config.json "+msg+".", "config.json")
 			continue
 		}
-		issues, err := Walk(data)
+		r, err := Scan(data)
 		if err != nil {
 			rep.Report(finding.FormatMalformed, -1, "The Keras config.json is not valid: "+err.Error()+".", "config.json")
 			continue
 		}
-		for _, is := range issues {
-			rep.Report(is.Kind.Rule(), -1, "config.json "+is.Path+": "+is.Message, is.Evidence)
+		if err := Report(ctx, rep, "config.json", r); err != nil {
+			return err
 		}
 	}
 	if configs == 0 {
 		rep.Report(finding.FormatMalformed, -1, "The Keras file holds no config.json.", "")
+	}
+	return nil
+}
+
+// Report reports the issues of a config named config (config.json, or an
+// H5 root attribute) and hands its decoded blobs to the engine as members.
+// It returns the error of Output.Member, which stops the container.
+func Report(ctx context.Context, rep analyzer.Reporter, config string, r *Result) error {
+	for _, is := range r.Issues {
+		rep.Report(is.Kind.Rule(), -1, config+" "+is.Path+": "+is.Message, is.Evidence)
+	}
+	for _, b := range r.Blobs {
+		m := analyzer.Member{
+			Name:           b.MemberName(config),
+			Size:           int64(len(b.Data)),
+			CompressedSize: -1,
+			ReaderAt:       bytes.NewReader(b.Data),
+		}
+		if err := rep.Out.Member(ctx, m); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -277,10 +277,24 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add([]byte(`{"class_name": "Lambda", "config": {"function": {"class_name": "__lambda__", "code": "AAAA"}}}`))
 	f.Add([]byte(`{"module": "os", "class_name": "system", "config": "id"}`))
 	f.Add([]byte(`[[[[{"registered_name": "a>b"}]]]]`))
+	for _, a := range advisories {
+		if a.config != nil {
+			f.Add([]byte(a.config(f)))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		issues, err := keras.Walk(data)
 		if err != nil && len(issues) != 0 {
 			t.Fatal("issues with an error")
+		}
+		if r, err := keras.Scan(data); err == nil {
+			total := 0
+			for _, b := range r.Blobs {
+				total += len(b.Data)
+			}
+			if len(r.Blobs) > keras.MaxBlobs || total > keras.MaxBlobBytes {
+				t.Fatalf("%d blobs, %d bytes", len(r.Blobs), total)
+			}
 		}
 		if len(data) < 1<<16 {
 			in := analyzer.NewBytesInput("model.keras", kerasFile(t, string(data), nil))

@@ -73,7 +73,8 @@ func limits() hdf5.Limits {
 }
 
 // Analyze reads the root group's attributes and reports what model_config
-// and training_config would make Keras import or run.
+// and training_config would make Keras import, run or read; the encoded
+// objects they carry are handed to the engine as members.
 func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
 	rep := analyzer.Reporter{Out: out, In: in}
 	ra, size, err := in.ReaderAt()
@@ -105,7 +106,9 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 			continue
 		}
 		keras = true
-		checkConfig(rep, a)
+		if err := checkConfig(ctx, rep, a); err != nil {
+			return err
+		}
 	}
 	if keras {
 		out.Format("keras-h5")
@@ -126,17 +129,17 @@ func isConfig(name string) bool {
 
 // checkConfig walks one config attribute. Keras reads a string, either a
 // fixed-length one (Keras 2 writes bytes) or a variable-length one.
-func checkConfig(rep analyzer.Reporter, a hdf5.Attribute) {
+// The encoded objects it carries are handed to the engine as members; the
+// error is that of Output.Member.
+func checkConfig(ctx context.Context, rep analyzer.Reporter, a hdf5.Attribute) error {
 	if a.Class != "string" || len(a.Strings) != 1 {
 		rep.Report(finding.FormatMalformed, -1, fmt.Sprintf("The root attribute %s is not one string (class %s, %d strings): Keras cannot load it, and Violet cannot check it.", a.Name, a.Class, len(a.Strings)), a.Name)
-		return
+		return nil
 	}
-	issues, err := keras.Walk([]byte(a.Strings[0]))
+	r, err := keras.Scan([]byte(a.Strings[0]))
 	if err != nil {
 		rep.Report(finding.FormatMalformed, -1, "The root attribute "+a.Name+" is not valid JSON: "+err.Error()+".", a.Name)
-		return
+		return nil
 	}
-	for _, is := range issues {
-		rep.Report(is.Kind.Rule(), -1, a.Name+" "+is.Path+": "+is.Message, is.Evidence)
-	}
+	return keras.Report(ctx, rep, a.Name, r)
 }
