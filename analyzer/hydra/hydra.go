@@ -37,7 +37,7 @@ const (
 )
 
 // targetKeys are the keys whose value a framework imports and calls.
-var targetKeys = map[string]bool{"_target_": true, "_target": true, "target_class": false}
+var targetKeys = map[string]bool{"_target_": true, "_target": true}
 
 // Analyzer finds `_target_` entries in YAML and JSON configuration files.
 type Analyzer struct {

@@ -96,7 +96,6 @@ type use struct {
 	via          string // the helper through which the strongest use happens
 	escaped      bool
 	onlyConst    bool // every call is getattr with constant arguments
-	called       bool
 	maxArgs      int64
 	method       *use // for a bound method: the class whose instance it is read from
 	helper       []argUse
@@ -132,9 +131,6 @@ func (us *uses) lookup(module, name string, off int64) *use {
 
 // mark records a use of kind k, with the call that makes it as evidence.
 func (u *use) mark(k useKind, c *Call, args value, via string) {
-	if c != nil {
-		u.called = u.called || k >= useNew
-	}
 	if k > u.kind || (k == u.kind && u.call == nil && c != nil) {
 		u.kind, u.call, u.callArgs, u.via = k, c, args, via
 	}
