@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -58,6 +59,19 @@ func TestArchiveEscapes(t *testing.T) {
 		w.Close()
 		return b.Bytes()
 	}
+	zipLink := func(name, target string) []byte {
+		var b bytes.Buffer
+		w := zip.NewWriter(&b)
+		h := &zip.FileHeader{Name: name, Method: zip.Store}
+		h.SetMode(fs.ModeSymlink | 0o777)
+		f, err := w.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte(target))
+		w.Close()
+		return b.Bytes()
+	}
 	cases := []struct {
 		name string
 		data []byte
@@ -71,15 +85,18 @@ func TestArchiveEscapes(t *testing.T) {
 		{"tar-hardlink.tar", tarOf(&tar.Header{Name: "model/h", Typeflag: tar.TypeLink, Linkname: "../outside"}), 1},
 		{"zip.zip", zipOfNames("model/data.pkl"), 0},
 		{"zip-dotdot.zip", zipOfNames("../../evil.py", `..\..\evil.py`), 2},
+		{"zip-symlink-up.zip", zipLink("model/up", "../../etc/passwd"), 1},
+		{"zip-symlink-abs.zip", zipLink("model/ssh", "/root/.ssh/id_rsa"), 1},
+		{"zip-symlink-inside.zip", zipLink("model/link", "data.pkl"), 0},
 		{"7z-dotdot.7z", sevenZipOf("../evil.py", []byte("x")), 1},
 		{"7z.7z", sevenZipOf("model/x.bin", []byte("x")), 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r, _ := scanFile(t, c.name, c.data)
-			fs := r.AllFindings()
+			all := r.AllFindings()
 			n := 0
-			for _, f := range fs {
+			for _, f := range all {
 				if f.Rule == finding.ArchivePathEscape {
 					n++
 					if f.Severity != finding.High || !strings.Contains(f.Message, "outside") {
@@ -88,7 +105,7 @@ func TestArchiveEscapes(t *testing.T) {
 				}
 			}
 			if n != c.want {
-				t.Errorf("%d ARCHIVE-PATH-ESCAPE findings, want %d: %v", n, c.want, fs)
+				t.Errorf("%d ARCHIVE-PATH-ESCAPE findings, want %d: %v", n, c.want, all)
 			}
 		})
 	}

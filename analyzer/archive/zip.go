@@ -138,6 +138,13 @@ func (z Zip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Outpu
 	escapes := escapeReporter{rep: rep}
 	for _, e := range a.Entries {
 		escapes.name(inside(e.HeaderOffset, size), e.Name)
+		if e.Symlink && !e.Encrypted {
+			if target, ok := linkTarget(a, e); ok {
+				escapes.link(inside(e.HeaderOffset, size), e.Name, target, false)
+			} else {
+				rep.Report(finding.ArchivePathEscape, inside(e.HeaderOffset, size), fmt.Sprintf("The member %q is a symbolic link whose target could not be read (longer than %d bytes or unreadable): extracting it may reach a file outside the archive's folder.", e.Name, maxLinkTarget), e.Name)
+			}
+		}
 	}
 	for _, e := range a.Entries {
 		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize <= 0 {
@@ -219,4 +226,26 @@ func zipAnomalyMessage(an zipreader.Anomaly) string {
 		msg += ": " + an.Detail
 	}
 	return msg + "."
+}
+
+// maxLinkTarget is the longest symbolic link target read from a zip entry
+// (PATH_MAX on Linux).
+const maxLinkTarget = 4096
+
+// linkTarget reads the target of a zip entry marked as a symbolic link: its
+// data, at most maxLinkTarget bytes.
+func linkTarget(a *zipreader.Archive, e *zipreader.Entry) (string, bool) {
+	if e.UncompressedSize > maxLinkTarget {
+		return "", false
+	}
+	rc, err := a.Open(e)
+	if err != nil {
+		return "", false
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxLinkTarget+1))
+	if err != nil || len(b) > maxLinkTarget {
+		return "", false
+	}
+	return string(b), true
 }

@@ -378,7 +378,8 @@ type centralRecord struct {
 	modTime, modDate uint16
 	crc              uint32
 	csize, usize     int64
-	offset           int64 // of the local header, before the view's base
+	offset           int64  // of the local header, before the view's base
+	external         uint32 // external file attributes
 	disk             uint32
 	name, comment    string
 	zip64Problem     string
@@ -389,15 +390,16 @@ type centralRecord struct {
 // rest the name, extra field and comment.
 func parseCentral(b, rest []byte, pos int64) centralRecord {
 	r := centralRecord{
-		madeBy:  le16(b[4:]),
-		version: le16(b[6:]),
-		flags:   le16(b[8:]),
-		method:  le16(b[10:]),
-		modTime: le16(b[12:]),
-		modDate: le16(b[14:]),
-		crc:     le32(b[16:]),
-		disk:    uint32(le16(b[34:])),
-		pos:     pos,
+		madeBy:   le16(b[4:]),
+		version:  le16(b[6:]),
+		flags:    le16(b[8:]),
+		method:   le16(b[10:]),
+		modTime:  le16(b[12:]),
+		modDate:  le16(b[14:]),
+		crc:      le32(b[16:]),
+		external: le32(b[38:]),
+		disk:     uint32(le16(b[34:])),
+		pos:      pos,
 	}
 	rawC, rawU, rawOff := le32(b[20:]), le32(b[24:]), le32(b[42:])
 	nameLen, extraLen := int(le16(b[28:])), int(le16(b[30:]))

@@ -71,6 +71,7 @@ func (o *opener) fromCentral(r *centralRecord) *Entry {
 		HeaderOffset:     r.offset,
 		DataOffset:       -1,
 		InCentral:        true,
+		Symlink:          isSymlink(r.madeBy, r.external),
 		Modified:         dosTime(r.modDate, r.modTime),
 		crcKnown:         true,
 	}

@@ -178,6 +178,10 @@ type Entry struct {
 	// Modified is the MS-DOS modification time of the header (UTC), or the
 	// zero time when the header holds zero.
 	Modified time.Time
+	// Symlink is true when the central directory marks the entry as a Unix
+	// symbolic link (made by Unix, S_IFLNK in the external attributes): its
+	// data is the link's target, which unzip and Unix extractors create.
+	Symlink bool
 
 	crcKnown  bool  // CRC32 comes from a header or descriptor
 	extentEnd int64 // end of data and data descriptor as walked, for gaps
@@ -319,4 +323,12 @@ func (a *Archive) RawReader(e *Entry) (*io.SectionReader, bool) {
 	}
 	n := min(max(e.CompressedSize, 0), a.Size-e.DataOffset)
 	return io.NewSectionReader(a.src, e.DataOffset, max(n, 0)), true
+}
+
+// isSymlink reports whether a central directory record made by Unix marks
+// its entry as a symbolic link: the file type bits of the mode in the high
+// 16 bits of the external attributes are S_IFLNK.
+func isSymlink(madeBy uint16, external uint32) bool {
+	const unix, typeBits, symlink = 3, 0o170000, 0o120000
+	return madeBy>>8 == unix && (external>>16)&typeBits == symlink
 }
