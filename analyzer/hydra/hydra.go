@@ -36,9 +36,6 @@ const (
 	maxTargets = 50
 )
 
-// targetKeys are the keys whose value a framework imports and calls.
-var targetKeys = map[string]bool{"_target_": true, "_target": true}
-
 // Analyzer finds `_target_` entries in YAML and JSON configuration files.
 type Analyzer struct {
 	policy *pickle.Policy
@@ -117,34 +114,18 @@ type target struct {
 }
 
 func (a *Analyzer) judge(rep analyzer.Reporter, t target) {
-	dotted := strings.TrimSpace(t.value)
-	i := strings.LastIndexByte(dotted, '.')
 	where := t.path
 	if t.line > 0 {
 		where = fmt.Sprintf("%s (line %d)", t.path, t.line)
 	}
-	if i <= 0 || i == len(dotted)-1 {
-		rep.Report(finding.ConfigTargetUnknown, -1, fmt.Sprintf("The configuration's %s names %q, which is not a dotted module path: Hydra resolves it at instantiation.", where, clip(dotted)), clip(dotted))
-		return
+	v := a.policy.JudgeTarget(t.value)
+	switch v.Rule {
+	case "":
+	case finding.ConfigTargetDangerous:
+		rep.Report(v.Rule, -1, fmt.Sprintf("The configuration's %s makes the framework call %s, which %s (hydra.utils.instantiate imports and calls it when the model is built).", where, clip(v.Name), v.Why), clip(t.value))
+	default:
+		rep.Report(v.Rule, -1, fmt.Sprintf("The configuration's %s makes the framework call %s, which is %s.", where, clip(v.Name), v.Why), clip(t.value))
 	}
-	module, name := dotted[:i], dotted[i+1:]
-	v := a.policy.Judge(module, name)
-	switch {
-	case v.Allowed():
-		return
-	case v.Rule != finding.PickleUnknownCall:
-		rep.Report(finding.ConfigTargetDangerous, -1, fmt.Sprintf("The configuration's %s makes the framework call %s, which %s (hydra.utils.instantiate imports and calls it when the model is built).", where, clip(v.Name), v.Why), clip(dotted))
-		return
-	}
-	if _, ok := a.policy.Library(module, name); ok && classLike(name) {
-		return // a class of a listed library, built from the configuration's values
-	}
-	rep.Report(finding.ConfigTargetUnknown, -1, fmt.Sprintf("The configuration's %s makes the framework call %s, which is not on the allowlist nor a class of a library Violet knows.", where, clip(v.Name)), clip(dotted))
-}
-
-func classLike(name string) bool {
-	name = strings.TrimLeft(name, "_")
-	return name != "" && name[0] >= 'A' && name[0] <= 'Z'
 }
 
 func walkJSON(v any, path string, depth int, out *[]target) {
@@ -155,7 +136,7 @@ func walkJSON(v any, path string, depth int, out *[]target) {
 	case map[string]any:
 		for k, val := range x {
 			p := path + "." + k
-			if s, ok := val.(string); ok && targetKeys[k] {
+			if s, ok := val.(string); ok && pickle.TargetKeys[k] {
 				*out = append(*out, target{path: strings.TrimPrefix(p, "."), value: s})
 				continue
 			}
@@ -187,7 +168,7 @@ func walkYAML(n *yaml.Node, path string, depth int, out *[]target) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			p := strings.TrimPrefix(path+"."+k.Value, ".")
-			if targetKeys[k.Value] && val.Kind == yaml.ScalarNode {
+			if pickle.TargetKeys[k.Value] && val.Kind == yaml.ScalarNode {
 				*out = append(*out, target{path: p, value: val.Value, line: val.Line})
 				continue
 			}

@@ -302,6 +302,7 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if len(items)%2 != 0 {
 			return false, failure(off, "odd number of items for DICT")
 		}
+		m.noteTargets(off, items)
 		d := m.arena.container(kDict, len(items))
 		for j := 0; j < len(items); j += 2 {
 			if !items[j].hashable() {
@@ -890,6 +891,7 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 		if len(items) > 0 {
 			m.arena.reserve(target.p)
 		}
+		m.noteTargets(off, items)
 		if target.p.addPairs(items) {
 			return nil
 		}
@@ -914,6 +916,7 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 			}
 		}
 	case kObject, kPersID:
+		m.noteTargets(off, items) // an OrderedDict, a DictConfig's content
 	case kGlobal:
 		// A module-level dict of some library (copyreg's registries...),
 		// mutated in place.
@@ -956,6 +959,7 @@ func (m *vm) build(off int64, inst, state value) *Error {
 	switch inst.k {
 	case kObject, kPersID:
 		m.call(off, "BUILD", inst, m.container(kTuple, []value{state}))
+		m.noteNodeValue(inst, state)
 		if inst.k == kObject && inst.p.fnv.k == kGlobal && joblibWrappers[inst.p.fnv.p.resolved] {
 			return m.joblibArray(off, state)
 		}

@@ -42,6 +42,9 @@ type Stream struct {
 	Payloads []Payload
 	// PayloadsDropped counts the payloads past MaxPayloads.
 	PayloadsDropped int
+	// Targets are the `_target_` strings of the dicts the stream builds,
+	// which a framework may instantiate after loading.
+	Targets []Target
 	// OpaqueLoads counts the calls of a nested loader whose argument is not
 	// a bytes literal: what they load cannot be scanned.
 	OpaqueLoads int

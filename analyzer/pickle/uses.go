@@ -285,6 +285,15 @@ func (a *Analyzer) streamFindings(st *Stream, loc finding.Location, scanned bool
 		}
 		out = append(out, useFinding(u, v, loc))
 	}
+	for _, t := range st.Targets {
+		tv := a.policy.JudgeTarget(t.Value)
+		if tv.Rule == "" {
+			continue
+		}
+		out = append(out, finding.New(tv.Rule, loc.At(t.Offset),
+			fmt.Sprintf("The pickle stores a configuration whose %s is %s, which %s: a framework that builds the model from it (hydra.utils.instantiate, as NeMo and Lightning checkpoints are restored) imports and calls it.", t.Key, clip(tv.Name), tv.Why),
+			clip(t.Value)))
+	}
 	if ev := st.Frames; ev != nil && ev.Mismatch {
 		out = append(out, finding.New(finding.PickleFrameMismatch, loc.At(ev.Offset),
 			ev.What+": CPython's unpicklers read what follows differently. Violet traced the stream as each of them reads it.", ""))

@@ -328,12 +328,13 @@ type vm struct {
 	// State that outlives a stream, as it outlives a load() in one process.
 	ext      map[int64][2]string // copyreg extension registry, as the stream fills it
 	extCache map[int64]value
-	patches  map[string]value // attributes set on globals: dotted name -> value
-	sniffing bool             // reading only the head of a longer input
-	nested   []Stream         // streams read in the middle of the current one
-	depth    int              // nesting of those streams
-	arena    *arena           // allocates containers, shared by copies of the VM
-	frameEnd int64            // ReadMemory: where the current frame ends, noFrame outside one
+	patches  map[string]value   // attributes set on globals: dotted name -> value
+	sniffing bool               // reading only the head of a longer input
+	nested   []Stream           // streams read in the middle of the current one
+	depth    int                // nesting of those streams
+	arena    *arena             // allocates containers, shared by copies of the VM
+	frameEnd int64              // ReadMemory: where the current frame ends, noFrame outside one
+	nodeVals map[*object]string // dotted strings held by configuration nodes (omegaconf's _val)
 }
 
 // noFrame is frameEnd outside a frame.

@@ -423,5 +423,61 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 			return err
 		}
 	}
+	for _, m := range metadataConfigs(h.Metadata) {
+		if err := out.Member(ctx, m); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// metadataConfigs hands the engine the configurations that __metadata__
+// carries, so that their `_target_` entries are judged as any config's:
+// a framework that passes the metadata (or a value of it, parsed) to
+// hydra.utils.instantiate imports and calls them. The map itself is one
+// JSON member, __metadata__.json, with the values that parse as JSON
+// objects or arrays inlined; a value holding a YAML document with a
+// target is a member of its own, __metadata__/KEY.yaml.
+func metadataConfigs(md map[string]string) []analyzer.Member {
+	mentions := false
+	for k, v := range md {
+		if strings.Contains(k, "_target") || strings.Contains(v, "_target") {
+			mentions = true
+			break
+		}
+	}
+	if !mentions {
+		return nil
+	}
+	doc := make(map[string]any, len(md))
+	var out []analyzer.Member
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := md[k]
+		doc[k] = v
+		if t := strings.TrimSpace(v); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
+			var parsed any
+			if json.Unmarshal([]byte(t), &parsed) == nil {
+				doc[k] = parsed
+				continue
+			}
+		}
+		if strings.Contains(v, "_target") && strings.Contains(v, ":") {
+			out = append(out, bytesMember("__metadata__/"+k+".yaml", []byte(v)))
+		}
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return out
+	}
+	return append([]analyzer.Member{bytesMember("__metadata__.json", data)}, out...)
+}
+
+// bytesMember is a member held in memory.
+func bytesMember(name string, data []byte) analyzer.Member {
+	return analyzer.Member{Name: name, Size: int64(len(data)), CompressedSize: -1, ReaderAt: bytes.NewReader(data)}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -233,7 +234,7 @@ func TestBenignFiles(t *testing.T) {
 	var paths []string
 	for _, root := range []string{filepath.Join("..", "..", "testdata"), filepath.Join("..", "..", "..", "shared", "corpus", "modern")} {
 		filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".safetensors") && !strings.Contains(path, "malicious") {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".safetensors") && !strings.Contains(path, "malicious") && !strings.Contains(filepath.ToSlash(path), "testdata/threats/") {
 				paths = append(paths, path)
 			}
 			return nil
@@ -361,5 +362,37 @@ func checkHazard(t *testing.T, h safetensors.Hazard) {
 	t.Helper()
 	if m := h.Message(); !strings.Contains(m, "https://") || !strings.Contains(m, " in ") {
 		t.Fatalf("hazard %s without its advisory: %s", h.Class, m)
+	}
+}
+
+// TestMetadataTargets checks that the configurations __metadata__ carries
+// (a JSON value, a YAML value, a `_target_` key of the map itself) are
+// judged as configs, and that ordinary metadata is left alone.
+func TestMetadataTargets(t *testing.T) {
+	file := func(md map[string]string) []byte {
+		h, _ := json.Marshal(map[string]any{"__metadata__": md})
+		return append(binary.LittleEndian.AppendUint64(nil, uint64(len(h))), h...)
+	}
+	cases := []struct {
+		name string
+		md   map[string]string
+		want bool
+	}{
+		{"json value", map[string]string{"format": "pt", "cfg": `{"model": {"_target_": "os.system"}}`}, true},
+		{"yaml value", map[string]string{"cfg": "model:\n  _target_: subprocess.Popen\n"}, true},
+		{"key", map[string]string{"_target_": "builtins.eval"}, true},
+		{"allowed class", map[string]string{"cfg": `{"_target_": "torch.nn.Linear"}`}, false},
+		{"plain", map[string]string{"format": "pt"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := false
+			for _, f := range scanFile(t, "model.safetensors", file(c.md)).AllFindings() {
+				got = got || f.Rule == finding.ConfigTargetDangerous
+			}
+			if got != c.want {
+				t.Errorf("CONFIG-TARGET-DANGEROUS %v, want %v", got, c.want)
+			}
+		})
 	}
 }
