@@ -71,6 +71,7 @@ const (
 	TFLiteCustomOp      = "TFLITE-CUSTOM-OP"
 	MsgpackExtension    = "MSGPACK-EXTENSION"
 	SymlinkOutside      = "SYMLINK-OUTSIDE"
+	ScanConfigIgnored   = "SCAN-CONFIG-IGNORED"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	DepsVulnerable      = "DEPS-VULNERABLE"
 	DepsMalicious       = "DEPS-MALICIOUS"
@@ -287,10 +288,14 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The msgpack checkpoint holds extension types that Flax does not write (Flax uses its own codes for ndarrays, complex numbers and tuples), or declares sizes that run past the file: data a loader with custom ext hooks may interpret as it likes.",
 		Remediation: "Re-save the checkpoint with flax.serialization.to_bytes, or convert it to safetensors."},
-	{ID: SymlinkOutside, Title: "Symbolic link points outside the scanned folder", Severity: Medium,
+	{ID: SymlinkOutside, Title: "Symbolic link points outside the scanned folder", Severity: Medium, Incomplete: true,
 		ATLAS:       []string{atlasDefenseEvasion},
-		Description: "A file in the scanned folder is a symbolic link to a place outside it (and outside the Hugging Face cache it belongs to). Violet does not follow it; a loader that does reads whatever is there.",
-		Remediation: "Replace the link with the file it should be, or scan the place it points to."},
+		Description: "A file or folder in the scanned folder is a symbolic link to a place outside it (and outside the Hugging Face cache repository, DVC cache or git-annex store of the same project that it belongs to). Violet does not follow it, so the scan is incomplete (exit 2): a loader that follows it reads whatever is there.",
+		Remediation: "Scan the place the link points to as well (violet scan FOLDER TARGET), or replace the link with the file it should be."},
+	{ID: ScanConfigIgnored, Title: "A Violet configuration inside a scanned target was ignored", Severity: Medium,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "A scanned folder holds a .violet.yaml. Violet never reads configuration from what it scans: the publisher of a model must not be able to allow its own globals, ignore its own files or lower severities. The file was ignored; its presence in a downloaded model is suspicious.",
+		Remediation: "Put the settings you want in your project's .violet.yaml (in the folder you run Violet from, up to the top of its git work tree) or pass --config."},
 	{ID: FormatNameMismatch, Title: "File name promises a safe format the content is not", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "The file is named like a format that cannot run code (model.safetensors) but holds another format, often a pickle. Tools and people that trust the name load it with a loader that can run code.",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -37,10 +38,15 @@ func DefaultConfig() *Config {
 	return &Config{Limits: analyzer.DefaultLimits()}
 }
 
+// MaxConfigSize is the largest configuration file read.
+const MaxConfigSize = 1 << 20
+
 // LoadConfig reads a configuration file over the defaults. Unknown keys are
-// errors, so that a typo never silently weakens a scan.
+// errors, so that a typo never silently weakens a scan. The file is read
+// bounded: it must be a regular file (a FIFO or a device is refused without
+// blocking) of at most MaxConfigSize bytes.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxConfigSize)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +60,94 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// readBounded reads a regular file of at most limit bytes. It opens the
+// file without blocking (a FIFO would wait for a writer) and checks the
+// type on the open descriptor, so that a file swapped after a check is
+// judged as what was opened.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := openNonBlocking(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, info.Mode().Type())
+	}
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// ProjectConfig returns the configuration of the project that dir (the
+// working directory) belongs to: .violet.yaml in dir or in a parent folder
+// up to the top of its git work tree (the first folder holding .git), or
+// only in dir when dir is in no work tree. It returns "" when there is
+// none. A configuration that is a link must resolve inside the project.
+// A scanned model never configures its own scan: configuration comes from
+// the person who runs Violet, here or through --config.
+func ProjectConfig(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	top := gitTop(dir)
+	if top == "" {
+		top = dir
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, ConfigFile)
+		if _, err := os.Lstat(p); err == nil {
+			if err := insideProject(top, p); err != nil {
+				return "", err
+			}
+			return p, nil
+		}
+		if d == top || filepath.Dir(d) == d {
+			return "", nil
+		}
+	}
+}
+
+// gitTop returns the first folder from dir upward that holds .git, or "".
+func gitTop(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// insideProject refuses a configuration whose links lead out of top.
+func insideProject(top, path string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	realTop, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(realTop, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s is a link to %s, outside the project %s: not read (pass it with --config if you mean it)", path, real, top)
+	}
+	return nil
 }
 
 // Validate checks values that the decoder cannot.
@@ -89,16 +183,9 @@ func (c *Config) SeverityOverrides() map[string]finding.Severity {
 	return out
 }
 
-// FindConfig returns the path of .violet.yaml in the first target that is
-// a folder holding one, or "".
-func FindConfig(targets []string) string {
-	for _, t := range targets {
-		if info, err := os.Stat(t); err == nil && info.IsDir() {
-			p := filepath.Join(t, ConfigFile)
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	return ""
+// IsConfigFile reports whether a file name is that of a Violet
+// configuration, which the engine reports, and never reads, when a scanned
+// target holds one.
+func IsConfigFile(name string) bool {
+	return name == ConfigFile || name == ".violet.yml"
 }

@@ -46,6 +46,10 @@ type Options struct {
 	Progress func(done, total int)
 	// Version is the program version written in the report.
 	Version string
+	// ConfigPath is the absolute path of the configuration in use, or "";
+	// any other Violet configuration found in a target is reported as
+	// ignored.
+	ConfigPath string
 }
 
 // Scan scans targets (files and folders) and returns the report. It
@@ -59,7 +63,7 @@ func Scan(ctx context.Context, targets []string, opts Options) (*report.Report, 
 	if opts.FailOn == 0 {
 		opts.FailOn = finding.High
 	}
-	files, err := walk(targets, opts.Ignore)
+	files, err := walk(targets, opts.Ignore, opts.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
@@ -139,13 +143,16 @@ type file struct {
 	// outside is the target of a symbolic link that leaves the scanned
 	// folder: the file is reported, not read.
 	outside string
+	// config is set for a Violet configuration inside a target: it is
+	// reported, never read.
+	config bool
 }
 
 // skippedDirs are folders never entered: version control internals.
 var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
 
 // walk lists the files under targets, in a stable order.
-func walk(targets []string, ignore []string) ([]file, error) {
+func walk(targets []string, ignore []string, configPath string) ([]file, error) {
 	var out []file
 	seen := map[string]bool{}
 	add := func(path string, size int64) {
@@ -185,14 +192,32 @@ func walk(targets []string, ignore []string) ([]file, error) {
 				}
 				return nil
 			}
+			if IsConfigFile(d.Name()) {
+				if abs, err := filepath.Abs(path); err != nil || abs != configPath {
+					seen[path] = true
+					out = append(out, file{path: path, config: true})
+					return nil
+				}
+			}
 			if d.Type()&fs.ModeSymlink != 0 {
 				target, err := filepath.EvalSymlinks(path)
 				if err != nil {
 					return nil // a link to nowhere
 				}
 				info, err := os.Stat(target)
-				if err != nil || !info.Mode().IsRegular() {
-					return nil // a link to a folder: not followed
+				if err != nil {
+					return nil
+				}
+				if info.IsDir() {
+					// A linked folder is not walked; one outside is reported.
+					if !linkAllowed(root, path, target) && !seen[path] {
+						seen[path] = true
+						out = append(out, file{path: path, outside: target})
+					}
+					return nil
+				}
+				if !info.Mode().IsRegular() {
+					return nil
 				}
 				if !linkAllowed(root, path, target) {
 					if !seen[path] {
@@ -228,6 +253,9 @@ func walk(targets []string, ignore []string) ([]file, error) {
 // Face cache repository that holds the link (models--org--name, whose
 // snapshots link into its blobs).
 func linkAllowed(root, link, target string) bool {
+	if projectStore(root, target) != "" {
+		return true
+	}
 	for _, base := range []string{root, hfCacheRepo(link)} {
 		if base == "" {
 			continue
@@ -241,6 +269,35 @@ func linkAllowed(root, link, target string) bool {
 		}
 	}
 	return false
+}
+
+// contentStores are the folders of a project where data version control
+// keeps the content that its links point to: DVC's cache and git-annex's
+// object store.
+var contentStores = []string{".dvc/cache", ".git/annex/objects"}
+
+// projectStore returns the content store that target lies in, when that
+// store belongs to the git work tree holding root; else "".
+func projectStore(root, target string) string {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return ""
+	}
+	top := gitTop(abs)
+	if top == "" {
+		return ""
+	}
+	realTop, err := filepath.EvalSymlinks(top)
+	if err != nil {
+		return ""
+	}
+	for _, s := range contentStores {
+		store := filepath.Join(realTop, filepath.FromSlash(s))
+		if rel, err := filepath.Rel(store, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && rel != "." {
+			return store
+		}
+	}
+	return ""
 }
 
 // hfCacheRepo returns the Hugging Face cache repository folder that holds
@@ -303,7 +360,11 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 	defer s.cleanup()
 	loc := finding.Location{Path: f.path, Offset: -1}
 	if f.outside != "" {
-		s.add(finding.New(finding.SymlinkOutside, loc, "The file is a symbolic link to "+f.outside+", outside the scanned folder: it was not read.", f.outside), "engine")
+		s.add(finding.New(finding.SymlinkOutside, loc, "This is a symbolic link to "+f.outside+", outside the scanned folder: it was not read. Scan that place too, or replace the link with the file.", f.outside), "engine")
+		return s.finish()
+	}
+	if f.config {
+		s.add(finding.New(finding.ScanConfigIgnored, loc, "A Violet configuration inside a scanned target: ignored. Configuration comes only from --config and from the project you run Violet in.", ""), "engine")
 		return s.finish()
 	}
 	fh, err := os.Open(f.path)

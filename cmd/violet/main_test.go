@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	tu "github.com/violet-mlsecops/violet/internal/testutil"
@@ -89,21 +90,97 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// TestConfigFile checks that the project's .violet.yaml (the working
+// directory, up to the top of its git work tree) configures the scan of
+// any target in it, that a typo is an error, and that --config wins.
 func TestConfigFile(t *testing.T) {
-	dir := t.TempDir()
-	write(t, dir, "custom.pkl", custom)
-	write(t, dir, ".violet.yaml", []byte("allow:\n  - mylib.models.Net\n"))
-	if code, out, errOut := violet(t, "scan", dir); code != 0 {
-		t.Errorf("allowed by .violet.yaml: exit %d\n%s%s", code, out, errOut)
+	project := t.TempDir()
+	if err := os.Mkdir(filepath.Join(project, ".git"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	write(t, dir, ".violet.yaml", []byte("alow:\n  - mylib.models.Net\n"))
-	if code, _, errOut := violet(t, "scan", dir); code != 2 || !strings.Contains(errOut, "alow") {
+	models := filepath.Join(project, "models")
+	if err := os.Mkdir(models, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, models, "custom.pkl", custom)
+	write(t, project, ".violet.yaml", []byte("allow:\n  - mylib.models.Net\n"))
+	t.Chdir(models) // a subfolder of the project: its config still applies
+	if code, out, errOut := violet(t, "scan", "custom.pkl"); code != 0 {
+		t.Errorf("allowed by the project's .violet.yaml, scanning one file: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Chdir(project)
+	if code, out, errOut := violet(t, "scan", "models/custom.pkl"); code != 0 {
+		t.Errorf("allowed by the project's .violet.yaml from its root: exit %d\n%s%s", code, out, errOut)
+	}
+	write(t, project, ".violet.yaml", []byte("alow:\n  - mylib.models.Net\n"))
+	if code, _, errOut := violet(t, "scan", "models"); code != 2 || !strings.Contains(errOut, "alow") {
 		t.Errorf("typo in .violet.yaml: exit %d, %s", code, errOut)
 	}
-	write(t, dir, ".violet.yaml", []byte("severity:\n  PICKLE-UNKNOWN-GLOBAL-CALL: low\nignore:\n  - '*.tmp'\n"))
-	write(t, dir, "x.tmp", evil)
-	if code, out, _ := violet(t, "scan", dir); code != 0 || strings.Contains(out, "x.tmp") {
+	write(t, project, ".violet.yaml", []byte("severity:\n  PICKLE-UNKNOWN-GLOBAL-CALL: low\nignore:\n  - '*.tmp'\n"))
+	write(t, models, "x.tmp", evil)
+	if code, out, _ := violet(t, "scan", "."); code != 0 || strings.Contains(out, "x.tmp") {
 		t.Errorf("severity override and ignore: exit %d\n%s", code, out)
+	}
+	other := write(t, t.TempDir(), "strict.yaml", []byte("fail_on: low\n"))
+	if code, _, _ := violet(t, "scan", "--config", other, "models/custom.pkl"); code != 1 {
+		t.Errorf("--config replaces the project's: exit %d", code)
+	}
+}
+
+// TestConfigInsideTarget checks that a model cannot configure its own scan:
+// a .violet.yaml shipped inside a scanned folder that allows the payload's
+// global, ignores the pickle or lowers its severity is reported and
+// ignored, and the scan fails.
+func TestConfigInsideTarget(t *testing.T) {
+	t.Chdir(t.TempDir()) // a project without configuration
+	for _, cfg := range []string{
+		"allow:\n  - posix.system\n",
+		"ignore:\n  - '*.pkl'\n",
+		"severity:\n  PICKLE-PROCESS: info\n",
+		"fail_on: critical\nlimits:\n  max_depth: 1\n",
+	} {
+		model := filepath.Join(t.TempDir(), "downloaded-model")
+		if err := os.Mkdir(model, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, model, "model.pkl", evil)
+		write(t, model, ".violet.yaml", []byte(cfg))
+		code, out, _ := violet(t, "scan", model)
+		if code != 1 || !strings.Contains(out, "SCAN-CONFIG-IGNORED") || !strings.Contains(out, "PICKLE-PROCESS") {
+			t.Errorf("config %q inside the target: exit %d\n%s", cfg, code, out)
+		}
+	}
+}
+
+// TestConfigReadBounded checks that a configuration that is not a plain
+// file of the project is refused without hanging or reading it: a link out
+// of the project, a FIFO, a device, a file too large.
+func TestConfigReadBounded(t *testing.T) {
+	outside := write(t, t.TempDir(), "secret", []byte("allow:\n  - posix.system\n"))
+	cases := map[string]func(path string) error{
+		"link out of the project": func(p string) error { return os.Symlink(outside, p) },
+		"FIFO":                    func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"device":                  func(p string) error { return os.Symlink("/dev/zero", p) },
+		"too large": func(p string) error {
+			return os.WriteFile(p, bytes.Repeat([]byte("# x\n"), 1<<19), 0o644)
+		},
+	}
+	for name, make := range cases {
+		t.Run(name, func(t *testing.T) {
+			project := t.TempDir()
+			if err := os.Mkdir(filepath.Join(project, ".git"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := make(filepath.Join(project, ".violet.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			write(t, project, "model.pkl", evil)
+			t.Chdir(project)
+			code, out, errOut := violet(t, "scan", "model.pkl")
+			if code != 2 || strings.Contains(out+errOut, "posix.system\n") {
+				t.Errorf("exit %d\n%s%s", code, out, errOut)
+			}
+		})
 	}
 }
 

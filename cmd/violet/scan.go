@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -64,7 +65,7 @@ or could not write the attestation.`,
 	f.StringVar(&o.format, "format", "text", "output format: text, json or sarif")
 	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	f.StringVar(&o.failOn, "fail-on", "", "fail (exit 1) on findings at or above `SEVERITY`: info, low, medium, high, critical (default high)")
-	f.StringVar(&o.config, "config", "", "read the configuration from `FILE` (default: .violet.yaml in the scanned folder)")
+	f.StringVar(&o.config, "config", "", "read the configuration from `FILE` (default: .violet.yaml of the project you run in: this folder, up to the top of its git work tree; never one inside a scanned target)")
 	f.StringSliceVar(&o.allow, "allow", nil, "allow the pickle global `module.name` (or module.*, module.**); repeatable")
 	f.StringSliceVar(&o.ignore, "ignore", nil, "do not scan paths matching `GLOB`; repeatable")
 	f.DurationVar(&o.timeout, "timeout", 0, "time budget of each file (default 2m)")
@@ -96,10 +97,16 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	cfg := scan.DefaultConfig()
 	path := o.config
 	if path == "" {
-		path = scan.FindConfig(targets)
+		if path, err = scan.ProjectConfig("."); err != nil {
+			return usageError(err)
+		}
 	}
+	configPath := ""
 	if path != "" {
 		if cfg, err = scan.LoadConfig(path); err != nil {
+			return usageError(err)
+		}
+		if configPath, err = filepath.Abs(path); err != nil {
 			return usageError(err)
 		}
 	}
@@ -129,6 +136,8 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 		Severity:  cfg.SeverityOverrides(),
 		FailOn:    failOn,
 		Version:   programVersion(),
+
+		ConfigPath: configPath,
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(done, total int) {
