@@ -460,7 +460,12 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 	var matched []analyzer.Analyzer
 	covered := map[string]bool{}
 	for _, a := range s.opts.Analyzers {
-		if a.Sniff(in) {
+		claims, err := sniff(a, in)
+		if err != nil {
+			s.analysisError(ctx, in, a.Name()+"/"+a.Version(), err)
+			continue
+		}
+		if claims {
 			matched = append(matched, a)
 			if c, ok := a.(analyzer.Covering); ok {
 				for _, name := range c.Covers() {
@@ -488,7 +493,7 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 	before := len(s.result.Findings)
 	for _, a := range run {
 		out := &output{s: s, in: in, name: a.Name() + "/" + a.Version(), found: found}
-		s.analysisError(ctx, in, out.name, a.Analyze(ctx, in, out))
+		s.analysisError(ctx, in, out.name, analyze(ctx, a, in, out))
 		ran = true
 	}
 	s.checkName(in, found)
@@ -546,8 +551,44 @@ func (s *fileScan) checkUnread(in *analyzer.Input) {
 }
 
 // analysisError turns the error of an analyzer into a finding.
+// PanicError is the error of an analyzer that panicked on an input: the
+// engine recovers, reports the input as not fully analyzed, and goes on.
+type PanicError struct {
+	// Analyzer is the analyzer's name.
+	Analyzer string
+	// Value is what the analyzer panicked with.
+	Value any
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("the %s analyzer crashed on this input (%v): a bug in Violet, please report it", e.Analyzer, e.Value)
+}
+
+// analyze runs a.Analyze, turning a panic into a PanicError.
+func analyze(ctx context.Context, a analyzer.Analyzer, in *analyzer.Input, out analyzer.Output) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Analyzer: a.Name(), Value: v}
+		}
+	}()
+	return a.Analyze(ctx, in, out)
+}
+
+// sniff runs a.Sniff, turning a panic into a PanicError.
+func sniff(a analyzer.Analyzer, in *analyzer.Input) (claims bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			claims, err = false, &PanicError{Analyzer: a.Name(), Value: v}
+		}
+	}()
+	return a.Sniff(in), nil
+}
+
 func (s *fileScan) analysisError(ctx context.Context, in *analyzer.Input, name string, err error) {
+	var crash *PanicError
 	switch {
+	case errors.As(err, &crash):
+		s.add(finding.New(finding.ScanError, in.Location, "The analysis could not finish: "+err.Error()+".", crash.Analyzer), name)
 	case err == nil || errors.Is(err, analyzer.ErrStopped):
 	case ctx.Err() != nil:
 		s.reportLimit(finding.LimitTime, in.Location, fmt.Sprintf("The analysis of this file ran out of its time budget (%s).", s.opts.Limits.Timeout))
