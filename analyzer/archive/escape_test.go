@@ -110,3 +110,27 @@ func TestArchiveEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestSevenZipEncryptedContent checks that a 7z whose header is plain but
+// whose content folder is AES-encrypted is not reported clean: the library
+// decrypts with an empty password, so what it yields is noise.
+func TestSevenZipEncryptedContent(t *testing.T) {
+	packed := bytes.Repeat([]byte{0x5a}, 32) // AES blocks
+	// AES-256 + SHA-256 properties: 2^19 cycles, a 16-byte IV.
+	props := append([]byte{0x53, 0x0f}, bytes.Repeat([]byte{1}, 16)...)
+	data := sevenZipCoded("model/data.pkl", packed, 32, []byte{0x06, 0xf1, 0x07, 0x01}, props, 0)
+	r, _ := scanFile(t, "model.7z", data)
+	found := false
+	for _, f := range r.AllFindings() {
+		found = found || f.Rule == finding.ArchiveEncrypted && f.Incomplete
+	}
+	if !found || r.ExitCode(finding.High) != 2 {
+		t.Errorf("encrypted 7z content: exit %d, %v", r.ExitCode(finding.High), r.AllFindings())
+	}
+	plain, _ := scanFile(t, "plain.7z", sevenZipOf("model/x.bin", []byte("x")))
+	for _, f := range plain.AllFindings() {
+		if f.Rule == finding.ArchiveEncrypted {
+			t.Errorf("a plain 7z is reported encrypted: %v", f)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	if err != nil {
 		return err
 	}
-	r, err := openSevenZip(ra, size)
+	r, st, err := openSevenZip(ra, size)
 	if err != nil {
 		rule := finding.ArchiveUnreadable
 		if strings.Contains(strings.ToLower(err.Error()), "password") {
@@ -49,6 +49,9 @@ func (SevenZip) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 		}
 		rep.Report(rule, -1, "The 7z archive could not be read: "+err.Error(), "")
 		return nil
+	}
+	if st.encryptedFolders > 0 {
+		rep.Report(finding.ArchiveEncrypted, -1, fmt.Sprintf("%d of the 7z archive's folders are AES-encrypted: their members could not be analyzed (a reader without the password decrypts them to noise).", st.encryptedFolders), "")
 	}
 	if len(r.File) > in.Limits.MaxMembers {
 		rep.Report(finding.LimitMembers, -1, "The 7z archive holds more members than the limit; the rest were not analyzed.", "")
@@ -92,12 +95,13 @@ func recovered(err *error) {
 
 // openSevenZip opens the 7z archive ra of size bytes, once its header is
 // known not to make the library allocate without bound.
-func openSevenZip(ra io.ReaderAt, size int64) (r *sevenzip.Reader, err error) {
+func openSevenZip(ra io.ReaderAt, size int64) (r *sevenzip.Reader, st *szStats, err error) {
 	defer recovered(&err)
-	if err := checkSevenZipHeader(ra, size); err != nil {
-		return nil, err
+	if st, err = checkSevenZipHeader(ra, size); err != nil {
+		return nil, nil, err
 	}
-	return sevenzip.NewReader(ra, size)
+	r, err = sevenzip.NewReader(ra, size)
+	return r, st, err
 }
 
 // safeReader reads a 7z member, turning a panic of a decoder into an error.

@@ -83,7 +83,19 @@ var (
 
 // checkSevenZipHeader validates the header of the 7z archive ra of size
 // bytes before the library reads it.
-func checkSevenZipHeader(ra io.ReaderAt, size int64) error {
+func checkSevenZipHeader(ra io.ReaderAt, size int64) (*szStats, error) {
+	st := &szStats{}
+	return st, checkHeaderInto(ra, size, st)
+}
+
+// szStats is what the walk of a header learns that the library hides.
+type szStats struct {
+	// encryptedFolders counts the content folders with an AES coder: the
+	// library decrypts them with an empty password, which yields noise.
+	encryptedFolders uint64
+}
+
+func checkHeaderInto(ra io.ReaderAt, size int64, st *szStats) error {
 	var sig [32]byte
 	if _, err := ra.ReadAt(sig[:], 0); err != nil {
 		return fmt.Errorf("7z header: reading the signature header: %w", err)
@@ -100,7 +112,7 @@ func checkSevenZipHeader(ra io.ReaderAt, size int64) error {
 	}
 	end := 32 + int64(next) // where the packed streams end and the header starts
 	left := min(length, uint64(size-end))
-	h := &szReader{r: bufio.NewReader(io.NewSectionReader(ra, end, int64(left))), left: left}
+	h := &szReader{r: bufio.NewReader(io.NewSectionReader(ra, end, int64(left))), left: left, stats: st}
 	id, err := h.byte()
 	if err != nil {
 		return err
@@ -113,14 +125,15 @@ func checkSevenZipHeader(ra io.ReaderAt, size int64) error {
 		if err != nil {
 			return err
 		}
-		return checkEncodedHeader(ra, end, si)
+		st.encryptedFolders = 0 // the encoded header's own folder is not content
+		return checkEncodedHeader(ra, end, si, st)
 	}
 	return fmt.Errorf("7z header: unexpected id %d", id)
 }
 
 // checkEncodedHeader decodes the header that si describes, in the packed
 // streams of ra that end at end, and walks it.
-func checkEncodedHeader(ra io.ReaderAt, end int64, si *szStreamsSum) error {
+func checkEncodedHeader(ra io.ReaderAt, end int64, si *szStreamsSum, st *szStats) error {
 	f := &si.first
 	switch {
 	case si.folders != 1:
@@ -170,7 +183,7 @@ func checkEncodedHeader(ra io.ReaderAt, end int64, si *szStreamsSum) error {
 	default:
 		return fmt.Errorf("7z header: the encoded header's method %x is not supported", id)
 	}
-	h := &szReader{r: bufio.NewReader(io.LimitReader(dec, int64(f.unpackSize))), left: f.unpackSize}
+	h := &szReader{r: bufio.NewReader(io.LimitReader(dec, int64(f.unpackSize))), left: f.unpackSize, stats: st}
 	id0, err := h.byte()
 	if err != nil {
 		return err
@@ -188,8 +201,9 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // szReader reads a 7z header of left bytes from r.
 type szReader struct {
-	r    *bufio.Reader
-	left uint64
+	r     *bufio.Reader
+	left  uint64
+	stats *szStats // shared by the readers of one archive
 }
 
 // szStreamsSum sums up a StreamsInfo: what the listing cost and the decoding
@@ -572,8 +586,11 @@ func (h *szReader) folder(f *szFolderSum) error {
 				return err
 			}
 		}
-		if bytes.HasPrefix(id[:n], szAES[:3]) {
+		if bytes.HasPrefix(id[:n], szAES[:3]) && !f.encrypted {
 			f.encrypted = true
+			if h.stats != nil {
+				h.stats.encryptedFolders++
+			}
 		}
 		if i == 0 {
 			f.id, f.idLen = id, n
