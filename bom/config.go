@@ -266,13 +266,23 @@ func appendNew(list []string, add ...string) []string {
 
 // readDependencies reads the Python packages of the dependency files at
 // the top of the model folder (requirements, lock files, conda
-// environments), with the parsers of violet deps. A file that does not
-// parse is left out: the BOM lists what is known.
+// environments, pyproject.toml), with the parsers of violet deps. Lock
+// files are read first, so a package's version and source are the pinned
+// ones when a lock file has it. A file that does not parse is left out:
+// the BOM lists what is known.
 func (r *reader) readDependencies() {
+	var locks, others []File
 	for _, f := range r.m.Files {
 		if strings.Contains(f.Path, "/") || deps.FileKind(f.Path) == "" {
 			continue
 		}
+		if deps.IsLockFile(f.Path) {
+			locks = append(locks, f)
+		} else {
+			others = append(others, f)
+		}
+	}
+	for _, f := range append(locks, others...) {
 		man, err := deps.ParseFileWithin(filepath.Join(r.dir, f.Path), r.dir)
 		if err != nil {
 			continue

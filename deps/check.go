@@ -39,9 +39,17 @@ type Result struct {
 // Check checks the packages of the manifests: against the advisories of q
 // (nil: no vulnerability check), for typosquats of popular ML packages,
 // and for unpinned, unhashed and direct-URL requirements and extra
-// indexes. A package pinned in several files is looked up once.
+// indexes. A package pinned in several files is looked up once. A q
+// that is a Preparer is prepared first with the names of the packages;
+// its error (an unreadable database) is Check's. The parts of a manifest
+// that could not be read (Manifest.Unread) are DEPS-MALFORMED findings.
 func Check(ctx context.Context, manifests []*Manifest, q Querier) (*Result, error) {
 	r := &Result{Manifests: manifests}
+	if p, ok := q.(Preparer); ok {
+		if err := p.Prepare(ctx, packageNames(manifests)); err != nil {
+			return nil, err
+		}
+	}
 	type key struct{ name, version string }
 	cache := map[key][]Match{}
 	recordCache := map[string][]*OSVRecord{}
@@ -96,8 +104,29 @@ func Check(ctx context.Context, manifests []*Manifest, q Querier) (*Result, erro
 
 func (r *Result) add(f finding.Finding) { r.Findings = append(r.Findings, f) }
 
-// checkManifest reports what concerns the whole file: extra indexes.
+// packageNames are the PEP 503 names of the PyPI packages of the
+// manifests, each once, in order.
+func packageNames(manifests []*Manifest) []string {
+	names := []string{}
+	seen := map[string]bool{}
+	for _, m := range manifests {
+		for _, p := range m.Packages {
+			if p.NormalizedName == "" || p.Ecosystem != "" && p.Ecosystem != EcosystemPyPI || seen[p.NormalizedName] {
+				continue
+			}
+			seen[p.NormalizedName] = true
+			names = append(names, p.NormalizedName)
+		}
+	}
+	return names
+}
+
+// checkManifest reports what concerns the whole file: the parts that
+// could not be read, extra indexes.
 func (r *Result) checkManifest(m *Manifest) {
+	for _, u := range m.Unread {
+		r.add(finding.New(finding.DepsMalformed, finding.Location{Path: u.File, Offset: -1, Line: u.Line}, u.Error()+": these packages are not checked", ""))
+	}
 	if len(m.ExtraIndexURLs) == 0 {
 		return
 	}
@@ -208,10 +237,12 @@ func matchFinding(p Package, mt Match, loc finding.Location) finding.Finding {
 
 // CheckPath finds the dependency files under root (or reads root when it
 // is a file), parses them and checks them. A file that cannot be parsed
-// is a DEPS-MALFORMED finding at the line the parser names, which makes
-// the result incomplete; the other files are still checked.
+// is a DEPS-MALFORMED finding at the line the parser names, and a folder
+// that cannot be read one at the folder: both make the result
+// incomplete, and the other files are still checked. Only an unreadable
+// root, or an error of q, is an error.
 func CheckPath(ctx context.Context, root string, q Querier) (*Result, error) {
-	files, err := FindFiles(root)
+	files, unreadable, err := FindFiles(root)
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +252,10 @@ func CheckPath(ctx context.Context, root string, q Querier) (*Result, error) {
 	}
 	var manifests []*Manifest
 	var broken []finding.Finding
+	for _, u := range unreadable {
+		broken = append(broken, finding.New(finding.DepsMalformed, finding.Location{Path: u.File, Offset: -1},
+			u.Error()+": the dependency files in it are not checked", ""))
+	}
 	for _, f := range files {
 		m, err := ParseFileWithin(f, within)
 		if err != nil {

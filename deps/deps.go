@@ -57,9 +57,12 @@ type Manifest struct {
 	// Path is the file's path.
 	Path string `json:"path"`
 	// Kind is the format: "requirements", "poetry.lock", "uv.lock",
-	// "Pipfile.lock", "pdm.lock", "pylock.toml", "conda".
+	// "Pipfile.lock", "pdm.lock", "pylock.toml", "conda",
+	// "pyproject.toml", "Pipfile", "setup.cfg", "setup.py".
 	Kind string `json:"kind"`
 	// Locked is true for lockfiles: every package is pinned by design.
+	// Files that declare what to install (requirements, pyproject.toml,
+	// Pipfile, setup.cfg, setup.py) are not locked.
 	Locked bool `json:"locked"`
 	// IndexURL is the primary index the file sets (--index-url, a
 	// lockfile's default source), empty for PyPI's default.
@@ -70,15 +73,21 @@ type Manifest struct {
 	ExtraIndexURLs []string `json:"extra_index_urls,omitempty"`
 	// Packages are the packages, in file order.
 	Packages []Package `json:"packages"`
+	// Unread are the parts of the file that declare packages but could
+	// not be read statically (a setup.py install_requires that is not a
+	// literal list, dynamic pyproject dependencies): Check reports each
+	// as DEPS-MALFORMED, since those packages go unchecked.
+	Unread []ParseError `json:"unread,omitempty"`
 }
 
-// ParseError is a dependency file that could not be read, with where.
+// ParseError is a dependency file, or a folder that may hold some, that
+// could not be read, with where.
 type ParseError struct {
-	// File is the file's path; Line the line (0 when unknown).
-	File string
-	Line int
+	// File is the path; Line the line (0 when unknown).
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
 	// Msg says what is wrong.
-	Msg string
+	Msg string `json:"message"`
 }
 
 // Error says where and what.

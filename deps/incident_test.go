@@ -29,7 +29,8 @@ func TestIncidents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	formats := []string{"requirements.txt", "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml", "environment.yml"}
+	formats := []string{"requirements.txt", "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml", "environment.yml",
+		"pyproject.toml", "poetry/pyproject.toml", "pdm/pyproject.toml", "uv/pyproject.toml", "Pipfile", "setup.cfg", "setup.py"}
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
 			m, err := deps.ParseFile(filepath.Join("testdata", "incidents", "affected", format))

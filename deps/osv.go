@@ -1,16 +1,10 @@
 package deps
 
 import (
-	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -107,136 +101,6 @@ const (
 	SeverityUnknown  = "unknown"
 )
 
-// Limits of OpenDB.
-const (
-	// MaxOSVRecordSize is the largest record file accepted.
-	MaxOSVRecordSize = 4 << 20
-	// MaxOSVRecords is the most record files read.
-	MaxOSVRecords = 2_000_000
-	// MaxOSVTotalSize is the most uncompressed bytes read in all.
-	MaxOSVTotalSize = 4 << 30
-	// MaxOSVRatio is the largest compression ratio of a zip entry
-	// above 1 MiB (JSON compresses about 10:1).
-	MaxOSVRatio = 200
-)
-
-// DB is an offline OSV database, indexed by PEP 503-normalized PyPI
-// package name. It is safe for concurrent queries.
-type DB struct {
-	byName  map[string][]*OSVRecord
-	records int
-}
-
-// Records is the number of records read (withdrawn and non-PyPI ones
-// included).
-func (db *DB) Records() int { return db.records }
-
-// Packages is the number of distinct PyPI packages with records.
-func (db *DB) Packages() int { return len(db.byName) }
-
-// OpenDB reads an OSV export: path is either a zip of one JSON record
-// per file (the per-ecosystem all.zip,
-// https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip) or
-// a folder of *.json records. Only "PyPI" affected entries are indexed;
-// withdrawn records are dropped. A malformed record, an oversized
-// entry or a zip bomb fail the whole database with an error naming the
-// entry.
-func OpenDB(path string) (*DB, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("osv database: %w", err)
-	}
-	db := &DB{byName: map[string][]*OSVRecord{}}
-	if st.IsDir() {
-		err = db.readDir(path)
-	} else {
-		err = db.readZip(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return db, nil
-}
-
-func (db *DB) readZip(path string) error {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return fmt.Errorf("osv database %s: not a zip: %w", path, err)
-	}
-	defer zr.Close()
-	var total int64
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(f.Name), ".json") {
-			continue
-		}
-		if db.records >= MaxOSVRecords {
-			return fmt.Errorf("osv database %s: more than %d records", path, MaxOSVRecords)
-		}
-		if f.UncompressedSize64 > MaxOSVRecordSize {
-			return fmt.Errorf("osv database %s: %s: record of %d bytes exceeds %d", path, f.Name, f.UncompressedSize64, MaxOSVRecordSize)
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return fmt.Errorf("osv database %s: %s: %w", path, f.Name, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(rc, MaxOSVRecordSize+1))
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("osv database %s: %s: %w", path, f.Name, err)
-		}
-		n := int64(len(data))
-		if n > MaxOSVRecordSize {
-			return fmt.Errorf("osv database %s: %s: record exceeds %d bytes", path, f.Name, MaxOSVRecordSize)
-		}
-		if n > 1<<20 && (f.CompressedSize64 == 0 || uint64(n)/f.CompressedSize64 > MaxOSVRatio) {
-			return fmt.Errorf("osv database %s: %s: compression ratio above %d (zip bomb?)", path, f.Name, MaxOSVRatio)
-		}
-		total += n
-		if total > MaxOSVTotalSize {
-			return fmt.Errorf("osv database %s: more than %d uncompressed bytes (zip bomb?)", path, int64(MaxOSVTotalSize))
-		}
-		if err := db.add(data); err != nil {
-			return fmt.Errorf("osv database %s: %s: %w", path, f.Name, err)
-		}
-	}
-	return nil
-}
-
-func (db *DB) readDir(root string) error {
-	var total int64
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || !strings.HasSuffix(strings.ToLower(d.Name()), ".json") {
-			return nil // directories, symlinks and other files
-		}
-		if db.records >= MaxOSVRecords {
-			return fmt.Errorf("osv database %s: more than %d records", root, MaxOSVRecords)
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("osv database: %w", err)
-		}
-		data, err := io.ReadAll(io.LimitReader(f, MaxOSVRecordSize+1))
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("osv database: %s: %w", p, err)
-		}
-		if len(data) > MaxOSVRecordSize {
-			return fmt.Errorf("osv database: %s: record exceeds %d bytes", p, MaxOSVRecordSize)
-		}
-		total += int64(len(data))
-		if total > MaxOSVTotalSize {
-			return fmt.Errorf("osv database %s: more than %d bytes", root, int64(MaxOSVTotalSize))
-		}
-		if err := db.add(data); err != nil {
-			return fmt.Errorf("osv database: %s: %w", p, err)
-		}
-		return nil
-	})
-}
-
 // ParseOSVRecord decodes and checks one OSV record: it must be a JSON
 // object with an id.
 func ParseOSVRecord(data []byte) (*OSVRecord, error) {
@@ -258,30 +122,6 @@ func ParseOSVRecord(data []byte) (*OSVRecord, error) {
 // GHSA-xxxx-xxxx-xxxx, PYSEC-2023-18, MAL-0000-kam193-4c1f...).
 var osvID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]{1,200}$`)
 
-func (db *DB) add(data []byte) error {
-	r, err := ParseOSVRecord(data)
-	if err != nil {
-		return err
-	}
-	db.records++
-	if r.Withdrawn != "" {
-		return nil
-	}
-	seen := map[string]bool{}
-	for _, a := range r.Affected {
-		if a.Package.Ecosystem != EcosystemPyPI {
-			continue
-		}
-		n := PEP503Name(a.Package.Name)
-		if n == "" || seen[n] {
-			continue
-		}
-		seen[n] = true
-		db.byName[n] = append(db.byName[n], r)
-	}
-	return nil
-}
-
 // PEP503Name is the PEP 503 normalized form of a package name:
 // lower case, every run of "-", "_" and "." as one "-".
 func PEP503Name(name string) string {
@@ -302,25 +142,6 @@ func PEP503Name(name string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// Query returns the records affecting version of the PyPI package name,
-// in id order. Matching follows the OSV specification: the explicit
-// versions list (PEP 440 equality), and ECOSYSTEM ranges whose
-// introduced/fixed/last_affected/limit events are evaluated in version
-// order with PEP 440 comparison. An empty version matches nothing.
-func (db *DB) Query(name, version string) []Match {
-	if db == nil || version == "" {
-		return nil
-	}
-	var out []Match
-	for _, r := range db.byName[PEP503Name(name)] {
-		if m, ok := MatchRecord(r, name, version); ok {
-			out = append(out, m)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Record.ID < out[j].Record.ID })
-	return out
 }
 
 // MatchRecord says whether the OSV record r affects version of the PyPI
@@ -695,25 +516,4 @@ func (m Match) Aliases() []string {
 		return nil
 	}
 	return m.Record.Aliases
-}
-
-// RecordsContext returns the records that name the PyPI package name,
-// for MatchSpec; it fails only when ctx is done.
-func (db *DB) RecordsContext(ctx context.Context, name string) ([]*OSVRecord, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if db == nil {
-		return nil, nil
-	}
-	return db.byName[PEP503Name(name)], nil
-}
-
-// QueryContext is Query with the signature of Online.QueryContext, so
-// both satisfy one interface; it never fails.
-func (db *DB) QueryContext(ctx context.Context, name, version string) ([]Match, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return db.Query(name, version), nil
 }

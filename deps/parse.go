@@ -32,6 +32,10 @@ const (
 	KindPDM          = "pdm.lock"
 	KindPylock       = "pylock.toml"
 	KindConda        = "conda"
+	KindPyproject    = "pyproject.toml"
+	KindPipfileTOML  = "Pipfile"
+	KindSetupCfg     = "setup.cfg"
+	KindSetupPy      = "setup.py"
 )
 
 // fileFormat is how one kind of dependency file is read.
@@ -49,6 +53,10 @@ var (
 	formatPDM          = &fileFormat{KindPDM, true, parsePDMLock}
 	formatPylock       = &fileFormat{KindPylock, true, parsePylock}
 	formatConda        = &fileFormat{KindConda, false, parseCondaEnv}
+	formatPyproject    = &fileFormat{KindPyproject, false, parsePyproject}
+	formatPipfileTOML  = &fileFormat{KindPipfileTOML, false, parsePipfile}
+	formatSetupCfg     = &fileFormat{KindSetupCfg, false, parseSetupCfg}
+	formatSetupPy      = &fileFormat{KindSetupPy, false, parseSetupPy}
 )
 
 // filePatterns maps file names (lower case, path.Match patterns) to their
@@ -69,6 +77,10 @@ var filePatterns = []struct {
 	{"environment*.yaml", formatConda},
 	{"conda.yml", formatConda},
 	{"conda.yaml", formatConda},
+	{"pyproject.toml", formatPyproject},
+	{"pipfile", formatPipfileTOML},
+	{"setup.cfg", formatSetupCfg},
+	{"setup.py", formatSetupPy},
 }
 
 // requirementsDirs are directories whose *.txt files are requirements
@@ -98,6 +110,14 @@ func FileKind(path string) string {
 		return f.kind
 	}
 	return ""
+}
+
+// IsLockFile reports whether path names a lock file, one that pins the
+// exact version of every package (poetry.lock, uv.lock, Pipfile.lock,
+// pdm.lock, pylock.toml) rather than stating requirements.
+func IsLockFile(path string) bool {
+	f := formatOf(path)
+	return f != nil && f.locked
 }
 
 // ParseFile reads the dependency file at path, its kind chosen by its
@@ -358,26 +378,41 @@ var envMarkers = []string{"pyvenv.cfg", "conda-meta"}
 // __pycache__, site-packages and Python environments (directories with a
 // pyvenv.cfg or conda-meta), and never follows a symbolic link: a linked
 // file is returned only when it is a regular file inside root. A root
-// that is itself a dependency file is returned alone.
-func FindFiles(root string) ([]string, error) {
+// that is itself a dependency file is returned alone. A folder below
+// root that cannot be read (permissions, an I/O error) does not stop the
+// walk: it is returned in unreadable, in walk order, for the caller to
+// report; only an unreadable root is an error.
+func FindFiles(root string) (files []string, unreadable []*ParseError, err error) {
 	fi, err := os.Stat(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.IsDir() {
 		if formatOf(root) != nil && fi.Mode().IsRegular() {
-			return []string{root}, nil
+			return []string{root}, nil, nil
 		}
-		return []string{}, nil
+		return []string{}, nil, nil
 	}
 	resolvedRoot, err := resolvePath(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	files := []string{}
+	files = []string{}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if p == root {
+				return err
+			}
+			msg := err.Error()
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				msg = pe.Err.Error()
+			}
+			unreadable = append(unreadable, &ParseError{File: p, Msg: "cannot read: " + msg})
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if d.IsDir() {
 			if p != root && (skipDirs[d.Name()] || isEnvironment(p)) {
@@ -409,10 +444,10 @@ func FindFiles(root string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Strings(files)
-	return files, nil
+	return files, unreadable, nil
 }
 
 // isEnvironment reports whether dir is a Python environment.

@@ -72,3 +72,26 @@ func FuzzParsePylock(f *testing.F) {
 func FuzzParseCondaEnv(f *testing.F) {
 	fuzzParse(f, formatConda, "environment.yml", "dependencies:\n- a::b 1 c\n- pip:\n  - -r r.txt\n", "dependencies: [&x a, *x]\n")
 }
+
+func FuzzParsePyproject(f *testing.F) {
+	fuzzParse(f, formatPyproject, "pyproject.toml",
+		"[project]\ndependencies=['a>=1',\"b @ git+https://e/b\"]\noptional-dependencies.x=['c']\ndynamic=['dependencies']\n[dependency-groups]\nd=['e',{include-group='x'}]\n",
+		"[tool.poetry.dependencies]\npython='^3.10'\na='^0.2'\nb={version='~1.2',source='s'}\nc=[{version='1'},{git='g',tag='t'}]\n[[tool.poetry.source]]\nname='s'\nurl='u'\npriority='supplemental'\n",
+		"[tool.uv]\nindex-strategy='unsafe-best-match'\nconstraint-dependencies=['a==1']\n[tool.uv.sources]\na={index='i'}\n[[tool.uv.index]]\nname='i'\nurl='u'\n[tool.pdm.dev-dependencies]\nt=['-e ./x']\n")
+}
+
+func FuzzParsePipfile(f *testing.F) {
+	fuzzParse(f, formatPipfileTOML, "Pipfile",
+		"[[source]]\nname='a'\nurl='u'\n[packages]\nx='*'\ny={version='==1',index='a'}\nz={git='g',ref='r'}\n[dev-packages]\nw='>=1,<2'\n")
+}
+
+func FuzzParseSetupCfg(f *testing.F) {
+	fuzzParse(f, formatSetupCfg, "setup.cfg",
+		"[options]\ninstall_requires =\n    a>=1\n    # c\n    b==2; os_name=='nt'\nsetup_requires = c; d\n[options.extras_require]\nx = file: r.txt\n")
+}
+
+func FuzzParseSetupPy(f *testing.F) {
+	fuzzParse(f, formatSetupPy, "setup.py",
+		"R = ['a==1', \"b\" 'c']\nsetup(install_requires=R, extras_require={'x': ('d',)}, setup_requires=\"\"\"e\nf\"\"\")\n",
+		"kw = {}\nkw['install_requires'] = [r'g', b'h']\nsetup(install_requires=f'{x}', **kw)\n\\\n#", "x = '''\n")
+}

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -172,4 +175,113 @@ func parsePipfileLock(st *parseState, file string, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// Pipfile (TOML): [[source]] indexes (the first is the primary one, the
+// others are searched beside it, as in Pipfile.lock), and [packages],
+// [dev-packages] and custom categories: tables of name = "specifier"
+// ("*", "==1.2", ">=1.0") or name = {version, index, markers, git, ref,
+// path, file, editable...}.
+
+// pipfileNotPackages are the top-level tables of a Pipfile that do not
+// list packages.
+var pipfileNotPackages = map[string]bool{"source": true, "requires": true, "pipenv": true, "scripts": true}
+
+func parsePipfile(st *parseState, file string, data []byte) error {
+	var doc map[string]any
+	if err := decodeTOML(file, data, &doc); err != nil {
+		return err
+	}
+	mr := &manifestReader{st: st, file: file, lines: tomlLines(data)}
+	indexes := map[string]string{}
+	if src, ok := doc["source"]; ok {
+		list, ok := src.([]any)
+		if !ok {
+			return mr.errorf(mr.line("source"), "source: a %T, want [[source]] tables", src)
+		}
+		for i, x := range list {
+			t, _ := x.(map[string]any)
+			name, _ := t["name"].(string)
+			url, _ := t["url"].(string)
+			if url == "" {
+				return mr.errorf(mr.line("source", strconv.Itoa(i)), "[[source]] without a url")
+			}
+			indexes[name] = url
+			st.addIndex(url, i > 0)
+		}
+	}
+	for _, section := range slices.Sorted(maps.Keys(doc)) {
+		v := doc[section]
+		table, ok := v.(map[string]any)
+		if pipfileNotPackages[section] || !ok {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(table)) {
+			spec := table[name]
+			line := mr.line(section, name)
+			p, err := pipfilePackage(name, spec, indexes)
+			if err != nil {
+				return mr.errorf(line, "%s", err)
+			}
+			p.File, p.Line = file, line
+			mr.pkgs = append(mr.pkgs, p)
+		}
+	}
+	return mr.flush()
+}
+
+// pipfilePackage reads one package of a Pipfile.
+func pipfilePackage(name string, v any, indexes map[string]string) (Package, error) {
+	if !validPackageName.MatchString(name) {
+		return Package{}, fmt.Errorf("invalid package name %q", truncate(name))
+	}
+	p := Package{Name: name, Source: SourceIndex}
+	version := ""
+	switch t := v.(type) {
+	case string:
+		version = t
+	case map[string]any:
+		str := func(k string) string { s, _ := t[k].(string); return s }
+		version, p.Markers = str("version"), str("markers")
+		if ix := str("index"); ix != "" {
+			u, ok := indexes[ix]
+			if !ok {
+				return Package{}, fmt.Errorf("%s: index %s is not a [[source]]", name, truncate(ix))
+			}
+			p.URL = u
+		}
+		for _, c := range []struct{ key, source string }{
+			{"git", SourceVCS}, {"hg", SourceVCS}, {"svn", SourceVCS}, {"bzr", SourceVCS},
+			{"file", SourceURL}, {"path", SourcePath},
+		} {
+			if u := str(c.key); u != "" {
+				p.Source, p.URL = c.source, u
+				break
+			}
+		}
+		if p.Source == SourceVCS && str("ref") != "" {
+			p.URL += "@" + str("ref")
+		}
+		if p.Source == SourceURL && !strings.Contains(p.URL, "://") {
+			p.Source = SourcePath
+		}
+	default:
+		return Package{}, fmt.Errorf("%s: a %T, want a version specifier or a table", name, v)
+	}
+	if p.Source != SourceIndex {
+		return p, nil
+	}
+	version = strings.TrimSpace(version)
+	if version == "*" {
+		version = ""
+	}
+	if strings.ContainsAny(version, "@;") {
+		return Package{}, fmt.Errorf("%s: invalid version specifier %q", name, truncate(version))
+	}
+	q, err := parseRequirement(name + " " + version)
+	if err != nil {
+		return Package{}, fmt.Errorf("%s: %w", name, err)
+	}
+	p.Version, p.Specifier = q.Version, q.Specifier
+	return p, nil
 }

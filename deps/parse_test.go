@@ -334,8 +334,8 @@ func TestParseLimits(t *testing.T) {
 	_, err = ParseFile(big)
 	wantParseError(t, err, "poetry.lock", 0, "file larger than")
 
-	_, err = ParseFile(filepath.Join(dir, "setup.py"))
-	wantParseError(t, err, "setup.py", 0, "not a known dependency file")
+	_, err = ParseFile(filepath.Join(dir, "notes.md"))
+	wantParseError(t, err, "notes.md", 0, "not a known dependency file")
 	if _, err := ParseFile(filepath.Join(dir, "uv.lock")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
@@ -358,9 +358,14 @@ func TestFileKind(t *testing.T) {
 		"environment-cuda.yaml":  KindConda,
 		"conda.yaml":             KindConda,
 		"requirements.in":        "",
-		"Pipfile":                "",
+		"Pipfile":                KindPipfileTOML,
+		"sub/pipfile":            KindPipfileTOML,
 		"notes.txt":              "",
-		"pyproject.toml":         "",
+		"pyproject.toml":         KindPyproject,
+		"setup.cfg":              KindSetupCfg,
+		"setup.py":               KindSetupPy,
+		"setup.toml":             "",
+		"pyproject.toml.bak":     "",
 	} {
 		if got := FileKind(path); got != want {
 			t.Errorf("FileKind(%q) = %q, want %q", path, got, want)
@@ -399,9 +404,9 @@ func TestFindFiles(t *testing.T) {
 			t.Skip("no symbolic links:", err)
 		}
 	}
-	got, err := FindFiles(dir)
-	if err != nil {
-		t.Fatal(err)
+	got, unreadable, err := FindFiles(dir)
+	if err != nil || unreadable != nil {
+		t.Fatal(err, unreadable)
 	}
 	for i := range got {
 		got[i], _ = filepath.Rel(dir, got[i])
@@ -410,7 +415,7 @@ func TestFindFiles(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	one, err := FindFiles(filepath.Join(dir, "requirements.txt"))
+	one, _, err := FindFiles(filepath.Join(dir, "requirements.txt"))
 	if err != nil || len(one) != 1 {
 		t.Errorf("file root: %q %v", one, err)
 	}

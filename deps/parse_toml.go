@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -101,3 +102,104 @@ func (st *parseState) lockPackage(p Package) error {
 	}
 	return st.add(p, false)
 }
+
+// tomlLines maps the paths of a TOML document's keys and array elements
+// to their lines, for the manifests whose values are decoded into maps
+// (pyproject.toml, Pipfile). A path is the keys joined with tomlSep, an
+// array element or array table adding its index:
+// "tool\x00poetry\x00dependencies\x00torch", "project\x00dependencies\x002",
+// "tool\x00uv\x00index\x000". Nil when the document does not parse
+// (decodeTOML reports that).
+func tomlLines(data []byte) map[string]int {
+	li := newLineIndex(data)
+	lines := map[string]int{}
+	counts := map[string]int{} // array tables: elements so far
+	line := func(n *unstable.Node, def int) int {
+		if n.Raw.Length == 0 && n.Raw.Offset == 0 {
+			return def
+		}
+		return li.line(int(n.Raw.Offset))
+	}
+	var value func(path string, v *unstable.Node, at int)
+	keyValue := func(prefix string, kv *unstable.Node) {
+		path := prefix
+		it := kv.Key()
+		at := 0
+		for it.Next() {
+			if at == 0 {
+				at = line(it.Node(), 0)
+			}
+			path = tomlJoin(path, string(it.Node().Data))
+		}
+		lines[path] = at
+		value(path, kv.Value(), at)
+	}
+	value = func(path string, v *unstable.Node, at int) {
+		switch v.Kind {
+		case unstable.Array:
+			i := 0
+			for it := v.Children(); it.Next(); i++ {
+				c := it.Node()
+				p := tomlJoin(path, strconv.Itoa(i))
+				lines[p] = line(c, at)
+				value(p, c, lines[p])
+			}
+		case unstable.InlineTable:
+			for it := v.Children(); it.Next(); {
+				if it.Node().Kind == unstable.KeyValue {
+					keyValue(path, it.Node())
+				}
+			}
+		}
+	}
+	var p unstable.Parser
+	p.Reset(data)
+	table := ""
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			var parts []string
+			it := e.Key()
+			at := 0
+			for it.Next() {
+				if at == 0 {
+					at = line(it.Node(), 0)
+				}
+				parts = append(parts, string(it.Node().Data))
+			}
+			table = ""
+			for i, k := range parts {
+				table = tomlJoin(table, k)
+				if i == len(parts)-1 && e.Kind == unstable.ArrayTable {
+					n := counts[table]
+					counts[table] = n + 1
+					table = tomlJoin(table, strconv.Itoa(n))
+				} else if n, ok := counts[table]; ok {
+					table = tomlJoin(table, strconv.Itoa(n-1))
+				}
+			}
+			lines[table] = at
+		case unstable.KeyValue:
+			keyValue(table, e)
+		}
+	}
+	if p.Error() != nil {
+		return nil
+	}
+	return lines
+}
+
+// tomlSep joins the keys of a tomlLines path.
+const tomlSep = "\x00"
+
+// tomlJoin appends key to a tomlLines path.
+func tomlJoin(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + tomlSep + key
+}
+
+// tomlPath joins keys into a tomlLines path.
+func tomlPath(keys ...string) string { return strings.Join(keys, tomlSep) }

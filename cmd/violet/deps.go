@@ -28,15 +28,17 @@ func newDepsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deps PATH",
 		Short: "Check the Python packages around a model: vulnerable, malicious, typosquatted, unpinned",
-		Long: `Find the requirement and lock files under PATH (requirements*.txt, poetry.lock, uv.lock,
-Pipfile.lock, pdm.lock, pylock.toml, environment.yml) and check every package:
+		Long: `Find the requirement, lock and project files under PATH (requirements*.txt, poetry.lock,
+uv.lock, Pipfile.lock, pdm.lock, pylock.toml, environment.yml, pyproject.toml, Pipfile,
+setup.cfg, and setup.py, read statically and never run) and check every package:
 known vulnerabilities and malicious releases from OSV (an offline database with
 --osv-db, the OSV API with --online), typosquats of popular ML packages, extra
 indexes that open the door to dependency confusion, and unpinned, unhashed or
 direct-URL requirements.
 
 Exit codes: 0 passed, 1 a finding at or above --fail-on (default high),
-2 could not check (bad usage, an unreadable file or database).`,
+2 could not check (bad usage; an unreadable or empty database; a file or folder
+that could not be read, reported while everything else is still checked).`,
 		Example: `  violet deps --osv-db PyPI-all.zip ./training-job
   violet deps --online --format sarif -o deps.sarif .
   violet deps --format cyclonedx --osv-db PyPI-all.zip . > deps.cdx.json`,
@@ -57,13 +59,30 @@ Exit codes: 0 passed, 1 a finding at or above --fail-on (default high),
 	return cmd
 }
 
-// querier is the vulnerability source the flags choose, or nil.
-func (o *depsOptions) querier() (deps.Querier, error) {
+// validate checks the flags before anything is read.
+func (o *depsOptions) validate() error {
 	switch {
 	case o.osvDB != "" && o.online:
-		return nil, errors.New("use --osv-db or --online, not both")
+		return errors.New("use --osv-db or --online, not both")
+	case o.cacheDir != "" && !o.online:
+		return errors.New("--cache-dir is the cache of --online: use it with --online")
+	}
+	return nil
+}
+
+// querier is the vulnerability source the flags choose, or nil. The
+// offline database is read when the packages to check are known (its
+// records of those packages only); a path that does not exist fails now.
+func (o *depsOptions) querier() (deps.Querier, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	switch {
 	case o.osvDB != "":
-		return deps.OpenDB(o.osvDB)
+		if _, err := os.Stat(o.osvDB); err != nil {
+			return nil, fmt.Errorf("osv database: %w", err)
+		}
+		return &deps.OfflineDB{Path: o.osvDB}, nil
 	case o.online:
 		dir := o.cacheDir
 		if dir == "" {
@@ -89,6 +108,9 @@ func runDeps(ctx context.Context, cmd *cobra.Command, o *depsOptions, path strin
 	}
 	write, err := depsWriter(o.format)
 	if err != nil {
+		return usageError(err)
+	}
+	if err := o.validate(); err != nil {
 		return usageError(err)
 	}
 	q, err := o.querier()

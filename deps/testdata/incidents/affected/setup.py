@@ -1,0 +1,23 @@
+#!/usr/bin/env python
+"""Packaging of the ticket intent trainer."""
+from setuptools import find_packages, setup
+
+REQUIRED = [
+    "torch==2.5.1",
+    "transformers==4.37.2",  # pinned for the tokenizer
+]
+
+EXTRAS = {
+    "agents": ["langchain==0.0.131"],
+    "vision": ["ultralytics==8.3.41"],
+}
+
+setup(
+    name="ticket-intent-trainer",
+    version="0.3.0",
+    packages=find_packages(exclude=("tests",)),
+    python_requires=">=3.10",
+    install_requires=REQUIRED,
+    extras_require=EXTRAS,
+    setup_requires=['torchtriton' '==3.0.0'],
+)
