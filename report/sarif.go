@@ -1,17 +1,23 @@
 package report
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/violet-mlsecops/violet/finding"
 )
@@ -70,9 +76,10 @@ type (
 		Runs    []sarifRun `json:"runs"`
 	}
 	sarifRun struct {
-		Tool        sarifTool         `json:"tool"`
-		Invocations []sarifInvocation `json:"invocations"`
-		Results     []sarifResult     `json:"results"`
+		Tool               sarifTool                `json:"tool"`
+		Invocations        []sarifInvocation        `json:"invocations"`
+		OriginalURIBaseIDs map[string]sarifArtifact `json:"originalUriBaseIds"`
+		Results            []sarifResult            `json:"results"`
 	}
 	sarifTool struct {
 		Driver     sarifComponent   `json:"driver"`
@@ -120,11 +127,13 @@ type (
 	sarifResultProps struct {
 		Severity     string   `json:"severity"`
 		Member       []string `json:"member,omitempty"`
+		Offset       *int64   `json:"offset,omitempty"`
 		MemberOffset *int64   `json:"memberOffset,omitempty"`
 		Evidence     string   `json:"evidence,omitempty"`
 		ATLAS        []string `json:"atlas,omitempty"`
 		Incomplete   bool     `json:"incomplete,omitempty"`
 		Analyzer     string   `json:"analyzer,omitempty"`
+		PolicyRule   string   `json:"policyRule,omitempty"`
 	}
 	sarifLocation struct {
 		PhysicalLocation sarifPhysical  `json:"physicalLocation"`
@@ -135,12 +144,12 @@ type (
 		Region           *sarifRegion  `json:"region,omitempty"`
 	}
 	sarifArtifact struct {
-		URI       string `json:"uri"`
-		URIBaseID string `json:"uriBaseId,omitempty"`
+		URI         string        `json:"uri,omitempty"`
+		URIBaseID   string        `json:"uriBaseId,omitempty"`
+		Description *sarifMessage `json:"description,omitempty"`
 	}
 	sarifRegion struct {
-		ByteOffset *int64 `json:"byteOffset,omitempty"`
-		StartLine  int    `json:"startLine,omitempty"`
+		StartLine int `json:"startLine"`
 	}
 	sarifLogical struct {
 		Name               string `json:"name"`
@@ -168,23 +177,43 @@ type (
 	}
 )
 
+// srcRoot is the base every location of a SARIF log is relative to: the
+// folder Violet ran in, which the paths of a report are relative to.
+const srcRoot = "%SRCROOT%"
+
+// workingDir returns the folder Violet runs in (a variable so that the
+// tests can fix it).
+var workingDir = os.Getwd
+
 // WriteSARIF writes r as a SARIF 2.1.0 log with one run, for GitHub code
-// scanning and other SARIF consumers.
+// scanning and other SARIF consumers. GitHub code scanning accepts every log
+// it writes: the log stays within GitHub's limits (results, rules, tags,
+// extensions, locations, lengths and the 10 MB of the compressed file) and
+// carries every property GitHub requires.
 //
-// The driver "violet" lists every catalogued rule (finding.Rules(), plus any
-// rule a finding names that the catalogue lacks), with its title, description,
-// remediation as help, its ATLAS techniques as tags next to "security", the
-// "security-severity" score GitHub reads (see SecuritySeverity) and its
-// default level (see SARIFLevel). The analyzers are the run's extensions.
+// The driver "violet" lists every catalogued rule (finding.Rules()), then
+// any rule a result names that the catalogue lacks, with its title,
+// description, remediation as help, its ATLAS techniques as tags next to
+// "security", the "security-severity" score GitHub reads (see
+// SecuritySeverity) and its default level (see SARIFLevel). Its version is
+// the report's, or BuildVersion when the report has a placeholder ("dev");
+// semanticVersion is that version without its "v" when it is a Semantic
+// Version. The analyzers are the run's extensions.
+//
+// A denial of violet gate (a GATE-DENY finding, whose evidence is the id of
+// the policy rule that denies) is a result of its own rule,
+// GATE-DENY/<policy rule>, so that code scanning tells the reasons apart.
 //
 // Results come in the order of the JSON report. Their message is the
 // finding's message followed by its evidence, with control characters
-// escaped as in the text report; the evidence property keeps the raw bytes. A result's physical location
-// is the file on disk, as a relative URI with forward slashes (an absolute
-// path becomes a file:// URI); its region carries the byte offset only when
-// the finding is in the file itself: an offset inside a container member is
-// not an offset in the file, so it goes to the result's memberOffset
-// property instead. A member is a logical location of kind "member" named
+// escaped as in the text report; the evidence property keeps the raw bytes
+// (up to 2 KiB). A result's physical location is the file on disk, as a URI
+// relative to %SRCROOT% with forward slashes: the run's originalUriBaseIds
+// defines %SRCROOT% as the folder Violet ran in, and an absolute path is
+// made relative to it. Its region is the finding's line, or line 1 for a
+// finding about a file, which has none; a byte offset goes to the result's
+// offset property (for the file itself) or memberOffset property (inside a
+// container member). A member is a logical location of kind "member" named
 // "path!member!member", and its chain is in the result's member property.
 //
 // partialFingerprints carries FingerprintKey, the SHA-256 of the rule, the
@@ -192,6 +221,12 @@ type (
 // an unrelated part of the file changes), and primaryLocationLineHash, the
 // only key GitHub code scanning reads, made from the same hash and a count
 // of the earlier results with the same one.
+//
+// When the findings are more than GitHub accepts (25,000 results or 25,000
+// rules per run, or a compressed file over 10 MB), the most severe are kept, the invocation
+// gets a warning notification that says how many results were left out and
+// its properties count them (omittedResults, totalResults); the exit code is
+// still that of the whole report.
 //
 // A file that could not be fully analyzed adds an error notification to the
 // invocation, next to its findings among the results. executionSuccessful
@@ -202,75 +237,190 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	if err := check(r); err != nil {
 		return err
 	}
-	driver := sarifComponent{
-		Name:           "violet",
-		Version:        r.Tool.Version,
-		InformationURI: InformationURI,
+	s := newSARIFWriter(r)
+	keep := min(len(s.candidates), githubMaxResults)
+	for {
+		data, err := s.encode(keep)
+		if err != nil {
+			return err
+		}
+		size := int64(len(data))
+		if size > sarifSizeBudget {
+			size = gzipSize(data)
+		}
+		if size <= sarifSizeBudget || keep == 0 {
+			_, err = w.Write(data)
+			return err
+		}
+		// Too heavy: keep fewer results, in proportion, with a margin.
+		keep = min(keep-1, int(int64(keep)*sarifSizeBudget/size*9/10))
 	}
-	if semver.MatchString(strings.TrimPrefix(r.Tool.Version, "v")) {
-		driver.SemanticVersion = strings.TrimPrefix(r.Tool.Version, "v")
+}
+
+// sarifWriter holds what the SARIF log of a report is made from.
+type sarifWriter struct {
+	r          *Report
+	root       string // the folder Violet runs in, or "" when unknown
+	catalogue  []sarifDescriptor
+	candidates []candidate // every result, in the order of the JSON report
+	bySeverity []int       // indexes of candidates, most severe first
+	notes      []sarifNotification
+}
+
+// candidate is a result the log may hold, and the rule it needs when the
+// catalogue lacks it.
+type candidate struct {
+	res      sarifResult
+	severity finding.Severity
+	rule     *sarifDescriptor // nil for a catalogued rule
+}
+
+func newSARIFWriter(r *Report) *sarifWriter {
+	s := &sarifWriter{r: r}
+	if wd, err := workingDir(); err == nil && filepath.IsAbs(wd) {
+		s.root = wd
 	}
 	index := map[string]int{}
 	for _, rule := range finding.Rules() {
-		index[rule.ID] = len(driver.Rules)
-		driver.Rules = append(driver.Rules, descriptor(rule))
+		index[rule.ID] = len(s.catalogue)
+		s.catalogue = append(s.catalogue, descriptor(rule, rule.ID))
 	}
-	files := sortedFiles(r, byLocation)
-	for _, f := range files {
-		for _, x := range f.Findings {
-			if _, ok := index[x.Rule]; !ok {
-				index[x.Rule] = len(driver.Rules)
-				driver.Rules = append(driver.Rules, descriptor(finding.Rule{
-					ID: x.Rule, Title: x.Title, Severity: x.Severity, ATLAS: x.ATLAS,
-					Description: x.Title, Remediation: x.Remediation, Incomplete: x.Incomplete,
-				}))
-			}
-		}
-	}
-
-	results := []sarifResult{}
-	var notes []sarifNotification
 	seen := map[string]int{}
-	for _, f := range files {
+	for _, f := range sortedFiles(r, byLocation) {
 		incompleteNoted := false
 		for _, x := range f.Findings {
-			res := result(x, index[x.Rule])
+			c := candidate{res: s.result(x), severity: x.Severity}
+			if i, ok := index[c.res.RuleID]; ok {
+				c.res.RuleIndex = i
+			} else {
+				d := uncatalogued(x, c.res.RuleID)
+				c.rule = &d
+			}
 			sum := Fingerprint(x)
 			seen[sum]++
-			res.PartialFingerprints = map[string]string{
+			c.res.PartialFingerprints = map[string]string{
 				"primaryLocationLineHash": fmt.Sprintf("%s:%d", sum[:16], seen[sum]),
 				FingerprintKey:            sum,
 			}
-			results = append(results, res)
+			s.candidates = append(s.candidates, c)
 			if x.Incomplete {
 				incompleteNoted = true
-				notes = append(notes, sarifNotification{
-					Level:          "error",
-					Message:        sarifMessage{Text: "Could not fully analyze " + safeText(x.Location.String()) + ": " + safeText(messageText(x))},
-					Locations:      res.Locations,
-					AssociatedRule: &sarifRuleRef{ID: x.Rule, Index: index[x.Rule]},
-				})
+				note := sarifNotification{
+					Level:     "error",
+					Message:   sarifMessage{Text: clip("Could not fully analyze "+safeText(x.Location.String())+": "+safeText(messageText(x)), maxTextBytes)},
+					Locations: []sarifLocation{s.location(x.Location.Path, x.Location.Line)},
+				}
+				if c.rule == nil {
+					note.AssociatedRule = &sarifRuleRef{ID: c.res.RuleID, Index: c.res.RuleIndex}
+				}
+				s.notes = append(s.notes, note)
 			}
 		}
 		if f.Incomplete && !incompleteNoted {
-			notes = append(notes, sarifNotification{
+			s.notes = append(s.notes, sarifNotification{
 				Level:     "error",
-				Message:   sarifMessage{Text: "Could not fully analyze " + safeText(f.Path) + "."},
-				Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: artifact(f.Path)}}},
+				Message:   sarifMessage{Text: clip("Could not fully analyze "+safeText(f.Path)+".", maxTextBytes)},
+				Locations: []sarifLocation{s.location(f.Path, 0)},
 			})
 		}
 	}
+	if n := len(s.notes) - maxNotifications; n > 0 {
+		s.notes = append(s.notes[:maxNotifications], sarifNotification{
+			Level:   "error",
+			Message: sarifMessage{Text: fmt.Sprintf("Could not fully analyze %d more inputs, not listed here: the JSON report (--format json) lists them all.", n)},
+		})
+	}
+	s.bySeverity = make([]int, len(s.candidates))
+	for i := range s.bySeverity {
+		s.bySeverity[i] = i
+	}
+	slices.SortStableFunc(s.bySeverity, func(a, b int) int {
+		return cmp.Compare(s.candidates[b].severity, s.candidates[a].severity)
+	})
+	return s
+}
+
+// encode returns the log with the keep most severe results at most.
+func (s *sarifWriter) encode(keep int) ([]byte, error) {
+	r := s.r
+	// Choose the results: the most severe first, as long as their rules
+	// fit in GitHub's limit.
+	kept := make([]bool, len(s.candidates))
+	newRules := map[string]bool{}
+	n := 0
+	var omitted []finding.Severity
+	for _, i := range s.bySeverity {
+		c := &s.candidates[i]
+		fits := n < keep
+		if fits && c.rule != nil && !newRules[c.rule.ID] {
+			fits = len(s.catalogue)+len(newRules) < githubMaxRules
+			if fits {
+				newRules[c.rule.ID] = true
+			}
+		}
+		if fits {
+			kept[i] = true
+			n++
+		} else {
+			omitted = append(omitted, c.severity)
+		}
+	}
+
+	driver := sarifComponent{
+		Name:           "violet",
+		Version:        toolVersion(r.Tool.Version),
+		InformationURI: InformationURI,
+		Rules:          slices.Clone(s.catalogue),
+	}
+	if v := strings.TrimPrefix(driver.Version, "v"); semver.MatchString(v) {
+		driver.SemanticVersion = v
+	}
+	index := map[string]int{}
+	results := []sarifResult{}
+	for i, c := range s.candidates {
+		if !kept[i] {
+			continue
+		}
+		res := c.res
+		if c.rule != nil {
+			j, ok := index[c.rule.ID]
+			if !ok {
+				j = len(driver.Rules)
+				index[c.rule.ID] = j
+				driver.Rules = append(driver.Rules, *c.rule)
+			}
+			res.RuleIndex = j
+		}
+		results = append(results, res)
+	}
 
 	code := r.ExitCode(r.FailOn)
+	targets := nonNil(r.Targets)
+	props := map[string]any{
+		"failOn":  r.FailOn.String(),
+		"targets": targets[:min(len(targets), maxTargets)],
+	}
+	if len(targets) > maxTargets {
+		props["omittedTargets"] = len(targets) - maxTargets
+	}
+	notes := slices.Clone(s.notes)
+	if len(omitted) > 0 {
+		props["omittedResults"] = len(omitted)
+		props["totalResults"] = len(s.candidates)
+		notes = append(notes, sarifNotification{
+			Level: "warning",
+			Message: sarifMessage{Text: fmt.Sprintf("Violet found %d results, more than GitHub code scanning accepts in one run "+
+				"(%d results, %d rules, %d MB compressed): the %d least severe (the most severe of them: %s) are left out of this file. "+
+				"The exit code counts them all, and the JSON report (--format json) lists them.",
+				len(s.candidates), githubMaxResults, githubMaxRules, githubMaxGzipBytes/1_000_000, len(omitted), slices.Max(omitted))},
+		})
+	}
 	inv := sarifInvocation{
 		ExecutionSuccessful:        true,
 		ExitCode:                   code,
 		ExitCodeDescription:        exitDescription(code, r.FailOn),
 		ToolExecutionNotifications: notes,
-		Properties: map[string]any{
-			"failOn":  r.FailOn.String(),
-			"targets": nonNil(r.Targets),
-		},
+		Properties:                 props,
 	}
 	if !r.StartedAt.IsZero() {
 		start := r.StartedAt.UTC()
@@ -279,27 +429,42 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	}
 
 	var extensions []sarifComponent
-	for _, a := range r.Tool.Analyzers {
+	for _, a := range r.Tool.Analyzers[:min(len(r.Tool.Analyzers), githubMaxExtensions)] {
 		name, version, _ := strings.Cut(a, "/")
+		if name == "" {
+			continue
+		}
 		extensions = append(extensions, sarifComponent{Name: name, Version: version})
+	}
+	base := sarifArtifact{Description: &sarifMessage{Text: "The folder violet ran in: the paths of the report are relative to it."}}
+	if s.root != "" {
+		base.URI = fileURI(s.root, true)
 	}
 	log := sarifLog{
 		Schema:  SARIFSchemaURI,
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:        sarifTool{Driver: driver, Extensions: extensions},
-			Invocations: []sarifInvocation{inv},
-			Results:     results,
+			Tool:               sarifTool{Driver: driver, Extensions: extensions},
+			Invocations:        []sarifInvocation{inv},
+			OriginalURIBaseIDs: map[string]sarifArtifact{srcRoot: base},
+			Results:            results,
 		}},
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(log)
+	if err := enc.Encode(log); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
-// semver matches a Semantic Versioning 2.0.0 version.
-var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+// semver matches a Semantic Versioning 2.0.0 version (semver.org's own
+// expression).
+var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
+	`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
+	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
 // Fingerprint returns the stable identity of a finding across scans: the hex
 // SHA-256 of its rule, its path (with forward slashes), its member chain and
@@ -321,7 +486,9 @@ func Fingerprint(f finding.Finding) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func descriptor(rule finding.Rule) sarifDescriptor {
+// descriptor describes a rule; its help links to the rule reference of
+// docID (the rule itself, or GATE-DENY for a rule of the release policy).
+func descriptor(rule finding.Rule, docID string) sarifDescriptor {
 	help := rule.Remediation
 	if help == "" {
 		help = rule.Title
@@ -334,9 +501,10 @@ func descriptor(rule finding.Rule) sarifDescriptor {
 	if rule.Remediation != "" {
 		fmt.Fprintf(&md, "**How to fix.** %s\n\n", rule.Remediation)
 	}
-	if len(rule.ATLAS) > 0 {
+	atlas := rule.ATLAS[:min(len(rule.ATLAS), githubMaxTags-1)]
+	if len(atlas) > 0 {
 		md.WriteString("MITRE ATLAS:")
-		for i, id := range rule.ATLAS {
+		for i, id := range atlas {
 			sep := ","
 			if i == 0 {
 				sep = ""
@@ -350,7 +518,7 @@ func descriptor(rule finding.Rule) sarifDescriptor {
 		}
 		md.WriteString("\n\n")
 	}
-	fmt.Fprintf(&md, "[Rule reference](%s#%s)", RulesDocURL, finding.Anchor(rule.ID))
+	fmt.Fprintf(&md, "[Rule reference](%s#%s)", RulesDocURL, finding.Anchor(docID))
 	full := rule.Description
 	if full == "" {
 		full = rule.Title
@@ -362,19 +530,57 @@ func descriptor(rule finding.Rule) sarifDescriptor {
 	}
 	return sarifDescriptor{
 		ID:                   rule.ID,
-		Name:                 pascal(rule.ID),
-		ShortDescription:     sarifMessage{Text: short},
-		FullDescription:      sarifMessage{Text: full},
+		Name:                 clip(pascal(rule.ID), githubMaxRuleName),
+		ShortDescription:     sarifMessage{Text: clip(short, githubMaxDescription)},
+		FullDescription:      sarifMessage{Text: clip(full, githubMaxDescription)},
 		Help:                 sarifMessage{Text: help, Markdown: md.String()},
-		HelpURI:              RulesDocURL + "#" + finding.Anchor(rule.ID),
+		HelpURI:              RulesDocURL + "#" + finding.Anchor(docID),
 		DefaultConfiguration: sarifRuleConfig{Level: SARIFLevel(rule.Severity)},
 		Properties: sarifRuleProperty{
-			Tags:             append([]string{"security"}, rule.ATLAS...),
+			Tags:             append([]string{"security"}, atlas...),
 			SecuritySeverity: SecuritySeverity(rule.Severity),
 			Severity:         severityName(rule.Severity),
 			Incomplete:       rule.Incomplete,
 		},
 	}
+}
+
+// uncatalogued describes the rule id of finding x, which the catalogue
+// lacks: a rule of the release policy, described as GATE-DENY is, or a rule
+// of a newer catalogue, described by the finding.
+func uncatalogued(x finding.Finding, id string) sarifDescriptor {
+	if x.Rule == finding.GateDeny {
+		if rule, ok := finding.Lookup(finding.GateDeny); ok {
+			rule.ID = id
+			rule.Title = clip(rule.Title+": "+safeText(x.Evidence), githubMaxDescription)
+			rule.Severity = x.Severity
+			return descriptor(rule, finding.GateDeny)
+		}
+	}
+	title := clip(safeText(x.Title), githubMaxDescription)
+	return descriptor(finding.Rule{
+		ID: id, Title: title, Severity: x.Severity, ATLAS: x.ATLAS,
+		Description: title, Remediation: clip(safeText(x.Remediation), maxTextBytes), Incomplete: x.Incomplete,
+	}, id)
+}
+
+// ruleID is the SARIF rule of a finding: its rule, or for a denial of the
+// release policy, GATE-DENY/ and the id of the policy rule, kept to letters,
+// digits, ".", "_" and "-".
+func ruleID(x finding.Finding) string {
+	if x.Rule == "" {
+		return "UNKNOWN"
+	}
+	if x.Rule != finding.GateDeny || x.Evidence == "" {
+		return x.Rule
+	}
+	id := []byte(x.Evidence[:min(len(x.Evidence), 128)])
+	for i, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			id[i] = '-'
+		}
+	}
+	return finding.GateDeny + "/" + string(id)
 }
 
 func severityName(s finding.Severity) string {
@@ -388,8 +594,11 @@ func severityName(s finding.Severity) string {
 // PickleCodeExec.
 func pascal(id string) string {
 	var b strings.Builder
-	for _, word := range strings.FieldsFunc(id, func(r rune) bool { return r == '-' || r == '_' }) {
-		b.WriteString(strings.ToUpper(word[:1]) + strings.ToLower(word[1:]))
+	words := strings.FieldsFunc(id, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for _, word := range words {
+		first, size := utf8.DecodeRuneInString(word)
+		b.WriteRune(unicode.ToUpper(first))
+		b.WriteString(strings.ToLower(word[size:]))
 	}
 	return b.String()
 }
@@ -401,66 +610,96 @@ func messageText(x finding.Finding) string {
 	case x.Title != "":
 		return x.Title
 	default:
-		return x.Rule
+		return ruleID(x)
 	}
 }
 
-func result(x finding.Finding, ruleIndex int) sarifResult {
+// result is the SARIF result of a finding, without its rule index and
+// fingerprints.
+func (s *sarifWriter) result(x finding.Finding) sarifResult {
 	// The message is for people: control characters from the scanned file
 	// are escaped there, and kept as they are in the evidence property.
 	text := safeText(messageText(x))
 	if x.Evidence != "" {
 		text = strings.TrimRight(text, " ") + " Evidence: " + safeText(x.Evidence)
 	}
-	loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: artifact(x.Location.Path)}}
+	loc := s.location(x.Location.Path, x.Location.Line)
 	props := sarifResultProps{
 		Severity:   x.Severity.String(),
-		Evidence:   x.Evidence,
+		Evidence:   clip(x.Evidence, maxTextBytes),
 		ATLAS:      x.ATLAS,
 		Incomplete: x.Incomplete,
 		Analyzer:   x.Analyzer,
 	}
+	if x.Rule == finding.GateDeny {
+		props.PolicyRule = props.Evidence
+	}
+	var off *int64
+	if x.Location.Offset >= 0 {
+		o := x.Location.Offset
+		off = &o
+	}
 	if len(x.Location.Member) > 0 {
-		members := x.Location.Member
+		members := make([]string, len(x.Location.Member))
+		for i, m := range x.Location.Member {
+			members[i] = clip(m, maxTextBytes)
+		}
 		loc.LogicalLocations = []sarifLogical{{
 			Name:               members[len(members)-1],
 			FullyQualifiedName: filepath.ToSlash(x.Location.Path) + "!" + strings.Join(members, "!"),
 			Kind:               "member",
 		}}
 		props.Member = members
-		if x.Location.Offset >= 0 {
-			off := x.Location.Offset
-			props.MemberOffset = &off
-		}
-	} else if x.Location.Offset >= 0 {
-		off := x.Location.Offset
-		loc.PhysicalLocation.Region = &sarifRegion{ByteOffset: &off}
-	} else if x.Location.Line > 0 {
-		loc.PhysicalLocation.Region = &sarifRegion{StartLine: x.Location.Line}
+		props.MemberOffset = off
+	} else {
+		props.Offset = off
 	}
 	return sarifResult{
-		RuleID:     x.Rule,
-		RuleIndex:  ruleIndex,
+		RuleID:     ruleID(x),
 		Level:      SARIFLevel(x.Severity),
-		Message:    sarifMessage{Text: text},
+		Message:    sarifMessage{Text: clip(text, maxTextBytes)},
 		Locations:  []sarifLocation{loc},
 		Properties: props,
 	}
 }
 
-// artifact returns the artifact location of a path on disk: a relative URI
-// reference with forward slashes against %SRCROOT%, or a file:// URI for an
-// absolute path.
-func artifact(p string) sarifArtifact {
+// location is the location of line (0: none, the region is line 1) of the
+// file at path p.
+func (s *sarifWriter) location(p string, line int) sarifLocation {
+	return sarifLocation{PhysicalLocation: sarifPhysical{
+		ArtifactLocation: artifact(p, s.root),
+		Region:           &sarifRegion{StartLine: max(line, 1)},
+	}}
+}
+
+// artifact returns the artifact location of a path on disk: a URI
+// reference with forward slashes relative to %SRCROOT%, the folder root
+// Violet runs in. An absolute path is made relative to root; it stays an
+// absolute file:// URI only when it cannot be (root unknown, or on another
+// Windows volume).
+func artifact(p, root string) sarifArtifact {
 	if filepath.IsAbs(p) {
-		slashed := filepath.ToSlash(p)
-		if !strings.HasPrefix(slashed, "/") {
-			slashed = "/" + slashed // C:/x becomes /C:/x
+		rel, err := filepath.Rel(root, p)
+		if root == "" || err != nil {
+			return sarifArtifact{URI: fileURI(p, false)}
 		}
-		return sarifArtifact{URI: (&url.URL{Scheme: "file", Path: slashed}).String()}
+		p = rel
 	}
 	clean := path.Clean(filepath.ToSlash(p))
-	return sarifArtifact{URI: (&url.URL{Path: clean}).String(), URIBaseID: "%SRCROOT%"}
+	return sarifArtifact{URI: (&url.URL{Path: clean}).String(), URIBaseID: srcRoot}
+}
+
+// fileURI returns the file:// URI of an absolute path, with a trailing slash
+// for a folder.
+func fileURI(p string, folder bool) string {
+	slashed := filepath.ToSlash(p)
+	if !strings.HasPrefix(slashed, "/") {
+		slashed = "/" + slashed // C:/x becomes /C:/x
+	}
+	if folder && !strings.HasSuffix(slashed, "/") {
+		slashed += "/"
+	}
+	return (&url.URL{Scheme: "file", Path: slashed}).String()
 }
 
 func exitDescription(code int, failOn finding.Severity) string {

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -9,15 +8,25 @@ import (
 	"github.com/violet-mlsecops/violet/finding"
 )
 
+// testRoot is the folder the tests have WriteSARIF believe Violet runs in,
+// so that its output (%SRCROOT%, and absolute paths made relative to it)
+// does not depend on where the checkout is.
+const testRoot = "/home/runner/work/models"
+
+func init() {
+	workingDir = func() (string, error) { return testRoot, nil }
+}
+
 // sarifDoc is the part of a SARIF log the tests read.
 type sarifDoc struct {
 	Runs []struct {
 		Tool struct {
 			Driver struct {
-				Name           string `json:"name"`
-				Version        string `json:"version"`
-				InformationURI string `json:"informationUri"`
-				Rules          []struct {
+				Name            string `json:"name"`
+				Version         string `json:"version"`
+				SemanticVersion string `json:"semanticVersion"`
+				InformationURI  string `json:"informationUri"`
+				Rules           []struct {
 					ID               string `json:"id"`
 					Name             string `json:"name"`
 					ShortDescription struct {
@@ -49,51 +58,70 @@ type sarifDoc struct {
 					Text string `json:"text"`
 				} `json:"message"`
 			} `json:"toolExecutionNotifications"`
+			Properties map[string]any `json:"properties"`
 		} `json:"invocations"`
-		Results []struct {
-			RuleID    string `json:"ruleId"`
-			RuleIndex int    `json:"ruleIndex"`
-			Level     string `json:"level"`
-			Message   struct {
-				Text string `json:"text"`
-			} `json:"message"`
-			Locations []struct {
-				PhysicalLocation struct {
-					ArtifactLocation struct {
-						URI string `json:"uri"`
-					} `json:"artifactLocation"`
-					Region *struct {
-						ByteOffset int64 `json:"byteOffset"`
-					} `json:"region"`
-				} `json:"physicalLocation"`
-				LogicalLocations []struct {
-					FullyQualifiedName string `json:"fullyQualifiedName"`
-					Kind               string `json:"kind"`
-				} `json:"logicalLocations"`
-			} `json:"locations"`
-			PartialFingerprints map[string]string `json:"partialFingerprints"`
-			Properties          struct {
-				Member       []string `json:"member"`
-				MemberOffset *int64   `json:"memberOffset"`
-			} `json:"properties"`
-		} `json:"results"`
+		OriginalURIBaseIDs map[string]struct {
+			URI string `json:"uri"`
+		} `json:"originalUriBaseIds"`
+		Results []sarifDocResult `json:"results"`
 	} `json:"runs"`
+}
+
+// sarifDocResult is the part of a SARIF result the tests read.
+type sarifDocResult struct {
+	RuleID    string `json:"ruleId"`
+	RuleIndex int    `json:"ruleIndex"`
+	Level     string `json:"level"`
+	Message   struct {
+		Text string `json:"text"`
+	} `json:"message"`
+	Locations []struct {
+		PhysicalLocation struct {
+			ArtifactLocation struct {
+				URI       string `json:"uri"`
+				URIBaseID string `json:"uriBaseId"`
+			} `json:"artifactLocation"`
+			Region *struct {
+				StartLine int `json:"startLine"`
+			} `json:"region"`
+		} `json:"physicalLocation"`
+		LogicalLocations []struct {
+			FullyQualifiedName string `json:"fullyQualifiedName"`
+			Kind               string `json:"kind"`
+		} `json:"logicalLocations"`
+	} `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	Properties          struct {
+		Severity     string   `json:"severity"`
+		Member       []string `json:"member"`
+		Offset       *int64   `json:"offset"`
+		MemberOffset *int64   `json:"memberOffset"`
+		Evidence     string   `json:"evidence"`
+		PolicyRule   string   `json:"policyRule"`
+	} `json:"properties"`
 }
 
 func sarifOf(t *testing.T, r *Report) sarifDoc {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, r); err != nil {
-		t.Fatal(err)
-	}
+	return decodeSARIF(t, sarifBytes(t, r))
+}
+
+// decodeSARIF reads a SARIF log of one run.
+func decodeSARIF(t *testing.T, data []byte) sarifDoc {
+	t.Helper()
 	var doc sarifDoc
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
+	decodeInto(t, data, &doc)
 	if len(doc.Runs) != 1 {
 		t.Fatalf("%d runs, want 1", len(doc.Runs))
 	}
 	return doc
+}
+
+func decodeInto(t *testing.T, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestSARIFLevelsAndScores(t *testing.T) {
@@ -114,8 +142,8 @@ func TestSARIFLevelsAndScores(t *testing.T) {
 func TestSARIFRules(t *testing.T) {
 	run := sarifOf(t, cleanReport()).Runs[0]
 	d := run.Tool.Driver
-	if d.Name != "violet" || d.Version != "0.1.0" || d.InformationURI != InformationURI {
-		t.Errorf("driver %q %q %q", d.Name, d.Version, d.InformationURI)
+	if d.Name != "violet" || d.Version != "0.1.0" || d.SemanticVersion != "0.1.0" || d.InformationURI != InformationURI {
+		t.Errorf("driver %q %q %q %q", d.Name, d.Version, d.SemanticVersion, d.InformationURI)
 	}
 	catalogue := finding.Rules()
 	if len(d.Rules) != len(catalogue) {
@@ -165,26 +193,34 @@ func TestSARIFResults(t *testing.T) {
 	for i, res := range run.Results {
 		byRule[res.RuleID] = i
 	}
-	// In a member: a logical location, the chain in properties, no region.
+	// In a member: a logical location, the chain in properties, line 1.
 	proc := run.Results[byRule[finding.PickleProcess]]
 	loc := proc.Locations[0]
-	if loc.PhysicalLocation.ArtifactLocation.URI != "models/evil/pytorch_model.bin" || loc.PhysicalLocation.Region != nil {
+	if loc.PhysicalLocation.ArtifactLocation.URI != "models/evil/pytorch_model.bin" || loc.PhysicalLocation.ArtifactLocation.URIBaseID != "%SRCROOT%" ||
+		loc.PhysicalLocation.Region == nil || loc.PhysicalLocation.Region.StartLine != 1 {
 		t.Errorf("PICKLE-PROCESS physical location %+v", loc.PhysicalLocation)
 	}
 	if len(loc.LogicalLocations) != 1 || loc.LogicalLocations[0].FullyQualifiedName != "models/evil/pytorch_model.bin!archive/data.pkl" || loc.LogicalLocations[0].Kind != "member" {
 		t.Errorf("PICKLE-PROCESS logical locations %+v", loc.LogicalLocations)
 	}
-	if strings.Join(proc.Properties.Member, "!") != "archive/data.pkl" || proc.Properties.MemberOffset == nil || *proc.Properties.MemberOffset != 58 {
+	if strings.Join(proc.Properties.Member, "!") != "archive/data.pkl" || proc.Properties.MemberOffset == nil || *proc.Properties.MemberOffset != 58 || proc.Properties.Offset != nil {
 		t.Errorf("PICKLE-PROCESS properties %+v", proc.Properties)
 	}
 	if proc.Level != "error" {
 		t.Errorf("PICKLE-PROCESS level %s", proc.Level)
 	}
-	// In the file itself: a region with the byte offset, an escaped URI.
+	// In the file itself: line 1 (a binary file has no lines), the byte
+	// offset in the offset property, an escaped URI.
 	stray := run.Results[byRule[finding.PickleUnknownRef]]
 	pl := stray.Locations[0].PhysicalLocation
-	if pl.ArtifactLocation.URI != "notes/my%20model.pkl" || pl.Region == nil || pl.Region.ByteOffset != 2 {
+	if pl.ArtifactLocation.URI != "notes/my%20model.pkl" || pl.Region == nil || pl.Region.StartLine != 1 {
 		t.Errorf("PICKLE-UNKNOWN-GLOBAL physical location %+v", pl)
+	}
+	if stray.Properties.Offset == nil || *stray.Properties.Offset != 2 || stray.Properties.MemberOffset != nil {
+		t.Errorf("PICKLE-UNKNOWN-GLOBAL offsets %+v", stray.Properties)
+	}
+	if base := run.OriginalURIBaseIDs["%SRCROOT%"].URI; base != "file://"+testRoot+"/" {
+		t.Errorf("%%SRCROOT%% is %q", base)
 	}
 	if strings.Contains(stray.Message.Text, "\x1b") {
 		t.Errorf("the message keeps a control character: %q", stray.Message.Text)
@@ -212,8 +248,9 @@ func TestSARIFIncomplete(t *testing.T) {
 		}
 	}
 	for _, res := range run.Results {
-		if res.RuleID == finding.FormatMalformed && res.Locations[0].PhysicalLocation.ArtifactLocation.URI != "file:///data/models/broken.npy" {
-			t.Errorf("absolute path as %s", res.Locations[0].PhysicalLocation.ArtifactLocation.URI)
+		// An absolute path is made relative to the folder Violet ran in.
+		if a := res.Locations[0].PhysicalLocation.ArtifactLocation; res.RuleID == finding.FormatMalformed && (a.URI != "../../../../data/models/broken.npy" || a.URIBaseID != "%SRCROOT%") {
+			t.Errorf("absolute path as %+v", a)
 		}
 	}
 }
@@ -231,11 +268,7 @@ func TestSARIFUnknownRule(t *testing.T) {
 	if run.Results[0].RuleIndex != len(rules)-1 {
 		t.Errorf("ruleIndex %d, want %d", run.Results[0].RuleIndex, len(rules)-1)
 	}
-	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, r); err != nil {
-		t.Fatal(err)
-	}
-	validate(t, compileSchema(t, readShared(t, "../../shared/specs/sarif/sarif-schema-2.1.0.json")), "unknown rule", buf.Bytes())
+	checkSARIF(t, "unknown rule", sarifBytes(t, r))
 }
 
 func TestFingerprint(t *testing.T) {
@@ -287,16 +320,22 @@ func TestSARIFDuplicateFindings(t *testing.T) {
 
 func TestArtifactURI(t *testing.T) {
 	for path, want := range map[string]string{
-		"models/a.bin":     "models/a.bin",
-		"./models//a.bin":  "models/a.bin",
-		"my model#1?.pkl":  "my%20model%231%3F.pkl",
-		"a:b/c.pkl":        "./a:b/c.pkl",
-		"/abs/model.pt":    "file:///abs/model.pt",
-		"../up/model.pt":   "../up/model.pt",
-		"dir/ünïcode.ckpt": "dir/%C3%BCn%C3%AFcode.ckpt",
+		"models/a.bin":                   "models/a.bin",
+		"./models//a.bin":                "models/a.bin",
+		"my model#1?.pkl":                "my%20model%231%3F.pkl",
+		"a:b/c.pkl":                      "./a:b/c.pkl",
+		"/abs/model.pt":                  "../../../../abs/model.pt",
+		testRoot + "/models/in/model.pt": "models/in/model.pt",
+		"../up/model.pt":                 "../up/model.pt",
+		"dir/ünïcode.ckpt":               "dir/%C3%BCn%C3%AFcode.ckpt",
+		"":                               ".",
 	} {
-		if got := artifact(path).URI; got != want {
-			t.Errorf("artifact(%q) = %q, want %q", path, got, want)
+		if got := artifact(path, testRoot); got.URI != want || got.URIBaseID != "%SRCROOT%" {
+			t.Errorf("artifact(%q) = %+v, want %q against %%SRCROOT%%", path, got, want)
 		}
+	}
+	// Without a known folder, an absolute path stays an absolute URI.
+	if got := artifact("/abs/model.pt", ""); got.URI != "file:///abs/model.pt" || got.URIBaseID != "" {
+		t.Errorf("artifact without a root = %+v", got)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -75,16 +74,15 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// programVersion is the version set at build time, or the module version
-// recorded by go install, or "dev".
+// programVersion is the version set at build time (-ldflags -X), else the
+// version the build recorded (report.BuildVersion: the module version, a
+// pseudo-version of the commit, or a digest of an unstamped executable),
+// never "dev": reports and SARIF logs name the build that wrote them.
 func programVersion() string {
 	if version != "" {
 		return version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
-	}
-	return "dev"
+	return report.BuildVersion()
 }
 
 func newVersionCommand() *cobra.Command {
