@@ -72,6 +72,7 @@ const (
 	MsgpackExtension    = "MSGPACK-EXTENSION"
 	SymlinkOutside      = "SYMLINK-OUTSIDE"
 	ScanConfigIgnored   = "SCAN-CONFIG-IGNORED"
+	ContentNotFetched   = "CONTENT-NOT-FETCHED"
 	FormatNameMismatch  = "FORMAT-NAME-MISMATCH"
 	DepsVulnerable      = "DEPS-VULNERABLE"
 	DepsMalicious       = "DEPS-MALICIOUS"
@@ -275,8 +276,8 @@ var catalogue = []Rule{
 		Description: "The package is installed from a direct URL, a git repository or a local path instead of an index: its content is not what any advisory database describes, and a moving branch installs whatever it points to today.",
 		Remediation: "Pin a commit (git+https://...@<sha>) or a URL with #sha256=, or publish the package to your index."},
 	{ID: DepsMalformed, Title: "Dependency file could not be read", Severity: Medium, Incomplete: true,
-		Description: "A requirements or lock file is malformed: its packages were not checked.",
-		Remediation: "Fix the file at the line the finding names (or regenerate the lockfile), then run violet deps again."},
+		Description: "A dependency file is malformed, or cannot be read statically (setup.py computing its install_requires, a file or folder that cannot be opened): its packages were not checked.",
+		Remediation: "Fix the file at the line the finding names (or regenerate the lockfile; list setup.py requirements literally or in pyproject.toml), or make the folder readable, then run violet deps again."},
 	{ID: GateDeny, Title: "The release policy denies the model", Severity: High,
 		Description: "violet gate evaluated the release policy over the evidence about the model (scan, signature, ML-BOM, dependencies, attestations) and a rule denies it; the finding's evidence is the policy rule's id and its message the reason.",
 		Remediation: "Fix what the reason names (docs/policy.md explains each rule of the default policy), or change the policy's data if the team decides the rule should not apply."},
@@ -292,6 +293,10 @@ var catalogue = []Rule{
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "A file or folder in the scanned folder is a symbolic link to a place outside it (and outside the Hugging Face cache repository, DVC cache or git-annex store of the same project that it belongs to). Violet does not follow it, so the scan is incomplete (exit 2): a loader that follows it reads whatever is there.",
 		Remediation: "Scan the place the link points to as well (violet scan FOLDER TARGET), or replace the link with the file it should be."},
+	{ID: ContentNotFetched, Title: "A placeholder stands where the content should be", Severity: Medium, Incomplete: true,
+		ATLAS:       []string{atlasDefenseEvasion},
+		Description: "The file is a Git LFS pointer, a git-annex link or pointer whose content was never got, or an output of a DVC .dvc file that was never pulled. The bytes a loader will read later are not here, so Violet could not scan them (exit 2). A CI checkout without LFS content is the usual cause: the scan would otherwise pass a model it never saw.",
+		Remediation: "Fetch the content before the scan: git lfs pull (actions/checkout with lfs: true), git annex get, or dvc pull."},
 	{ID: ScanConfigIgnored, Title: "A Violet configuration inside a scanned target was ignored", Severity: Medium,
 		ATLAS:       []string{atlasDefenseEvasion},
 		Description: "A scanned folder holds a .violet.yaml. Violet never reads configuration from what it scans: the publisher of a model must not be able to allow its own globals, ignore its own files or lower severities. The file was ignored; its presence in a downloaded model is suspicious.",

@@ -10,7 +10,7 @@ import (
 
 // SchemaVersion is the version of the JSON report's schema
 // (docs/report-json.md). It changes when a field is removed or changes meaning.
-const SchemaVersion = "1.0.0"
+const SchemaVersion = "1.1.0"
 
 // Exit codes of the commands that judge (scan, and later verify, deps, gate).
 const (
@@ -33,6 +33,9 @@ type Report struct {
 	Targets []string `json:"targets"`
 	// FailOn is the severity threshold the verdict used.
 	FailOn finding.Severity `json:"fail_on"`
+	// RequireModels is true when the scan was asked to fail unless some
+	// file was read as a model (--require-models).
+	RequireModels bool `json:"require_models,omitempty"`
 	// Summary counts what the scan saw.
 	Summary Summary `json:"summary"`
 	// Files lists every file the scan looked at, in path order.
@@ -99,10 +102,20 @@ func (r *Report) ExitCode(failOn finding.Severity) int {
 			}
 		}
 	}
-	if incomplete {
+	if incomplete || r.RequireModels && !r.HoldsModel() {
 		return ExitIncomplete
 	}
 	return ExitPass
+}
+
+// HoldsModel reports whether some file was read as a format.
+func (r *Report) HoldsModel() bool {
+	for _, f := range r.Files {
+		if len(f.Formats) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // AllFindings returns the findings of every file, in file order.

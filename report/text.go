@@ -276,8 +276,13 @@ func (t *textWriter) verdict(r *Report) {
 		if incomplete == 1 {
 			verb = "is"
 		}
-		reasons = append(reasons, fmt.Sprintf("%s could not be fully analyzed and %s not reported as clean",
-			plural(incomplete, "file"), verb))
+		if incomplete > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s could not be fully analyzed and %s not reported as clean",
+				plural(incomplete, "file"), verb))
+		}
+		if r.RequireModels && !r.HoldsModel() {
+			reasons = append(reasons, "the targets hold no file Violet reads as a model (--require-models): check the path, and that LFS, git-annex or DVC content was fetched")
+		}
 	default:
 		word, color = "PASS", ansiBold+ansiGreen
 		reasons = append(reasons, fmt.Sprintf("no finding at or above %s", r.FailOn))

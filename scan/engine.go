@@ -146,6 +146,10 @@ type file struct {
 	// config is set for a Violet configuration inside a target: it is
 	// reported, never read.
 	config bool
+	// notFetched names the tool (a key of pointerTools) whose content this
+	// placeholder stands for: a git-annex link to nowhere, a DVC output
+	// never pulled.
+	notFetched string
 }
 
 // skippedDirs are folders never entered: version control internals.
@@ -199,9 +203,21 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 					return nil
 				}
 			}
+			if strings.HasSuffix(d.Name(), ".dvc") && d.Type().IsRegular() {
+				for _, p := range dvcMissing(path) {
+					if !seen[p] {
+						seen[p] = true
+						out = append(out, file{path: p, notFetched: "DVC"})
+					}
+				}
+			}
 			if d.Type()&fs.ModeSymlink != 0 {
 				target, err := filepath.EvalSymlinks(path)
 				if err != nil {
+					if text, err := os.Readlink(path); err == nil && annexLink(text) && !seen[path] {
+						seen[path] = true
+						out = append(out, file{path: path, notFetched: "git-annex"})
+					}
 					return nil // a link to nowhere
 				}
 				info, err := os.Stat(target)
@@ -363,6 +379,10 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		s.add(finding.New(finding.SymlinkOutside, loc, "This is a symbolic link to "+f.outside+", outside the scanned folder: it was not read. Scan that place too, or replace the link with the file.", f.outside), "engine")
 		return s.finish()
 	}
+	if f.notFetched != "" {
+		s.notFetched(loc, f.notFetched)
+		return s.finish()
+	}
 	if f.config {
 		s.add(finding.New(finding.ScanConfigIgnored, loc, "A Violet configuration inside a scanned target: ignored. Configuration comes only from --config and from the project you run Violet in.", ""), "engine")
 		return s.finish()
@@ -394,6 +414,10 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		return s.finish()
 	}
 	head := buf[:min(len(buf), analyzer.HeadSize)]
+	if tool := pointerTool(head, size); tool != "" {
+		s.notFetched(loc, tool)
+		return s.finish()
+	}
 	var ra io.ReaderAt = fh
 	if int64(n) == size {
 		ra = bytes.NewReader(buf)
@@ -403,6 +427,12 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 	in := analyzer.NewInput(loc, filepath.Base(f.path), size, head, 0, &opts.Limits, ra, nil, nil)
 	s.dispatch(ctx, in)
 	return s.finish()
+}
+
+// notFetched reports a placeholder of tool in place of the content.
+func (s *fileScan) notFetched(loc finding.Location, tool string) {
+	s.add(finding.New(finding.ContentNotFetched, loc,
+		fmt.Sprintf("This is a %s placeholder, not the file's content: the content was never fetched, so it was not scanned. Fetch it (%s), then scan again.", tool, pointerTools[tool]), tool), "engine")
 }
 
 // finish sorts the findings, applies severity overrides and the formats.

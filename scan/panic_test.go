@@ -24,8 +24,8 @@ func (crasher) Name() string    { return "crasher" }
 func (crasher) Version() string { return "1" }
 func (crasher) Sniff(in *analyzer.Input) bool {
 	if strings.HasPrefix(in.Name, "sniff-boom") {
-		var m map[string]int
-		m["x"]++ // a nil map write: a runtime panic
+		var s []byte
+		_ = s[len(in.Name)] // an index out of range: a runtime panic
 	}
 	return strings.HasPrefix(in.Name, "boom")
 }

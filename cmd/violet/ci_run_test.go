@@ -101,7 +101,31 @@ func modelWorkspace(t *testing.T) string {
 		write(t, dir, name, data)
 	}
 	write(t, dir, "requirements.txt", []byte("torhc==2.4.0\n"))
+	addTricks(t, dir)
 	return dir
+}
+
+// addTricks adds to a workspace the folders of the tricks every CI recipe
+// must not pass: lfs/ holds a Git LFS pointer named as a model (a checkout
+// without lfs: true), docs/ holds no model at all (a wrong path),
+// configured/ a malicious pickle beside its own .violet.yaml that allows
+// it, and linked/ a link to a malicious pickle outside the workspace.
+func addTricks(t *testing.T, dir string) {
+	t.Helper()
+	pointer := "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 438007000\n"
+	for _, d := range []string{"lfs", "docs", "configured", "linked"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(dir, "lfs"), "pytorch_model.bin", []byte(pointer))
+	write(t, filepath.Join(dir, "docs"), "README.md", []byte("# The model card\n"))
+	write(t, filepath.Join(dir, "configured"), "model.pkl", evil)
+	write(t, filepath.Join(dir, "configured"), ".violet.yaml", []byte("allow:\n  - posix.system\nignore:\n  - '*.pkl'\n"))
+	outside := write(t, t.TempDir(), "model.pkl", evil)
+	if err := os.Symlink(outside, filepath.Join(dir, "linked", "model.pkl")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // expression is a GitHub Actions expression of the two kinds action.yml
@@ -151,6 +175,11 @@ func TestGitHubActionRuns(t *testing.T) {
 			"2", false, "", "::warning title=violet::violet verify has no --fail-on"},
 		{"no SARIF asked", map[string]string{"path": "evil.pt", "sarif": ""}, "1", false, "", "PICKLE-PROCESS"},
 		{"bad command", map[string]string{"command": "rm"}, "2", false, "", "::error title=violet::the command input must be"},
+		{"LFS pointer not fetched", map[string]string{"path": "lfs"}, "2", true, "CONTENT-NOT-FETCHED", "exit 2"},
+		{"no model in path", map[string]string{"path": "docs"}, "2", true, "", "exit 2"},
+		{"config shipped in the model", map[string]string{"path": "configured"}, "1", true, "PICKLE-PROCESS", "exit 1"},
+		{"link out of the workspace", map[string]string{"path": "linked"}, "2", true, "SYMLINK-OUTSIDE", "exit 2"},
+		{"gate on an LFS pointer", map[string]string{"command": "gate", "path": "lfs"}, "1", true, "GATE-DENY", "exit 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -279,6 +308,11 @@ func TestGitLabTemplateRuns(t *testing.T) {
 		{"violet-scan", "good.pt", "", 0, "violet scan exit code 0"},
 		{"violet-scan", "good.pt", "--fail-on severe", 2, "violet scan exit code 2"},
 		{"violet-gate", "evil.pt", "", 1, "SCAN-SEVERITY"},
+		{"violet-scan", "lfs", "", 2, "CONTENT-NOT-FETCHED"},
+		{"violet-scan", "docs", "", 2, "no file Violet reads as a model"},
+		{"violet-scan", "configured", "", 1, "PICKLE-PROCESS"},
+		{"violet-scan", "linked", "", 2, "SYMLINK-OUTSIDE"},
+		{"violet-gate", "lfs", "", 1, "SCAN-INCOMPLETE"},
 	}
 	for _, c := range cases {
 		t.Run(c.job+" "+c.model+" "+c.args, func(t *testing.T) {
@@ -355,6 +389,10 @@ func TestPreCommitHooksRun(t *testing.T) {
 		{"violet-scan", []string{"notes.txt"}, 0, nil},
 		{"violet-deps", []string{"requirements.txt", "good.pt"}, 1, nil},
 		{"violet-deps", []string{"good.pt"}, 0, nil},
+		{"violet-scan", []string{"lfs/pytorch_model.bin", "good.pt"}, 2, []string{"lfs/pytorch_model.bin", "good.pt"}},
+		{"violet-scan", []string{"configured/model.pkl", "configured/.violet.yaml"}, 1, []string{"configured/model.pkl"}},
+		// a link named on the command line is scanned through: what it points to is judged
+		{"violet-scan", []string{"linked/model.pkl"}, 1, []string{"linked/model.pkl"}},
 	}
 	for _, c := range cases {
 		t.Run(c.hook+" "+strings.Join(c.staged, ","), func(t *testing.T) {

@@ -209,3 +209,34 @@ func TestExplain(t *testing.T) {
 		t.Errorf("without --explain: exit %d\n%s", code, out)
 	}
 }
+
+// TestRequireModels checks that --require-models fails a scan whose targets
+// hold no model (exit 2, said in the report), and passes one that does.
+func TestRequireModels(t *testing.T) {
+	empty := t.TempDir()
+	write(t, empty, "README.md", []byte("# a model card without the model\n"))
+	code, out, _ := violet(t, "scan", "--require-models", empty)
+	if code != 2 || !strings.Contains(out, "no file Violet reads as a model") {
+		t.Errorf("no model: exit %d\n%s", code, out)
+	}
+	if code, out, _ := violet(t, "scan", "--require-models", "--format", "json", empty); code != 2 || !strings.Contains(out, `"require_models": true`) {
+		t.Errorf("no model, json: exit %d\n%s", code, out)
+	}
+	if code, _, _ := violet(t, "scan", empty); code != 0 {
+		t.Errorf("no model without the flag: exit %d", code)
+	}
+	model := write(t, empty, "model.pkl", clean)
+	if code, out, _ := violet(t, "scan", "--require-models", model); code != 0 {
+		t.Errorf("a model: exit %d\n%s", code, out)
+	}
+}
+
+// TestScanFlagValues checks that bad flag values are usage errors.
+func TestScanFlagValues(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"--workers", "-3"}, {"--timeout", "-1s"}} {
+		if code, _, errOut := violet(t, append(append([]string{"scan"}, args...), dir)...); code != 2 || !strings.Contains(errOut, args[0]) {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+}

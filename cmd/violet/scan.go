@@ -30,8 +30,10 @@ type scanOptions struct {
 	ignore  []string
 	timeout time.Duration
 	workers int
-	verbose bool
-	explain bool
+	// requireModels makes a scan that finds no file Violet reads exit 2.
+	requireModels bool
+	verbose       bool
+	explain       bool
 	// attest, key, cert and chain: write a signed scan attestation.
 	attest, key, cert string
 	chain             []string
@@ -70,6 +72,7 @@ or could not write the attestation.`,
 	f.StringSliceVar(&o.ignore, "ignore", nil, "do not scan paths matching `GLOB`; repeatable")
 	f.DurationVar(&o.timeout, "timeout", 0, "time budget of each file (default 2m)")
 	f.IntVar(&o.workers, "workers", 0, "files scanned in parallel (default: all cores)")
+	f.BoolVar(&o.requireModels, "require-models", false, "exit 2 when the targets hold no file Violet reads as a model (a wrong path, a checkout without LFS content): for CI")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list clean files too in the text report")
 	f.BoolVar(&o.explain, "explain", false, "report every pickle global: how it is used and which allowlist, library or denylist entry decided (PICKLE-GLOBAL, info)")
 	f.StringVar(&o.attest, "attest", "", "write a signed attestation of the scan to `FILE` (needs --key; one target only)")
@@ -89,6 +92,12 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	write, err := writerFor(o.format)
 	if err != nil {
 		return usageError(err)
+	}
+	if o.workers < 0 {
+		return usageError(fmt.Errorf("--workers %d: must be 0 (all cores) or more", o.workers))
+	}
+	if o.timeout < 0 {
+		return usageError(fmt.Errorf("--timeout %s: must be positive", o.timeout))
 	}
 	signer, err := attestSigner(o, targets)
 	if err != nil {
@@ -151,6 +160,7 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	if err != nil {
 		return usageError(err)
 	}
+	r.RequireModels = o.requireModels
 	var attestErr error
 	if signer != nil {
 		attestErr = hashFiles(r) // before the report is written: it shows the digests
