@@ -140,6 +140,15 @@ func summarize(r *report.Report) {
 type file struct {
 	path string
 	size int64
+	// named is set for a file named on the command line (or standard
+	// input): it is opened by its path, links followed, and read as a
+	// stream when it is not a regular file.
+	named bool
+	// within is the real path of the folder a listed file is opened in
+	// (the scanned folder, or the content store a link was allowed to
+	// reach), rel its path there; link says the walk found a link there.
+	within, rel string
+	link        bool
 	// outside is the target of a symbolic link that leaves the scanned
 	// folder: the file is reported, not read.
 	outside string
@@ -159,31 +168,47 @@ var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
 func walk(targets []string, ignore []string, configPath string) ([]file, error) {
 	var out []file
 	seen := map[string]bool{}
-	add := func(path string, size int64) {
-		if !seen[path] {
-			seen[path] = true
-			out = append(out, file{path: path, size: size})
-		}
-	}
+	stdin := 0
 	for _, t := range targets {
+		if t == Stdin {
+			if stdin++; stdin > 1 {
+				return nil, fmt.Errorf("standard input (-) can be scanned once")
+			}
+			out = append(out, file{path: Stdin, named: true, size: -1})
+			continue
+		}
 		info, err := os.Stat(t)
 		if err != nil {
 			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
 		}
 		if !info.IsDir() {
-			add(t, info.Size())
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, file{path: t, named: true, size: info.Size()})
+			}
 			continue
 		}
 		root := t
+		realRoot, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
+		}
+		// add lists a file to open at rel inside the folder within.
+		add := func(path string, size int64, within, rel string, link bool) {
+			if !seen[path] {
+				seen[path] = true
+				out = append(out, file{path: path, size: size, within: within, rel: rel, link: link})
+			}
+		}
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(root, path)
 			if err != nil {
 				if path == root {
 					return err
 				}
-				add(path, -1) // reported as unreadable when scanned
+				add(path, -1, realRoot, rel, false) // reported as unreadable when scanned
 				return nil
 			}
-			rel, _ := filepath.Rel(root, path)
 			if path != root && ignored(rel, d.Name(), ignore) {
 				if d.IsDir() {
 					return filepath.SkipDir
@@ -235,14 +260,17 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 				if !info.Mode().IsRegular() {
 					return nil
 				}
-				if !linkAllowed(root, path, target) {
+				base := linkBase(root, path, target)
+				if base == "" {
 					if !seen[path] {
 						seen[path] = true
 						out = append(out, file{path: path, size: info.Size(), outside: target})
 					}
 					return nil
 				}
-				add(path, info.Size())
+				if inBase, ok := relWithin(base, target); ok {
+					add(path, info.Size(), base, inBase, true)
+				}
 				return nil
 			}
 			if !d.Type().IsRegular() {
@@ -250,10 +278,10 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 			}
 			info, err := d.Info()
 			if err != nil {
-				add(path, -1)
+				add(path, -1, realRoot, rel, false)
 				return nil
 			}
-			add(path, info.Size())
+			add(path, info.Size(), realRoot, rel, false)
 			return nil
 		})
 		if err != nil {
@@ -265,12 +293,18 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 }
 
 // linkAllowed reports whether a symbolic link found under root may be
-// followed to target: the target stays inside root, or inside the Hugging
-// Face cache repository that holds the link (models--org--name, whose
-// snapshots link into its blobs).
-func linkAllowed(root, link, target string) bool {
-	if projectStore(root, target) != "" {
-		return true
+// followed to target (see linkBase).
+func linkAllowed(root, link, target string) bool { return linkBase(root, link, target) != "" }
+
+// linkBase returns the real path of the folder a symbolic link found under
+// root may be followed into, when target lies in it: root itself, the
+// Hugging Face cache repository that holds the link (models--org--name,
+// whose snapshots link into its blobs), or a content store of the project
+// (DVC cache, git-annex objects); else "". The file is then opened inside
+// that folder only.
+func linkBase(root, link, target string) string {
+	if store := projectStore(root, target); store != "" {
+		return store
 	}
 	for _, base := range []string{root, hfCacheRepo(link)} {
 		if base == "" {
@@ -280,11 +314,11 @@ func linkAllowed(root, link, target string) bool {
 		if err != nil {
 			continue
 		}
-		if rel, err := filepath.Rel(real, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return true
+		if _, ok := relWithin(real, target); ok {
+			return real
 		}
 	}
-	return false
+	return ""
 }
 
 // contentStores are the folders of a project where data version control
@@ -387,17 +421,14 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		s.add(finding.New(finding.ScanConfigIgnored, loc, "A Violet configuration inside a scanned target: ignored. Configuration comes only from --config and from the project you run Violet in.", ""), "engine")
 		return s.finish()
 	}
-	fh, err := os.Open(f.path)
+	ctx, cancel := context.WithTimeout(ctx, opts.Limits.Timeout)
+	defer cancel()
+	fh, info, err := s.open(ctx, f)
 	if err != nil {
-		s.add(finding.New(finding.ScanError, loc, "The file could not be opened: "+err.Error(), ""), "engine")
+		s.openError(loc, err)
 		return s.finish()
 	}
 	defer fh.Close()
-	info, err := fh.Stat()
-	if err != nil {
-		s.add(finding.New(finding.ScanError, loc, "The file could not be read: "+err.Error(), ""), "engine")
-		return s.finish()
-	}
 	res.Size = info.Size()
 	// A small file is read whole, at once: the analyzers then read it from
 	// memory rather than with a system call per read (the zip analyzer
@@ -418,15 +449,49 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		s.notFetched(loc, tool)
 		return s.finish()
 	}
-	var ra io.ReaderAt = fh
+	var ra io.ReaderAt = ctxReaderAt{ctx, fh}
 	if int64(n) == size {
 		ra = bytes.NewReader(buf)
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Limits.Timeout)
-	defer cancel()
 	in := analyzer.NewInput(loc, filepath.Base(f.path), size, head, 0, &opts.Limits, ra, nil, nil)
 	s.dispatch(ctx, in)
+	if ctx.Err() != nil {
+		// Every read checks the budget (ctxReaderAt): an analyzer may
+		// have reported the stop as an unreadable input; the file says
+		// why.
+		s.reportLimit(finding.LimitTime, loc, fmt.Sprintf("The analysis of this file ran out of its time budget (%s).", s.opts.Limits.Timeout))
+	}
 	return s.finish()
+}
+
+// open opens the file f to scan: a listed file inside its folder, a named
+// one by its path (a stream copied to a temporary file, removed when the
+// scan of the file ends).
+func (s *fileScan) open(ctx context.Context, f file) (*os.File, os.FileInfo, error) {
+	if !f.named {
+		return openListed(f)
+	}
+	fh, info, spooled, err := openNamed(ctx, f, spoolLimits{maxBytes: s.opts.Limits.MaxTotalBytes, timeout: s.opts.Limits.Timeout})
+	if err == nil && spooled {
+		s.temps = append(s.temps, fh) // removed by cleanup
+	}
+	return fh, info, err
+}
+
+// openError reports why a file could not be opened or its stream read.
+func (s *fileScan) openError(loc finding.Location, err error) {
+	switch {
+	case errors.Is(err, errStreamTimeout):
+		s.reportLimit(finding.LimitTime, loc, "The stream was not read whole: "+err.Error()+".")
+	case errors.Is(err, errStreamTooLarge):
+		s.reportLimit(finding.LimitSize, loc, "The stream was not read whole: "+err.Error()+".")
+	case errors.Is(err, errStreamEmpty):
+		s.add(finding.New(finding.ScanError, loc, "Nothing was read: the stream held no bytes (was the model piped in?).", ""), "engine")
+	case errors.Is(err, errNotRegular):
+		s.add(finding.New(finding.ScanError, loc, "The file was not read: "+err.Error()+".", ""), "engine")
+	default:
+		s.add(finding.New(finding.ScanError, loc, "The file could not be opened: "+err.Error(), ""), "engine")
+	}
 }
 
 // notFetched reports a placeholder of tool in place of the content.

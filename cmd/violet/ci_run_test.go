@@ -427,3 +427,31 @@ func TestPreCommitHooksRun(t *testing.T) {
 		})
 	}
 }
+
+// TestShellStreams runs violet as a shell user pipes models to it:
+// standard input (-), /dev/stdin, a process substitution and a FIFO are
+// read and judged, never skipped as "not a file".
+func TestShellStreams(t *testing.T) {
+	path := violetPATH(t)
+	cases := map[string]struct {
+		script string
+		exit   int
+	}{
+		"stdin dash":              {`cat evil.pt | violet scan -`, 1},
+		"/dev/stdin":              {`cat evil.pt | violet scan /dev/stdin`, 1},
+		"process substitution":    {`violet scan <(cat evil.pt)`, 1},
+		"benign from stdin":       {`violet scan - < good.pt`, 0},
+		"nothing piped":           {`violet scan - < /dev/null`, 2},
+		"a FIFO with a writer":    {`mkfifo f.pt; (cat evil.pt > f.pt &); violet scan f.pt`, 1},
+		"a FIFO nobody writes to": {`mkfifo g.pt; violet scan --timeout 1s g.pt`, 2},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			work := modelWorkspace(t)
+			r := runShell(t, work, map[string]string{"PATH": path}, c.script+"\n", nil)
+			if r.code != c.exit {
+				t.Errorf("%s: exit %d, want %d\n%s%s", c.script, r.code, c.exit, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -46,6 +46,13 @@ func newScanCommand() *cobra.Command {
 		Short: "Scan model files and folders for malicious or unsafe content",
 		Long: `Scan model files, folders and archives. The format of each file is decided by its content.
 
+PATH "-" reads standard input (cat model.pt | violet scan -); a pipe, a FIFO
+or a device named as PATH (/dev/stdin, <(...)) is read the same way, within
+--timeout. In folders, files are opened without following links out of the
+folder and without blocking; a link out, a file swapped for a FIFO or a link
+while the scan runs, or a read that outlasts --timeout makes the file
+incomplete (exit 2).
+
 With --attest, also write a signed in-toto attestation of the result (a Sigstore
 bundle, as violet sign writes them), bound to the SHA-256 of every file scanned,
 that violet gate verifies: see docs/signing.md, "Scan attestations".
@@ -54,6 +61,7 @@ Exit codes: 0 passed, 1 a finding at or above --fail-on, 2 could not scan
 (bad usage, an unreadable file, or a file that could not be fully analyzed)
 or could not write the attestation.`,
 		Example: `  violet scan model.pt
+  curl -sL https://example.com/model.pt | violet scan -
   violet scan --format sarif --output violet.sarif ./models
   violet scan --allow mylib.models.MyNet checkpoint.pt
   violet scan --explain checkpoint.pt    # every pickle global, how it is used, which entry decided

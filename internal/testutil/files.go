@@ -32,3 +32,13 @@ func ZipFile(t testing.TB, files map[string]string) string {
 	}
 	return p
 }
+
+// WriteFile writes data to dir/name and returns the path.
+func WriteFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

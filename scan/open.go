@@ -1,0 +1,274 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Stdin is the target that names standard input: its bytes are read as
+// one file, reported under this name.
+const Stdin = "-"
+
+// errNotRegular is returned by openListed for a path that is no longer
+// the regular file the walk listed.
+var errNotRegular = errors.New("no longer a regular file")
+
+// openListed opens a file the walk found in a folder, inside the folder
+// it must stay in (f.within: the scanned folder, or the content store a
+// link of it was allowed to reach), through an os.Root: a link swapped in
+// after the walk cannot lead out of that folder. It never blocks (a FIFO
+// swapped in opens at once) and checks on the open descriptor that the
+// file is a regular file, the one that sits at the listed name.
+func openListed(f file) (*os.File, os.FileInfo, error) {
+	root, err := os.OpenRoot(f.within)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	fh, err := root.OpenFile(f.rel, os.O_RDONLY|nonBlocking, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() {
+		fh.Close()
+		return nil, nil, fmt.Errorf("%w: it is now %s", errNotRegular, modeName(info.Mode()))
+	}
+	if !f.link {
+		// A name the walk saw as a file must still be that file, not a
+		// link (inside the folder, else the root refused it) to another.
+		at, err := root.Lstat(f.rel)
+		if err != nil || !os.SameFile(at, info) {
+			fh.Close()
+			return nil, nil, fmt.Errorf("%w: it was replaced while the scan ran (now %s)", errNotRegular, modeName(lmode(at)))
+		}
+	}
+	return fh, info, nil
+}
+
+// lmode is the mode of info, or 0 when there is none.
+func lmode(info os.FileInfo) os.FileMode {
+	if info == nil {
+		return 0
+	}
+	return info.Mode()
+}
+
+// modeName says in words what kind of file mode is.
+func modeName(mode os.FileMode) string {
+	switch {
+	case mode == 0:
+		return "gone"
+	case mode&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case mode&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case mode&os.ModeSocket != 0:
+		return "a socket"
+	case mode&os.ModeDevice != 0:
+		return "a device"
+	case mode.IsDir():
+		return "a folder"
+	case mode.IsRegular():
+		return "another file"
+	}
+	return "not a regular file"
+}
+
+// openNamed opens a file named on the command line (links followed: the
+// user named it) without blocking on a FIFO. A regular file is returned
+// as it is; anything else (standard input, a pipe such as bash's
+// <(...), a FIFO, a device) is a stream, copied to a temporary file first
+// (spool), within the file's time budget and byte limit.
+func openNamed(ctx context.Context, f file, limits spoolLimits) (fh *os.File, info os.FileInfo, spooled bool, err error) {
+	if f.path == Stdin {
+		fh = os.Stdin
+	} else if fh, err = openNonBlocking(f.path); err != nil {
+		return nil, nil, false, err
+	}
+	info, err = fh.Stat()
+	if err == nil && info.Mode().IsRegular() {
+		return fh, info, false, nil
+	}
+	if f.path != Stdin {
+		defer fh.Close()
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if info.IsDir() {
+		return nil, nil, false, fmt.Errorf("%s is a folder", f.path)
+	}
+	if info.Mode()&os.ModeNamedPipe != 0 && f.path != Stdin {
+		// Opened without waiting, a FIFO reads as empty until a writer
+		// opens it: wait for one, within the time budget.
+		if fh, err = openFIFO(ctx, f.path, limits.timeout); err != nil {
+			return nil, nil, false, err
+		}
+		defer fh.Close()
+	}
+	tmp, err := spool(ctx, fh, limits)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	info, err = tmp.Stat()
+	if err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, nil, false, err
+	}
+	return tmp, info, true, nil
+}
+
+// openFIFO opens the FIFO at path for reading, waiting for a writer at
+// most timeout. The open runs in its own goroutine: one that never gets a
+// writer is left waiting, and the file it opens later is closed.
+func openFIFO(ctx context.Context, path string, timeout time.Duration) (*os.File, error) {
+	type result struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan result) // unbuffered: an abandoned open closes its file
+	abandoned := make(chan struct{})
+	go func() {
+		f, err := os.Open(path)
+		select {
+		case done <- result{f, err}:
+		case <-abandoned:
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	select {
+	case res := <-done:
+		return res.f, res.err
+	case <-ctx.Done():
+		close(abandoned)
+		select { // the open may have succeeded meanwhile
+		case res := <-done:
+			if res.f != nil {
+				res.f.Close()
+			}
+		default:
+		}
+		return nil, fmt.Errorf("no program wrote to the FIFO within %s (%w)", timeout, errStreamTimeout)
+	}
+}
+
+// spoolLimits bound the copy of a stream: its bytes and its time.
+type spoolLimits struct {
+	maxBytes int64
+	timeout  time.Duration
+}
+
+// Errors of a stream that could not be read whole.
+var (
+	errStreamTooLarge = errors.New("byte limit reached")
+	errStreamTimeout  = errors.New("time budget spent")
+	errStreamEmpty    = errors.New("the stream held no bytes")
+)
+
+// spool copies the stream r to a new temporary file, at most
+// limits.maxBytes, within limits.timeout. A stream that does not end in
+// time (a FIFO nobody closes, a terminal) or that is too large is an
+// error, so is an empty one: nothing was read, nothing can be called
+// clean. The copy runs in its own goroutine, so that a read that blocks
+// where no deadline can reach it (a device) does not hold the scan.
+func spool(ctx context.Context, r *os.File, limits spoolLimits) (*os.File, error) {
+	tmp, err := os.CreateTemp("", "violet-stream-*")
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*os.File, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	deadline := time.Now().Add(limits.timeout)
+	r.SetReadDeadline(deadline) // a pipe or a FIFO honours it; a device does not
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := io.Copy(tmp, io.LimitReader(readerOnly{r}, limits.maxBytes+1))
+		done <- result{n, err}
+	}()
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	select {
+	case res := <-done:
+		switch {
+		case errors.Is(res.err, os.ErrDeadlineExceeded):
+			return fail(fmt.Errorf("the stream did not end within %s (%w)", limits.timeout, errStreamTimeout))
+		case res.err != nil:
+			return fail(res.err)
+		case res.n > limits.maxBytes:
+			return fail(fmt.Errorf("the stream is longer than %d bytes (%w)", limits.maxBytes, errStreamTooLarge))
+		case res.n == 0:
+			return fail(errStreamEmpty)
+		}
+		return tmp, nil
+	case <-ctx.Done():
+		// The reader is left blocked; the temporary file is removed now
+		// (the goroutine's writes then go to an unlinked file).
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("the stream did not end within %s (%w)", limits.timeout, errStreamTimeout)
+	}
+}
+
+// readerOnly hides every method of a reader but Read, so that io.Copy
+// reads it with Read (an *os.File would be copied with splice or
+// sendfile, which ignore its read deadline).
+type readerOnly struct{ r io.Reader }
+
+func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
+
+// ctxReaderAt is a ReaderAt that stops once its context is done, so that
+// the time budget of a file bounds every read of it, whichever analyzer
+// reads and however many times (a sparse file of 100 GB read in chunks).
+type ctxReaderAt struct {
+	ctx context.Context
+	ra  io.ReaderAt
+}
+
+// maxReadChunk is the most one ReadAt of a ctxReaderAt asks of the file
+// at once, so that a single large read also meets the time budget.
+const maxReadChunk = 4 << 20
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		if err := c.ctx.Err(); err != nil {
+			return n, err
+		}
+		m, err := c.ra.ReadAt(p[n:min(len(p), n+maxReadChunk)], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// relWithin returns path relative to base, which must hold it.
+func relWithin(base, path string) (string, bool) {
+	rel, err := filepath.Rel(base, path)
+	if err != nil || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
+}
