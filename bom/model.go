@@ -57,6 +57,18 @@ type Model struct {
 	Dependencies []Package `json:"dependencies,omitempty"`
 	// Findings are the scanner's findings on the model's files, with --scan.
 	Findings []finding.Finding `json:"findings,omitempty"`
+	// Unread are the entries of the folder the BOM could not list: links
+	// out of the folder, files and folders that could not be read. A BOM
+	// with any is incomplete (violet bom exits 2).
+	Unread []Unread `json:"unread,omitempty"`
+}
+
+// Unread is an entry of a model folder that the BOM does not cover.
+type Unread struct {
+	// Path is the entry's path in the folder, with forward slashes.
+	Path string `json:"path"`
+	// Reason says why it was not read.
+	Reason string `json:"reason"`
 }
 
 // File is one file of the model.

@@ -2,11 +2,11 @@ package bom
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/internal/walk"
 )
 
 // Limits of what Read reads.
@@ -59,15 +59,15 @@ func Read(ctx context.Context, p string) (*Model, error) {
 	if m.Name == "" {
 		m.Name = filepath.Base(abs)
 	}
-	var files []string
+	var files []walk.Entry
 	if info.IsDir() {
-		if files, err = listFiles(dir, boundary); err != nil {
+		if files, m.Unread, err = listFiles(dir); err != nil {
 			return nil, err
 		}
-	} else {
-		files = []string{filepath.Base(abs)}
+	} else if files, err = singleFile(abs); err != nil {
+		return nil, err
 	}
-	if m.Files, err = hashFiles(ctx, dir, boundary, files); err != nil {
+	if m.Files, err = hashFiles(ctx, files, &m.Unread); err != nil {
 		return nil, err
 	}
 	r := reader{m: m, dir: dir, boundary: boundary}
@@ -124,35 +124,46 @@ func cacheRepo(dir string) (repo, org, name, rev string, ok bool) {
 // skipDirs are folders that hold no part of a model.
 var skipDirs = map[string]bool{".git": true, ".cache": true, "__pycache__": true, ".ipynb_checkpoints": true}
 
-// listFiles lists the regular files under dir (links followed when their
-// target stays inside boundary), relative, with forward slashes, sorted.
-func listFiles(dir, boundary string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != dir && skipDirs[d.Name()] {
-				return filepath.SkipDir
+// listFiles lists the regular files under dir by the link rules of
+// package internal/walk (the same for every verb: links followed into the
+// folder, the Hugging Face cache repository holding it, or a content store
+// of the project), sorted. A link out of the folder, or a file or folder
+// that cannot be read, is returned in unread: the BOM cannot list it.
+func listFiles(dir string) ([]walk.Entry, []Unread, error) {
+	var out []walk.Entry
+	var unread []Unread
+	opts := walk.Options{SkipDir: func(_, name string) bool { return skipDirs[name] }}
+	err := walk.Walk(dir, opts, func(e walk.Entry) error {
+		switch e.Kind {
+		case walk.File:
+			if len(out) >= MaxFiles {
+				return fmt.Errorf("%s holds more than %d files: not a model folder", dir, MaxFiles)
 			}
-			return nil
+			out = append(out, e)
+		case walk.LinkOutside:
+			unread = append(unread, Unread{Path: e.Rel, Reason: "a symbolic link to " + e.Target + ", outside the model folder: not read (replace the link with the file, or make the BOM of that place)"})
+		case walk.Unreadable:
+			unread = append(unread, Unread{Path: e.Rel, Reason: "cannot be read: " + e.Err.Error()})
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			if _, ok := inside(p, boundary); !ok {
-				return nil // a link out of the model: not part of it
-			}
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		if len(out) >= MaxFiles {
-			return fmt.Errorf("%s holds more than %d files: not a model folder", dir, MaxFiles)
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, filepath.ToSlash(rel))
 		return nil
 	})
-	slices.Sort(out)
+	return out, unread, err
+}
+
+// singleFile is the walk entry of a model given as one file: its folder
+// is the folder it is opened in.
+func singleFile(abs string) ([]walk.Entry, error) {
+	var out []walk.Entry
+	err := walk.Walk(filepath.Dir(abs), walk.Options{
+		SkipDir: func(string, string) bool { return true },
+		Skip:    func(rel, _ string) bool { return rel != filepath.Base(abs) },
+	}, func(e walk.Entry) error {
+		if e.Kind != walk.File {
+			return fmt.Errorf("%s: not a regular file (%s)", abs, e.Kind)
+		}
+		out = append(out, e)
+		return nil
+	})
 	return out, err
 }
 
@@ -175,41 +186,55 @@ func inside(p, boundary string) (string, bool) {
 	return real, err == nil && info.Mode().IsRegular()
 }
 
-// hashFiles hashes the files in parallel and classifies them.
-func hashFiles(ctx context.Context, dir, boundary string, names []string) ([]File, error) {
-	out := make([]File, len(names))
-	errs := make([]error, len(names))
+// hashFiles hashes the files in parallel and classifies them. A file that
+// cannot be opened or read is added to unread, not listed.
+func hashFiles(ctx context.Context, files []walk.Entry, unread *[]Unread) ([]File, error) {
+	out := make([]File, len(files))
+	errs := make([]error, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = hashFile(ctx, dir, boundary, names[i])
+				out[i], errs[i] = hashFile(ctx, files[i])
 			}
 		})
 	}
-	for i := range names {
+	for i := range files {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return out, errors.Join(errs...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var kept []File
+	for i, f := range out {
+		if errs[i] != nil {
+			*unread = append(*unread, Unread{Path: files[i].Rel, Reason: "cannot be read: " + errs[i].Error()})
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept, nil
 }
 
-// hashFile hashes one file, with sign's hashing (large files mapped).
-func hashFile(ctx context.Context, dir, boundary, name string) (File, error) {
+// hashFile hashes one file, opened inside the folder the walk allowed it in.
+func hashFile(ctx context.Context, e walk.Entry) (File, error) {
 	if err := ctx.Err(); err != nil {
 		return File{}, err
 	}
-	real, ok := inside(filepath.Join(dir, filepath.FromSlash(name)), boundary)
-	if !ok {
-		return File{}, fmt.Errorf("%s: not a regular file inside the model", name)
-	}
-	digest, n, err := sign.FileSHA256(real)
+	f, _, err := e.Open()
 	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", name, err)
+		return File{}, err
 	}
-	return File{Path: name, Size: n, SHA256: digest, Kind: kindOf(name)}, nil
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return File{}, err
+	}
+	return File{Path: e.Rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Kind: kindOf(e.Rel)}, nil
 }
 
 // weightExts are the extensions of weight files.

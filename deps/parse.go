@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/violet-mlsecops/violet/internal/walk"
 )
 
 // Limits of the parsers: a dependency file larger than MaxFileSize is
@@ -376,12 +378,13 @@ var envMarkers = []string{"pyvenv.cfg", "conda-meta"}
 // FindFiles walks root and returns the dependency files in it (see
 // FileKind), sorted. It skips version-control directories, node_modules,
 // __pycache__, site-packages and Python environments (directories with a
-// pyvenv.cfg or conda-meta), and never follows a symbolic link: a linked
-// file is returned only when it is a regular file inside root. A root
-// that is itself a dependency file is returned alone. A folder below
-// root that cannot be read (permissions, an I/O error) does not stop the
-// walk: it is returned in unreadable, in walk order, for the caller to
-// report; only an unreadable root is an error.
+// pyvenv.cfg or conda-meta), and follows links by the rules of package
+// internal/walk, the same for every verb: a linked file inside root is
+// returned; a dependency file linked from outside root is returned in
+// unreadable (it is not read), as is a folder below root that cannot be
+// read (permissions, an I/O error), in walk order, for the caller to
+// report, and the walk goes on. A root that is itself a dependency file
+// is returned alone; only an unreadable root is an error.
 func FindFiles(root string) (files []string, unreadable []*ParseError, err error) {
 	fi, err := os.Stat(root)
 	if err != nil {
@@ -393,54 +396,25 @@ func FindFiles(root string) (files []string, unreadable []*ParseError, err error
 		}
 		return []string{}, nil, nil
 	}
-	resolvedRoot, err := resolvePath(root)
-	if err != nil {
-		return nil, nil, err
-	}
 	files = []string{}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == root {
-				return err
-			}
-			msg := err.Error()
+	opts := walk.Options{SkipDir: func(rel, name string) bool {
+		return skipDirs[name] || isEnvironment(filepath.Join(root, filepath.FromSlash(rel)))
+	}}
+	err = walk.Walk(root, opts, func(e walk.Entry) error {
+		switch {
+		case e.Kind == walk.Unreadable:
+			msg := e.Err.Error()
 			var pe *fs.PathError
-			if errors.As(err, &pe) {
+			if errors.As(e.Err, &pe) {
 				msg = pe.Err.Error()
 			}
-			unreadable = append(unreadable, &ParseError{File: p, Msg: "cannot read: " + msg})
-			if d != nil && d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
+			unreadable = append(unreadable, &ParseError{File: e.Path, Msg: "cannot read: " + msg})
+		case formatOf(e.Path) == nil:
+		case e.Kind == walk.File:
+			files = append(files, e.Path)
+		case e.Kind == walk.LinkOutside:
+			unreadable = append(unreadable, &ParseError{File: e.Path, Msg: "a symbolic link to " + e.Target + ", outside the folder: not read (check that file itself, or replace the link with it)"})
 		}
-		if d.IsDir() {
-			if p != root && (skipDirs[d.Name()] || isEnvironment(p)) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if formatOf(p) == nil {
-			return nil
-		}
-		switch {
-		case d.Type().IsRegular():
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := filepath.EvalSymlinks(p)
-			if err != nil {
-				return nil // dangling link
-			}
-			target, err = filepath.Abs(target)
-			if err != nil || !within(resolvedRoot, target) {
-				return nil
-			}
-			if tfi, err := os.Stat(target); err != nil || !tfi.Mode().IsRegular() {
-				return nil
-			}
-		default:
-			return nil
-		}
-		files = append(files, p)
 		return nil
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -86,6 +87,12 @@ func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string)
 	if !formats[o.format] {
 		return usageError(fmt.Errorf("--format %q: not a format of violet bom%s", o.format, map[bool]string{true: " --check (text or json)"}[o.check]))
 	}
+	if o.minScore < 0 || o.minScore > 100 {
+		return usageError(fmt.Errorf("--min-score %d: must be a percentage, 0 to 100", o.minScore))
+	}
+	if o.minScore != 0 && !o.check {
+		return usageError(fmt.Errorf("--min-score applies to --check only"))
+	}
 	created, err := bomTime()
 	if err != nil {
 		return usageError(err)
@@ -114,6 +121,9 @@ func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string)
 		if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
 			return err
 		}
+		if err := unreadError(m); err != nil {
+			return err
+		}
 		if c.Score < o.minScore {
 			return exitError{code: report.ExitFindings, msg: fmt.Sprintf("completeness %d%% is below --min-score %d%%", c.Score, o.minScore)}
 		}
@@ -130,7 +140,25 @@ func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string)
 	if err != nil {
 		return exitError{code: report.ExitIncomplete, msg: err.Error()}
 	}
-	return writeOutput(cmd.OutOrStdout(), o.output, out.Bytes())
+	if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+		return err
+	}
+	return unreadError(m)
+}
+
+// unreadError is exit 2 naming the entries of the model folder the BOM
+// does not cover (links out of the folder, unreadable files and folders),
+// or nil: a BOM that leaves files out is not a complete inventory.
+func unreadError(m *bom.Model) error {
+	if len(m.Unread) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the BOM is incomplete: %d entries of the model folder were not read:", len(m.Unread))
+	for _, u := range m.Unread {
+		fmt.Fprintf(&b, "\n  %s: %s", report.SafeText(u.Path), report.SafeText(u.Reason))
+	}
+	return exitError{code: report.ExitIncomplete, msg: b.String()}
 }
 
 // relativeFindings makes the findings' paths relative to the model, as

@@ -34,6 +34,9 @@ func TestBOMCommand(t *testing.T) {
 		{[]string{"bom", "--check", "--format", "json", lora}, 0, `"score"`},
 		{[]string{"bom", "--check", "--min-score", "100", lora}, 1, "MISSING"},
 		{[]string{"bom", "--format", "xml", lora}, 2, ""},
+		{[]string{"bom", "--check", "--min-score", "150", lora}, 2, ""},
+		{[]string{"bom", "--check", "--min-score", "-1", lora}, 2, ""},
+		{[]string{"bom", "--min-score", "80", lora}, 2, ""},
 		{[]string{"bom", filepath.Join(lora, "missing")}, 2, ""},
 	} {
 		code, out, errOut := violet(t, tc.args...)
