@@ -128,14 +128,14 @@ var advisories = []advisory{
 		what:    "legacy HDF5 model: load_model ignores safe_mode, and the Lambda bytecode in model_config runs (fixed in 3.12)",
 		fixture: "analyzer/kerash5/testdata/advisories/cve-2025-9905-h5-lambda.h5",
 		rules:   []string{finding.KerasLambda}},
-	{id: "CVE-2025-49655", year: "2025", source: "https://aithreatalert.com/cve/CVE-2025-49655",
+	{id: "CVE-2025-49655", year: "2025", source: "https://github.com/keras-team/keras/pull/21575",
 		what:    "TorchModuleWrapper layer whose config holds a base64 torch.save archive: Keras 3.11.0 to 3.11.2 hand it to torch.load(weights_only=False) in safe_mode; the pickle inside references builtins.exec",
 		fixture: advisoryDir + "/cve-2025-49655-torch-module-wrapper.keras",
 		config: func(t testing.TB) string {
 			return sequential(layer("TorchModuleWrapper", "torch_module_wrapper", `"module": "`+fileB64(t, "testdata/models/malicious/pytorch/bare_exec_reference.pt")+`", "output_shape": null`))
 		},
 		rules: []string{finding.KerasEmbeddedObject, finding.PickleCodeExec}},
-	{id: "CVE-2025-49655 (H5)", year: "2025", source: "https://aithreatalert.com/cve/CVE-2025-49655",
+	{id: "CVE-2025-49655 (H5)", year: "2025", source: "https://github.com/keras-team/keras/pull/21575",
 		what:    "the same TorchModuleWrapper in a legacy HDF5 model_config, its module a bare pickle that calls os.system (torch.load unpickles a non-zip file as a legacy checkpoint)",
 		fixture: "analyzer/kerash5/testdata/advisories/cve-2025-49655-torch-module-wrapper.h5",
 		rules:   []string{finding.KerasEmbeddedObject, finding.PickleProcess}},
@@ -151,7 +151,7 @@ var advisories = []advisory{
 		what:    "the same StringLookup vocabulary path in a legacy HDF5 model_config",
 		fixture: "analyzer/kerash5/testdata/advisories/cve-2025-12058-stringlookup-vocabulary.h5",
 		rules:   []string{finding.KerasExternalReference}},
-	{id: "CVE-2025-12060", year: "2025", source: "https://github.com/GANs-in-Action/gans-in-action/issues/28",
+	{id: "CVE-2025-12060 (GHSA-hjqc-jx6g-rwp9)", year: "2025", source: "https://github.com/advisories/GHSA-hjqc-jx6g-rwp9",
 		what:    "keras.utils.get_file(extract=True) extracts a tar with symlinks out of the cache folder; reached from a model through a Lambda whose function is get_file, with a cache_dir that climbs with ..",
 		fixture: advisoryDir + "/cve-2025-12060-get-file-extract.keras",
 		config: func(t testing.TB) string {
