@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -203,24 +205,66 @@ func materialKind(b *Bundle) string {
 // CertificateVerifier verifies bundles signed with a certificate of a
 // private PKI, against its root certificates.
 type CertificateVerifier struct {
-	roots *x509.CertPool
+	roots     *x509.CertPool
+	rootCerts []*x509.Certificate
+	opts      CertificateOptions
+	tsas      []*root.SigstoreTimestampingAuthority
 }
 
+// CertificateOptions say at what time a CertificateVerifier checks a
+// certificate chain. The zero value checks it now: a chain with a
+// certificate that has expired or is not valid yet is refused.
+type CertificateOptions struct {
+	// TimestampRoots are the roots of the RFC 3161 timestamp authorities
+	// trusted to date a signature. When given, a bundle that carries
+	// RFC 3161 timestamps (verificationMaterial.timestampVerificationData)
+	// must hold one issued under these roots over its signature, and the
+	// chain is checked at the time it states, so that a signature made
+	// while the certificates were valid still verifies after they
+	// expire. A bundle without timestamps is checked now.
+	TimestampRoots []*x509.Certificate
+	// AtSigningCertStart checks the chain at the time the signing
+	// certificate became valid (its notBefore), as model_signing does.
+	// The signer chooses that time: a certificate that expired long ago,
+	// or one backdated into the validity of an expired intermediate, then
+	// verifies. Only a certificate that is not valid yet is still
+	// refused. It cannot be combined with TimestampRoots.
+	AtSigningCertStart bool
+}
+
+// maxTimestamps is the most RFC 3161 timestamps of a bundle that are
+// tried.
+const maxTimestamps = 8
+
 // NewCertificateVerifier returns a verifier that trusts certificates
-// issued under roots.
+// issued under roots, with chains checked now (the zero
+// CertificateOptions).
 func NewCertificateVerifier(roots []*x509.Certificate) *CertificateVerifier {
+	v, _ := NewCertificateVerifierWith(roots, CertificateOptions{}) // the zero options are valid
+	return v
+}
+
+// NewCertificateVerifierWith returns a verifier that trusts certificates
+// issued under roots, with chains checked at the time opts says.
+func NewCertificateVerifierWith(roots []*x509.Certificate, opts CertificateOptions) (*CertificateVerifier, error) {
+	if opts.AtSigningCertStart && len(opts.TimestampRoots) > 0 {
+		return nil, errors.New("a chain is checked either at the signing certificate's start or at a trusted timestamp, not both")
+	}
 	pool := x509.NewCertPool()
 	for _, c := range roots {
 		pool.AddCert(c)
 	}
-	return &CertificateVerifier{roots: pool}
+	v := &CertificateVerifier{roots: pool, rootCerts: slices.Clone(roots), opts: opts}
+	for _, c := range opts.TimestampRoots {
+		v.tsas = append(v.tsas, &root.SigstoreTimestampingAuthority{Root: c})
+	}
+	return v, nil
 }
 
-// VerifyBundle checks the bundle's chain up to a trusted root at the time
-// the signing certificate became valid (the reference tool's rule: a
-// signature needs no timestamp authority, and a certificate that has
-// expired since still verifies), that the certificate may sign, then the
-// signature with its key.
+// VerifyBundle checks the bundle's chain up to a trusted root at a
+// trusted time (now, or the time of a trusted RFC 3161 timestamp; see
+// CertificateOptions), that the certificate may sign, then the signature
+// with its key.
 func (v *CertificateVerifier) VerifyBundle(b *Bundle) (string, []byte, error) {
 	if err := checkMediaType(b); err != nil {
 		return "", nil, err
@@ -245,14 +289,30 @@ func (v *CertificateVerifier) VerifyBundle(b *Bundle) (string, []byte, error) {
 		certs[i] = c
 	}
 	leaf := certs[0]
+	at, when, err := v.checkTime(b, leaf)
+	if err != nil {
+		return "", nil, err
+	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: leaf.NotBefore,
+	_, err = leaf.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: the signing certificate (%s) does not chain to the given CA: %v", ErrSignature, leaf.Subject, err)
+		// Say which certificate is out of its validity, if one is: x509
+		// names only the first candidate it tried.
+		for _, c := range slices.Concat(certs, v.rootCerts) {
+			if at.Before(c.NotBefore) || at.After(c.NotAfter) {
+				hint := ""
+				if at.After(c.NotAfter) {
+					hint = v.timeHint(b)
+				}
+				return "", nil, fmt.Errorf("%w: the certificate %s of the signing chain is valid from %s to %s, not at the time checked, %s%s",
+					ErrSignature, c.Subject, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), when, hint)
+			}
+		}
+		return "", nil, fmt.Errorf("%w: the signing certificate (%s) does not chain to the given CA at %s: %v", ErrSignature, leaf.Subject, when, err)
 	}
 	if err := canSign(leaf); err != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrSignature, err)
@@ -262,6 +322,60 @@ func (v *CertificateVerifier) VerifyBundle(b *Bundle) (string, []byte, error) {
 		return "", nil, fmt.Errorf("%w: the signing certificate's key is %T, not ECDSA", ErrSignature, leaf.PublicKey)
 	}
 	return verifyEnvelope(b, pub)
+}
+
+// timeHint says how a signature whose certificate expired since could
+// still verify, where the verifier did not use a timestamp.
+func (v *CertificateVerifier) timeHint(b *Bundle) string {
+	stamped := len(b.Proto.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) > 0
+	switch {
+	case v.opts.AtSigningCertStart:
+		return ""
+	case len(v.tsas) > 0 && !stamped:
+		return " (the bundle carries no RFC 3161 timestamp)"
+	case len(v.tsas) > 0:
+		return ""
+	case stamped:
+		return " (the bundle carries an RFC 3161 timestamp: give its authority's root with --tsa-root to check the chain at its time)"
+	}
+	return " (a signature made while the chain was valid needs a trusted RFC 3161 timestamp in the bundle)"
+}
+
+// checkTime returns the time at which the chain is checked, and how it
+// names that time in an error.
+func (v *CertificateVerifier) checkTime(b *Bundle, leaf *x509.Certificate) (time.Time, string, error) {
+	now := time.Now()
+	if v.opts.AtSigningCertStart {
+		if leaf.NotBefore.After(now) {
+			return time.Time{}, "", fmt.Errorf("%w: the signing certificate (%s) is valid only from %s: it cannot have signed yet",
+				ErrSignature, leaf.Subject, leaf.NotBefore.UTC().Format(time.RFC3339))
+		}
+		return leaf.NotBefore, "the signing certificate's start " + leaf.NotBefore.UTC().Format(time.RFC3339), nil
+	}
+	stamps := b.Proto.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()
+	nowName := "now (" + now.UTC().Format(time.RFC3339) + ")"
+	if len(v.tsas) == 0 || len(stamps) == 0 {
+		return now, nowName, nil
+	}
+	if len(stamps) > maxTimestamps {
+		return time.Time{}, "", fmt.Errorf("%w: the bundle carries %d RFC 3161 timestamps, more than %d", ErrSignature, len(stamps), maxTimestamps)
+	}
+	_, _, sig, err := b.envelope()
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	var errs []error
+	for _, st := range stamps {
+		for _, tsa := range v.tsas {
+			ts, err := tsa.Verify(st.GetSignedTimestamp(), sig)
+			if err == nil {
+				return ts.Time, "the RFC 3161 timestamp " + ts.Time.UTC().Format(time.RFC3339), nil
+			}
+			errs = append(errs, err)
+		}
+	}
+	return time.Time{}, "", fmt.Errorf("%w: no RFC 3161 timestamp of the bundle verifies against the given timestamp authority roots: %v",
+		ErrSignature, errors.Join(errs...))
 }
 
 // SigstoreVerifier verifies keyless Sigstore bundles offline: the

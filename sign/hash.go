@@ -295,33 +295,53 @@ type modelWalker struct {
 }
 
 // walk lists every file of the folder that is not ignored.
-func (w *modelWalker) walk(ctx context.Context) error {
-	return fs.WalkDir(w.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if p == "." {
-			return nil
+func (w *modelWalker) walk(ctx context.Context) error { return w.walkDir(ctx, ".") }
+
+// walkDir lists the folder dir (a path relative to the root) and what it holds, in name order. It
+// reads through the os.Root itself, not its fs.FS, which refuses names that are not UTF-8.
+func (w *modelWalker) walkDir(ctx context.Context, dir string) error {
+	f, err := w.root.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	for _, d := range entries {
+		p := d.Name()
+		if dir != "." {
+			p = dir + "/" + p
 		}
 		if isIgnored(p, w.ignore) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
+			continue
 		}
 		if d.IsDir() {
-			return ctx.Err()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := w.walkDir(ctx, p); err != nil {
+				return err
+			}
+			continue
 		}
 		info, err := d.Info()
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		f, ok, err := w.classify(p, info)
-		if err != nil || !ok {
+		file, ok, err := w.classify(p, info)
+		if err != nil {
 			return err
 		}
-		return w.add(f)
-	})
+		if ok {
+			if err := w.add(file); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // named looks up the given files only, leaving out those that do not exist.

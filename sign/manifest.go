@@ -115,7 +115,7 @@ type serializationJSON struct {
 }
 
 // MarshalJSON writes the parameters as the reference tool does: method, hash_type, shard_size (shards
-// only), allow_symlinks and, unless IgnorePaths is nil, ignore_paths.
+// only), allow_symlinks and, unless IgnorePaths is nil, ignore_paths (written with EncodeName).
 func (s Serialization) MarshalJSON() ([]byte, error) {
 	j := serializationJSON{Method: s.Method, HashType: s.HashType, AllowSymlinks: s.AllowSymlinks}
 	if s.Method == MethodShards {
@@ -123,14 +123,14 @@ func (s Serialization) MarshalJSON() ([]byte, error) {
 		j.ShardSize = &size
 	}
 	if s.IgnorePaths != nil {
-		paths := s.IgnorePaths
+		paths := encodeNames(s.IgnorePaths)
 		j.IgnorePaths = &paths
 	}
 	return json.Marshal(j)
 }
 
-// UnmarshalJSON reads the "serialization" object of an OMS predicate. It does not validate the values:
-// call Validate.
+// UnmarshalJSON reads the "serialization" object of an OMS predicate; ignore paths are read back with
+// DecodeName. It does not validate the values: call Validate.
 func (s *Serialization) UnmarshalJSON(data []byte) error {
 	var j serializationJSON
 	if err := json.Unmarshal(data, &j); err != nil {
@@ -141,7 +141,11 @@ func (s *Serialization) UnmarshalJSON(data []byte) error {
 		s.ShardSize = *j.ShardSize
 	}
 	if j.IgnorePaths != nil {
-		s.IgnorePaths = append([]string{}, *j.IgnorePaths...)
+		paths, err := decodeNames(*j.IgnorePaths)
+		if err != nil {
+			return fmt.Errorf("ignore_paths: %w", err)
+		}
+		s.IgnorePaths = append([]string{}, paths...)
 	}
 	return nil
 }
@@ -269,16 +273,16 @@ type resourceJSON struct {
 }
 
 // MarshalJSON writes {"model_name", "serialization", "root_digest": "sha256:<hex>", "resources":
-// [{"name", "algorithm", "digest": "<hex>"}]}.
+// [{"name", "algorithm", "digest": "<hex>"}]}, names written with EncodeName.
 func (m *Manifest) MarshalJSON() ([]byte, error) {
 	j := manifestJSON{
-		ModelName:     m.ModelName,
+		ModelName:     EncodeName(m.ModelName),
 		Serialization: m.Serialization,
 		RootDigest:    "sha256:" + hex.EncodeToString(m.RootDigest()),
 		Resources:     make([]resourceJSON, len(m.Resources)),
 	}
 	for i, r := range m.Resources {
-		j.Resources[i] = resourceJSON{Name: r.Name, Algorithm: r.Algorithm, Digest: hex.EncodeToString(r.Digest)}
+		j.Resources[i] = resourceJSON{Name: EncodeName(r.Name), Algorithm: r.Algorithm, Digest: hex.EncodeToString(r.Digest)}
 	}
 	return json.Marshal(j)
 }

@@ -39,12 +39,13 @@ var ErrPayload = errors.New("payload is not an OMS model signature")
 // Payload returns the in-toto statement that signs m: one subject, named
 // after the model, whose sha256 digest is the root digest (sha256 over the
 // raw resource digests in manifest order), and the OMS v1.0 predicate with
-// the serialization parameters and every resource. It is JSON indented by
-// two spaces, as the reference tool writes it.
+// the serialization parameters and every resource. Names are written with
+// EncodeName. It is JSON indented by two spaces, as the reference tool
+// writes it.
 func Payload(m *Manifest) ([]byte, error) {
 	resources := make([]any, len(m.Resources))
 	for i, r := range m.Resources {
-		resources[i] = map[string]any{"name": r.Name, "algorithm": r.Algorithm, "digest": hex.EncodeToString(r.Digest)}
+		resources[i] = map[string]any{"name": EncodeName(r.Name), "algorithm": r.Algorithm, "digest": hex.EncodeToString(r.Digest)}
 	}
 	args, err := serializationArgs(m.Serialization)
 	if err != nil {
@@ -56,7 +57,7 @@ func Payload(m *Manifest) ([]byte, error) {
 	}
 	st := &intoto.Statement{
 		Type:          StatementType,
-		Subject:       []*intoto.ResourceDescriptor{{Name: m.ModelName, Digest: map[string]string{"sha256": hex.EncodeToString(m.RootDigest())}}},
+		Subject:       []*intoto.ResourceDescriptor{{Name: EncodeName(m.ModelName), Digest: map[string]string{"sha256": hex.EncodeToString(m.RootDigest())}}},
 		PredicateType: PredicateType,
 		Predicate:     predicate,
 	}
@@ -88,8 +89,9 @@ func serializationArgs(s Serialization) (map[string]any, error) {
 // ParsePayload reads a signed statement back into the manifest it signs,
 // with the checks of the reference verifier: the in-toto statement type,
 // the predicate type, one subject, and a root digest that matches the
-// resources. A v0.1 statement (model_signing v0.2) gives a manifest of
-// its subjects, hashed with sha256 by file. Errors wrap ErrPayload.
+// resources. Names are read back with DecodeName. A v0.1 statement
+// (model_signing v0.2) gives a manifest of its subjects, hashed with
+// sha256 by file. Errors wrap ErrPayload.
 func ParsePayload(data []byte) (*Manifest, error) {
 	var st intoto.Statement
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &st); err != nil {
@@ -118,7 +120,11 @@ func ParsePayload(data []byte) (*Manifest, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the predicate has no resources list", ErrPayload)
 	}
-	m := &Manifest{ModelName: subject.GetName(), Serialization: s}
+	name, err := DecodeName(subject.GetName())
+	if err != nil {
+		name = subject.GetName() // informative only
+	}
+	m := &Manifest{ModelName: name, Serialization: s}
 	seen := map[string]bool{}
 	for i, item := range list {
 		r, err := parseResource(item)
@@ -147,7 +153,11 @@ func compatManifest(st *intoto.Statement) (*Manifest, error) {
 		if err != nil || len(d) != sha256.Size {
 			return nil, fmt.Errorf("%w: subject %d has no sha256 digest", ErrPayload, i)
 		}
-		m.Resources = append(m.Resources, Resource{Name: sub.GetName(), Algorithm: "sha256", Digest: d})
+		name, err := DecodeName(sub.GetName())
+		if err != nil {
+			return nil, fmt.Errorf("%w: subject %d: %v", ErrPayload, i, err)
+		}
+		m.Resources = append(m.Resources, Resource{Name: name, Algorithm: "sha256", Digest: d})
 	}
 	return m, nil
 }
@@ -164,6 +174,9 @@ func parseResource(item any) (Resource, error) {
 	d, err := hex.DecodeString(hexDigest)
 	if name == "" || alg == "" || err != nil || len(d) == 0 {
 		return Resource{}, fmt.Errorf("name %q, algorithm %q, digest %q", name, alg, hexDigest)
+	}
+	if name, err = DecodeName(name); err != nil {
+		return Resource{}, err
 	}
 	return Resource{Name: name, Algorithm: alg, Digest: d}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,8 +35,24 @@ func (h *hashFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&h.allowSymlinks, "allow-symlinks", false, "follow symbolic links to files inside the model (never outside it)")
 }
 
-// serialization returns the parameters of the flags.
-func (h *hashFlags) serialization() sign.Serialization {
+// validate refuses flag values that mean nothing, as usage errors.
+func (h *hashFlags) validate() error {
+	if h.hashType != sign.HashSHA256 && h.hashType != sign.HashBLAKE3 {
+		return usageError(fmt.Errorf("--hash %q: want sha256 or blake3", h.hashType))
+	}
+	if h.shardSize < 0 {
+		return usageError(fmt.Errorf("--shard-size %d: must be 0 (whole files) or a positive number of bytes", h.shardSize))
+	}
+	if slices.Contains(h.ignorePaths, "") {
+		return usageError(errors.New("--ignore-paths: an empty path"))
+	}
+	return nil
+}
+
+// serialization returns the parameters of the flags for the model whose
+// signature is (or will be) at signature: the signature file is left out
+// of the model, so that hash, sign and verify see the same files.
+func (h *hashFlags) serialization(signature string) sign.Serialization {
 	s := sign.DefaultSerialization()
 	s.HashType = h.hashType
 	s.AllowSymlinks = h.allowSymlinks
@@ -43,26 +60,36 @@ func (h *hashFlags) serialization() sign.Serialization {
 	if h.shardSize > 0 {
 		s.Method, s.ShardSize = sign.MethodShards, h.shardSize
 	}
+	s.IgnorePaths = append(s.IgnorePaths, absolute(signature))
 	return s
 }
 
 func newHashCommand() *cobra.Command {
 	h := &hashFlags{}
-	var output string
+	var output, signature string
 	cmd := &cobra.Command{
 		Use:   "hash DIR|FILE",
 		Short: "Print the manifest of a model: one digest per file (or shard), as JSON",
 		Long: `Hash every file of a model folder (or a single model file) the way OpenSSF Model
 Signing serializes it, and print the manifest as JSON: the serialization
 parameters, the root digest that a signature's subject carries, and one digest
-per file or shard. Files are hashed in parallel on all cores.`,
+per file or shard. Files are hashed in parallel on all cores. The signature file
+(model.sig, or --signature) is left out, as sign leaves it out: the root digest is
+the one sign would sign.`,
 		Example: `  violet hash ./llama-3-8b
   violet hash --shard-size 1000000000 --hash blake3 model.safetensors`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := h.validate(); err != nil {
+				return err
+			}
+			model := args[0]
+			if signature == "" {
+				signature = sign.DefaultSignaturePath(model)
+			}
 			var m *sign.Manifest
 			err := interruptible(cmd.Context(), func(ctx context.Context) (err error) {
-				m, err = sign.Hash(ctx, args[0], h.serialization(), sign.HashOptions{})
+				m, err = sign.Hash(ctx, model, h.serialization(signature), sign.HashOptions{})
 				return err
 			})
 			if err != nil {
@@ -77,6 +104,7 @@ per file or shard. Files are hashed in parallel on all cores.`,
 	}
 	h.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the manifest to `FILE` instead of standard output")
+	cmd.Flags().StringVar(&signature, "signature", "", "leave the signature at `PATH` out, as sign does (default: model.sig in the model folder, or beside a model file)")
 	return cmd
 }
 
@@ -116,6 +144,9 @@ Keyless Sigstore signing needs the public Sigstore services and is not offered.`
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			model := args[0]
+			if err := h.validate(); err != nil {
+				return err
+			}
 			if key == "" {
 				return usageError(errors.New("sign needs --key (and --cert and --chain for certificate signing)"))
 			}
@@ -126,8 +157,7 @@ Keyless Sigstore signing needs the public Sigstore services and is not offered.`
 			if signature == "" {
 				signature = sign.DefaultSignaturePath(model)
 			}
-			s := h.serialization()
-			s.IgnorePaths = append(s.IgnorePaths, absolute(signature))
+			s := h.serialization(signature)
 			var m *sign.Manifest
 			err = interruptible(cmd.Context(), func(ctx context.Context) (err error) {
 				m, err = sign.Hash(ctx, model, s, sign.HashOptions{})
@@ -201,6 +231,19 @@ func loadSigner(keyPath, certPath string, chainPaths []string) (sign.Signer, err
 	return sign.NewCertificateSigner(key, leaf[0], chain)
 }
 
+// readAllCertificates reads the PEM certificates of every file.
+func readAllCertificates(paths []string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, p := range paths {
+		cs, err := readCertificates(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
 // readCertificates reads the PEM certificates of a file.
 func readCertificates(path string) ([]*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
@@ -214,12 +257,19 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 	return cs, nil
 }
 
-// verifyOptions are the flags of violet verify.
+// verifyOptions are the flags of violet verify (gate uses them too). A
+// verifyTime of "" is verifyTimeNow.
 type verifyOptions struct {
-	signature, key, identity, issuer, trustedRoot, format string
-	ca, ignorePaths                                       []string
-	ignoreUnsigned                                        bool
+	signature, key, identity, issuer, trustedRoot, format, verifyTime string
+	ca, tsaRoots, ignorePaths                                         []string
+	ignoreUnsigned                                                    bool
 }
+
+// The values of --verify-time.
+const (
+	verifyTimeNow       = "now"
+	verifyTimeCertStart = "signing-cert-start"
+)
 
 func newVerifyCommand() *cobra.Command {
 	o := &verifyOptions{}
@@ -249,6 +299,8 @@ Exit codes: 0 verified, 1 the signature or the content does not verify,
 	f.StringVar(&o.signature, "signature", "", "the signature `PATH` (default: model.sig in the model folder, or beside a model file)")
 	f.StringVar(&o.key, "key", "", "verify with this ECDSA public key, PEM or DER (`FILE`)")
 	f.StringSliceVar(&o.ca, "ca", nil, "verify a certificate signature up to this root CA, PEM (`FILE`); repeatable")
+	f.StringSliceVar(&o.tsaRoots, "tsa-root", nil, "with --ca: trust RFC 3161 timestamps of this timestamp authority root, PEM (`FILE`), and check the chain at the bundle's timestamp; repeatable")
+	f.StringVar(&o.verifyTime, "verify-time", verifyTimeNow, "with --ca: when the certificate chain must be valid: now (or at a timestamp trusted with --tsa-root), or signing-cert-start (model_signing's rule: when the signing certificate became valid, a time the signer chose; expired certificates then verify)")
 	f.StringVar(&o.identity, "identity", "", "verify a keyless Sigstore signature of this identity (email or URI)")
 	f.StringVar(&o.issuer, "issuer", "", "the OIDC issuer of --identity")
 	f.StringVar(&o.trustedRoot, "trusted-root", "", "the Sigstore trusted_root.json `FILE` that --identity is checked against, offline")
@@ -270,6 +322,14 @@ func loadVerifier(o *verifyOptions) (sign.Verifier, error) {
 		return nil, errors.New("verify needs exactly one of --key, --ca, or --identity with --issuer and --trusted-root")
 	}
 	switch {
+	case o.verifyTime != "" && o.verifyTime != verifyTimeNow && o.verifyTime != verifyTimeCertStart:
+		return nil, fmt.Errorf("--verify-time %q: want %s or %s", o.verifyTime, verifyTimeNow, verifyTimeCertStart)
+	case len(o.ca) == 0 && (len(o.tsaRoots) > 0 || o.verifyTime == verifyTimeCertStart):
+		return nil, errors.New("--tsa-root and --verify-time apply to certificate signatures: use them with --ca")
+	case len(o.tsaRoots) > 0 && o.verifyTime == verifyTimeCertStart:
+		return nil, errors.New("--verify-time signing-cert-start ignores timestamps: do not combine it with --tsa-root")
+	}
+	switch {
 	case o.key != "":
 		data, err := os.ReadFile(o.key)
 		if err != nil {
@@ -281,15 +341,16 @@ func loadVerifier(o *verifyOptions) (sign.Verifier, error) {
 		}
 		return sign.NewKeyVerifier(pub)
 	case len(o.ca) > 0:
-		var roots []*x509.Certificate
-		for _, p := range o.ca {
-			cs, err := readCertificates(p)
-			if err != nil {
-				return nil, err
-			}
-			roots = append(roots, cs...)
+		roots, err := readAllCertificates(o.ca)
+		if err != nil {
+			return nil, err
 		}
-		return sign.NewCertificateVerifier(roots), nil
+		tsaRoots, err := readAllCertificates(o.tsaRoots)
+		if err != nil {
+			return nil, err
+		}
+		return sign.NewCertificateVerifierWith(roots, sign.CertificateOptions{TimestampRoots: tsaRoots,
+			AtSigningCertStart: o.verifyTime == verifyTimeCertStart})
 	}
 	if o.identity == "" || o.issuer == "" || o.trustedRoot == "" {
 		return nil, errors.New("keyless verification needs --identity, --issuer and --trusted-root (Violet verifies offline: download trusted_root.json once, e.g. with 'cosign trusted-root create' or from the sigstore/root-signing repository)")
@@ -308,11 +369,17 @@ type verifyReport struct {
 	Verified  bool   `json:"verified"`
 	// SignatureError says why the signature is not trusted; the files
 	// were then not checked.
-	SignatureError string         `json:"signature_error,omitempty"`
-	Modified       []string       `json:"modified,omitempty"`
-	Added          []string       `json:"added,omitempty"`
-	Missing        []string       `json:"missing,omitempty"`
-	Manifest       *sign.Manifest `json:"manifest,omitempty"`
+	SignatureError string `json:"signature_error,omitempty"`
+	// Modified, Added and Missing name files as the manifest does
+	// (sign.EncodeName: a byte that is not UTF-8 is NUL and two hex
+	// digits).
+	Modified []string       `json:"modified,omitempty"`
+	Added    []string       `json:"added,omitempty"`
+	Missing  []string       `json:"missing,omitempty"`
+	Manifest *sign.Manifest `json:"manifest,omitempty"`
+	// CertStart is true when a certificate chain was checked at the
+	// signing certificate's start (--verify-time signing-cert-start).
+	CertStart bool `json:"checked_at_signing_cert_start,omitempty"`
 }
 
 func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model string) error {
@@ -333,7 +400,7 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 	if _, err := os.Stat(model); err != nil {
 		return exitError{code: report.ExitIncomplete, msg: err.Error()}
 	}
-	rep := verifyReport{Model: model, Signature: o.signature}
+	rep := verifyReport{Model: model, Signature: o.signature, CertStart: o.verifyTime == verifyTimeCertStart}
 	b, err := sign.ParseBundle(data)
 	var res *sign.Result
 	if err == nil {
@@ -351,6 +418,11 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 		rep.Manifest = res.Signed
 	}
 	if o.format == "json" {
+		for _, l := range []*[]string{&rep.Modified, &rep.Added, &rep.Missing} {
+			for i, p := range *l {
+				(*l)[i] = sign.EncodeName(p)
+			}
+		}
 		out, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
 			return err
@@ -365,23 +437,34 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 	return nil
 }
 
-// writeVerifyText says what was verified, or what is at fault.
+// writeVerifyText says what was verified, or what is at fault. Paths,
+// file names and error messages (which may quote a certificate's subject)
+// are escaped as the scan's text report escapes them, so that a hostile
+// name cannot move the cursor or forge a line.
 func writeVerifyText(w io.Writer, r verifyReport) {
+	model, sig := report.SafeText(r.Model), report.SafeText(r.Signature)
 	switch {
 	case r.SignatureError != "":
-		fmt.Fprintf(w, "FAIL: the signature %s is not trusted: %s\nThe model's files were not checked.\n", r.Signature, r.SignatureError)
+		fmt.Fprintf(w, "FAIL: the signature %s is not trusted: %s\nThe model's files were not checked.\n", sig, report.SafeText(r.SignatureError))
 	case r.Verified:
 		m := r.Manifest
 		fmt.Fprintf(w, "PASS: %s matches its signature %s: %d resources (%s, %s), root digest sha256:%x\n",
-			r.Model, r.Signature, len(m.Resources), m.Serialization.Method, m.Serialization.HashType, m.RootDigest())
+			model, sig, len(m.Resources), m.Serialization.Method, m.Serialization.HashType, m.RootDigest())
+		if r.CertStart {
+			fmt.Fprintln(w, "Note: the certificate chain was checked when the signing certificate became valid (--verify-time signing-cert-start), not now.")
+		}
 	default:
-		fmt.Fprintf(w, "FAIL: the signature %s is valid, but the content of %s does not match it:\n", r.Signature, r.Model)
+		fmt.Fprintf(w, "FAIL: the signature %s is valid, but the content of %s does not match it:\n", sig, model)
 		for _, l := range []struct {
 			label string
 			files []string
 		}{{"modified", r.Modified}, {"added", r.Added}, {"missing", r.Missing}} {
 			if len(l.files) > 0 {
-				fmt.Fprintf(w, "  %-9s %s\n", l.label+":", strings.Join(l.files, ", "))
+				safe := make([]string, len(l.files))
+				for i, f := range l.files {
+					safe[i] = report.SafeText(f)
+				}
+				fmt.Fprintf(w, "  %-9s %s\n", l.label+":", strings.Join(safe, ", "))
 			}
 		}
 		if len(r.Added) > 0 {
