@@ -9,7 +9,7 @@ import (
 
 // atlasNames gives the name of each MITRE ATLAS technique the catalogue
 // uses, as ATLAS writes it for a sub-technique: "Technique: Sub-technique".
-// TestCatalogue checks them against ../shared/specs/atlas/ATLAS.yaml.
+// TestCatalogue checks them against testdata/specs/atlas/ATLAS.yaml.
 var atlasNames = map[string]string{
 	atlasSupplyChainModel: "AI Supply Chain Compromise: Model",
 	atlasUnsafeArtifacts:  "User Execution: Unsafe AI Artifacts",

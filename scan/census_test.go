@@ -130,7 +130,7 @@ func TestCensusModern(t *testing.T) {
 		"torch_geometric", "transformers", "peft", "lightning", "accelerate", "jax", "torchaudio", "torchmetrics", "sentence_transformers")
 }
 
-// TestModernCorpus runs ../shared/corpus/modern: files of current releases
+// TestModernCorpus runs testdata/corpus/modern: files of current releases
 // and payloads placed in their real layouts.
 func TestModernCorpus(t *testing.T) {
 	root := tu.SharedDir(t, "corpus", "modern")

@@ -36,7 +36,7 @@ var fuzzLimits = analyzer.Limits{
 func fuzzScanSeeds(tb testing.TB) [][]byte {
 	var out [][]byte
 	for _, root := range []string{
-		filepath.Join("..", "..", "shared", "corpus", "picklescan"),
+		filepath.Join("..", "testdata", "corpus", "picklescan"),
 		filepath.Join("..", "testdata", "models"),
 	} {
 		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

@@ -14,7 +14,7 @@ import (
 
 // fuzzSeeds adds the reference bundles and the OMS test vectors.
 func fuzzSeeds(f *testing.F) {
-	ref := filepath.Join("..", "..", "shared", "specs", "model-signing")
+	ref := filepath.Join("..", "testdata", "specs", "model-signing")
 	for _, pattern := range []string{"reference-bundles/*/model.sig", "oms-spec/test-vectors/v1.0/*/*.json"} {
 		files, _ := filepath.Glob(filepath.Join(ref, pattern))
 		for _, p := range files {

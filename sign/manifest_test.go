@@ -20,7 +20,7 @@ import (
 	"github.com/violet-mlsecops/violet/internal/testutil"
 )
 
-// manifestSharedDir is ../shared (the folder next to the repository), skipped when absent unless CI=true.
+// manifestSharedDir is the repository's testdata folder, which holds the reference data.
 func manifestSharedDir(t *testing.T) string {
 	return testutil.SharedDir(t)
 }

@@ -5,7 +5,7 @@ package sign_test
 // it parses the bundle with encoding/json, builds the DSSE PAE by hand, verifies ECDSA with crypto/ecdsa,
 // and hashes the files with crypto/sha256. It calls nothing of package sign, so a bug shared by Violet's
 // signer and verifier still fails here. The checker is also run on bundles written by the reference tool
-// (../shared), which shows that it implements the same rules as the tool that wrote them.
+// (testdata/specs/model-signing), which shows that it implements the same rules as the tool that wrote them.
 
 import (
 	"bytes"
@@ -487,7 +487,7 @@ func rrReferenceModelFiles(root string, ignore []string) (map[string]string, err
 
 // Test inputs.
 
-// rrReferenceDir is ../shared's reference bundles, or a skip (a failure in CI) when ../shared is absent.
+// rrReferenceDir is the reference bundles of testdata/specs/model-signing.
 func rrReferenceDir(t *testing.T) string {
 	return testutil.SharedDir(t, "specs", "model-signing", "reference-bundles")
 }
@@ -614,7 +614,7 @@ func rrSignCases(t *testing.T) []rrSignCase {
 	return cases
 }
 
-// rrCertificateCase signs with ../shared's leaf certificate and intermediate, trusting the root.
+// rrCertificateCase signs with the reference data's leaf certificate and intermediate, trusting the root.
 func rrCertificateCase(t *testing.T) rrSignCase {
 	t.Helper()
 	keys := filepath.Join(rrReferenceDir(t), "keys", "certificate")
@@ -669,10 +669,7 @@ func rrCheckChainDER(t *testing.T, data []byte, want [][]byte) {
 }
 
 func TestVioletBundlesFollowReferenceRules(t *testing.T) {
-	cases := rrSignCases(t)
-	if _, err := os.Stat("../../shared"); err == nil || os.Getenv("CI") == "true" {
-		cases = append(cases, rrCertificateCase(t))
-	}
+	cases := append(rrSignCases(t), rrCertificateCase(t))
 	defaultIgnore := []string{".git", ".gitattributes", ".github", ".gitignore"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

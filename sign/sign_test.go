@@ -21,7 +21,7 @@ import (
 	"github.com/violet-mlsecops/violet/sign"
 )
 
-// refDir is the reference data of ../shared/specs/model-signing.
+// refDir is the reference data of testdata/specs/model-signing.
 func refDir(t testing.TB) string {
 	return testutil.SharedDir(t, "specs", "model-signing")
 }

@@ -109,11 +109,11 @@ func fuzzAnalyze(t *testing.T, a analyzer.Analyzer, data []byte, stream bool) {
 	}
 }
 
-// fuzzCorpus adds the files of the shared corpus and of testdata/models
+// fuzzCorpus adds the files of the picklescan corpus and of testdata/models
 // whose name ends with one of exts to f's seeds.
 func fuzzCorpus(f *testing.F, exts ...string) {
 	for _, root := range []string{
-		filepath.Join("..", "..", "..", "shared", "corpus", "picklescan", "data"),
+		filepath.Join("..", "..", "testdata", "corpus", "picklescan", "data"),
 		filepath.Join("..", "..", "testdata", "models", "benign"),
 		filepath.Join("..", "..", "testdata", "models", "malicious"),
 	} {

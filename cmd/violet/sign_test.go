@@ -25,7 +25,7 @@ import (
 	"github.com/violet-mlsecops/violet/sign"
 )
 
-// refKeys is the reference PKI of ../shared/specs/model-signing.
+// refKeys is the reference PKI of testdata/specs/model-signing.
 func refKeys(t *testing.T) (ref, keys string) {
 	ref = tu.SharedDir(t, "specs", "model-signing", "reference-bundles")
 	return ref, filepath.Join(ref, "keys", "certificate")

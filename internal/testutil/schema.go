@@ -11,7 +11,7 @@ import (
 )
 
 // noNetwork refuses every schema the compiler would fetch: the schemas
-// tests use are all in ../shared/specs.
+// tests use are all in testdata/specs.
 type noNetwork struct{}
 
 func (noNetwork) Load(url string) (any, error) {
@@ -19,7 +19,7 @@ func (noNetwork) Load(url string) (any, error) {
 }
 
 // CycloneDXSchema compiles the official CycloneDX JSON schema of version
-// ("1.6", "1.7") from ../shared/specs/cyclonedx, with the SPDX license and
+// ("1.6", "1.7") from testdata/specs/cyclonedx, with the SPDX license and
 // JSF schemas it refers to, offline.
 func CycloneDXSchema(t testing.TB, version string) *jsonschema.Schema {
 	t.Helper()

@@ -6,11 +6,23 @@ import (
 	"testing"
 )
 
-// SharedDir returns the path of rel inside ../shared, the folder beside
-// the checkout that holds the corpus and the specifications. When it is
-// missing, the test is skipped, or fails under CI (CI=true), where it must
-// be there.
+// SharedDir returns the path of rel inside the repository's testdata
+// folder, which holds the public corpus (testdata/corpus) and the
+// specifications and reference data (testdata/specs) that tests read. It
+// fails the test when the path is missing: a clone holds everything the
+// tests need, so a missing file is a bug, never a reason to skip.
 func SharedDir(t testing.TB, rel ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{RepoRoot(t), "testdata"}, rel...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test data missing from the repository: %v", err)
+	}
+	return p
+}
+
+// RepoRoot returns the repository's top folder (the one holding go.mod),
+// found from the test's working directory.
+func RepoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -18,7 +30,7 @@ func SharedDir(t testing.TB, rel ...string) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -26,12 +38,4 @@ func SharedDir(t testing.TB, rel ...string) string {
 		}
 		dir = parent
 	}
-	shared := filepath.Join(append([]string{filepath.Dir(dir), "shared"}, rel...)...)
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("../shared is missing: %v", err)
-		}
-		t.Skipf("../shared is missing: %v", err)
-	}
-	return shared
 }

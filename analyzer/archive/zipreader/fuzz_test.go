@@ -45,7 +45,7 @@ func FuzzOpen(f *testing.F) {
 		f.Add(s)
 	}
 	if wd, err := os.Getwd(); err == nil {
-		dir := filepath.Join(wd, "..", "..", "..", "..", "shared", "corpus", "picklescan")
+		dir := filepath.Join(wd, "..", "..", "..", "testdata", "corpus", "picklescan")
 		files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
 		for _, p := range files {
 			if !strings.HasSuffix(p, ".zip") && !strings.HasSuffix(p, ".npz") && !strings.HasSuffix(p, ".bin") {
