@@ -7,14 +7,37 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/violet-mlsecops/violet/report"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version, commit and date are set at build time by the release build
+// (-ldflags "-X main.version=v1.2.3 -X main.commit=... -X main.date=...");
+// a plain go build takes the commit and date from the version control
+// information the go command records.
+var version, commit, date = "", "", ""
+
+// buildCommit returns the commit and the commit date of the build, "" when
+// unknown.
+func buildCommit() (rev, at string) {
+	rev, at = commit, date
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch {
+			case s.Key == "vcs.revision" && rev == "":
+				rev = s.Value
+			case s.Key == "vcs.time" && at == "":
+				at = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true" && commit == "":
+				defer func() { rev += "+dirty" }()
+			}
+		}
+	}
+	return rev, at
+}
 
 // exitError carries an exit code, and a message for standard error, out of
 // a command.
@@ -92,6 +115,13 @@ func newVersionCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), "violet", programVersion())
+			if rev, at := buildCommit(); rev != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "commit %s", rev)
+				if at != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), " (%s)", at)
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
+			}
 			return nil
 		},
 	}
