@@ -10,7 +10,15 @@ cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-git clone -q . "$work/violet"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git clone -q . "$work/violet"
+else # a checkout without git metadata: make a one-commit repository of it
+  mkdir "$work/violet"
+  tar --exclude=./dist -cf - . | tar -xf - -C "$work/violet"
+  (cd "$work/violet" && git init -q && git add -A &&
+    git -c user.name=violet -c user.email=violet@localhost commit -qm snapshot &&
+    git remote add origin https://github.com/violet-mlsecops/violet.git)
+fi
 (cd "$work/violet" && go tool -modfile=tools/release/go.mod goreleaser build --snapshot --single-target --clean) >"$work/build.log" 2>&1 || {
   cat "$work/build.log"; exit 1
 }
@@ -28,7 +36,7 @@ fi
 
 # Stamped: the version and the commit it was built from.
 out=$("$bin" version)
-commit=$(git rev-parse HEAD)
+commit=$(git -C "$work/violet" rev-parse HEAD)
 grep -q '^violet v' <<<"$out" || { echo "release-snapshot: no version in: $out"; exit 1; }
 grep -q "commit $commit" <<<"$out" || { echo "release-snapshot: no commit $commit in: $out"; exit 1; }
 echo "release-snapshot: $(basename "$(dirname "$bin")")/violet is static and says: $(tr '\n' ' ' <<<"$out")"

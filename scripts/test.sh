@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Violet's tests: formatting and vet, every Go test (the picklescan
 # corpus, the real-library fixtures, the differential test against CPython's
-# unpickler), then a short run of every fuzz target.
+# unpickler), the release build of the host platform (GoReleaser snapshot),
+# then a short run of every fuzz target.
 #   scripts/test.sh                 everything (what CI runs)
 #   FUZZTIME=1000000x scripts/test.sh  longer fuzz runs
 # The fuzz budget is a count of executions, not a duration: with a duration,
@@ -25,6 +26,9 @@ if ! command -v python3 >/dev/null; then
   echo "python3 is needed by the differential test (standard library only)"; exit 1
 fi
 go test -count=1 ./...
+
+echo "== release snapshot (the host platform's release binary: static, stamped)"
+scripts/release-snapshot.sh
 
 echo "== fuzz (${fuzztime} executions per target)"
 for pkg in $(go list ./...); do
