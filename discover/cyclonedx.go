@@ -27,6 +27,8 @@ const (
 	propType     = "violet:type"
 	propArch     = "violet:architecture"
 	propBase     = "violet:base-model"
+	propUnread   = "violet:unreadable"
+	propGitNote  = "violet:git-note"
 )
 
 // maxRefProps bounds the referenced-in properties of one model.
@@ -46,6 +48,16 @@ func BOM(r *Result, toolVersion string) *cdx.BOM {
 			Type: cdx.ComponentTypeApplication, Name: "violet", Version: toolVersion,
 		}}},
 		Component: &cdx.Component{BOMRef: "root", Type: cdx.ComponentTypeApplication, Name: filepath.Base(filepath.Clean(r.Root))},
+	}
+	var meta []cdx.Property
+	for _, e := range r.Unreadable {
+		meta = append(meta, cdx.Property{Name: propUnread, Value: e.Path + ": " + e.Error})
+	}
+	if r.GitNote != "" {
+		meta = append(meta, cdx.Property{Name: propGitNote, Value: r.GitNote})
+	}
+	if len(meta) > 0 {
+		b.Metadata.Properties = &meta
 	}
 	var comps []cdx.Component
 	refs := map[string]bool{}

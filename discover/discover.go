@@ -138,9 +138,21 @@ type Stats struct {
 	SkippedDirs int `json:"skipped_dirs"`
 	// SkippedSymlinks counts symbolic links not followed.
 	SkippedSymlinks int `json:"skipped_symlinks"`
-	// Unreadable counts files that could not be read.
+	// Unreadable counts files and folders that could not be read.
 	Unreadable int `json:"unreadable"`
 }
+
+// ReadError is a file or folder under the root that could not be read.
+type ReadError struct {
+	// Path is relative to the root, with slashes ("." for the root).
+	Path string `json:"path"`
+	// Error says why ("permission denied").
+	Error string `json:"error"`
+}
+
+// maxReadErrors bounds the unreadable paths a result lists; Stats counts
+// them all.
+const maxReadErrors = 1000
 
 // Result is what Discover found.
 type Result struct {
@@ -154,8 +166,14 @@ type Result struct {
 	Summary map[Kind]int `json:"summary"`
 	// Stats count what the walk saw.
 	Stats Stats `json:"stats"`
+	// Unreadable lists files and folders under the root that could not be
+	// read (at most 1,000, sorted): the inventory is incomplete.
+	Unreadable []ReadError `json:"unreadable,omitempty"`
 	// Git says whether owners include git history.
 	Git bool `json:"git"`
+	// GitNote says why git history was not read, or read only in part
+	// (a .git file or alternates not followed, a bound reached).
+	GitNote string `json:"git_note,omitempty"`
 	// Duration is how long discovery took, in seconds.
 	Duration float64 `json:"duration_seconds"`
 }
@@ -227,7 +245,9 @@ func Discover(ctx context.Context, root string, opts Options) (*Result, error) {
 		}
 	}
 	res := &Result{SchemaVersion: SchemaVersion, Root: root, Assets: assets, Stats: w.stats, Summary: map[Kind]int{}}
-	res.Git = assignOwners(ctx, real, info.IsDir(), res.Assets, opts)
+	sort.Slice(w.unreadable, func(i, j int) bool { return w.unreadable[i].Path < w.unreadable[j].Path })
+	res.Unreadable = w.unreadable[:min(len(w.unreadable), maxReadErrors)]
+	res.Git, res.GitNote = assignOwners(ctx, real, info.IsDir(), res.Assets, opts)
 	sortAssets(res.Assets)
 	for _, a := range res.Assets {
 		res.Summary[a.Kind]++

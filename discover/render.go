@@ -64,6 +64,18 @@ func WriteText(w io.Writer, r *Result) error {
 		counts = append(counts, "no ML assets")
 	}
 	fmt.Fprintf(tw, "%s in %d files (%d folders, %d skipped) in %.2fs\n", strings.Join(counts, ", "), r.Stats.Files, r.Stats.Dirs, r.Stats.SkippedDirs, r.Duration)
+	if r.GitNote != "" {
+		fmt.Fprintf(tw, "Owners: %s\n", r.GitNote)
+	}
+	if r.Stats.Unreadable > 0 {
+		fmt.Fprintf(tw, "\nIncomplete: %d files or folders could not be read\n", r.Stats.Unreadable)
+		for _, e := range r.Unreadable {
+			fmt.Fprintf(tw, "  %s\t%s\n", e.Path, e.Error)
+		}
+		if n := r.Stats.Unreadable - len(r.Unreadable); n > 0 {
+			fmt.Fprintf(tw, "  ... and %d more\n", n)
+		}
+	}
 	return tw.Flush()
 }
 

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	tu "github.com/violet-mlsecops/violet/internal/testutil"
 )
 
 func discoverTree(t *testing.T) *Result {
@@ -61,64 +59,23 @@ func TestWriteJSON(t *testing.T) {
 	}
 }
 
-// noNetwork refuses to load any schema that was not registered.
-type noNetwork struct{}
-
-func (noNetwork) Load(url string) (any, error) {
-	return nil, errors.New("schema " + url + " is not registered and will not be fetched")
-}
-
-// cyclonedxSchema compiles the CycloneDX 1.6 schema with the schemas it
-// references, registered by their $id.
-func cyclonedxSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	c.UseLoader(noNetwork{})
-	main := ""
-	for _, name := range []string{"spdx.schema.json", "jsf-0.82.schema.json", "bom-1.6.schema.json"} {
-		data, err := os.ReadFile("../../shared/specs/cyclonedx/" + name)
-		if err != nil {
-			t.Skip("the CycloneDX schemas are not here:", err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, _ := doc.(map[string]any)["$id"].(string)
-		if err := c.AddResource(id, doc); err != nil {
-			t.Fatal(err)
-		}
-		main = id
-	}
-	s, err := c.Compile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestCycloneDXValidates(t *testing.T) {
-	schema := cyclonedxSchema(t)
+	schema := tu.CycloneDXSchema(t, "1.6")
 	res := discoverTree(t)
 	res.Assets[0].Owners = append(res.Assets[0].Owners, Owner{Name: "Ada Lovelace <ada@example.com>", Source: OwnerGit},
 		Owner{Name: "Odd <not an email>", Source: OwnerGit})
+	res.Unreadable = []ReadError{{Path: "data/private", Error: "permission denied"}}
+	res.GitNote = "git history not read: /x/.git is a symbolic link: not followed"
 	var buf bytes.Buffer
 	if err := WriteCycloneDX(&buf, res, "test"); err != nil {
 		t.Fatal(err)
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(v); err != nil {
-		t.Fatalf("the BOM does not validate:\n%v", err)
-	}
+	tu.ValidateJSON(t, schema, buf.Bytes())
 	out := buf.String()
 	for _, want := range []string{
 		`"specVersion": "1.6"`, `"type": "machine-learning-model"`, `"purl": "pkg:huggingface/acme/tiny@0123456789abcdef"`,
 		`"purl": "pkg:huggingface/mistralai/Mistral-7B-v0.1"`, `"purl": "pkg:pypi/torch@2.3.1"`, `"type": "file"`,
-		`"name": "violet:owner"`, `"email": "ada@example.com"`,
+		`"name": "violet:owner"`, `"email": "ada@example.com"`, `"value": "data/private: permission denied"`, `"name": "violet:git-note"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the BOM lacks %s", want)

@@ -2,7 +2,9 @@ package discover
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -40,13 +42,14 @@ type walker struct {
 	opts    Options
 	sniffer *sniffer
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	queue   []string // folders to read, relative to root
-	pending int      // folders queued or being read
-	files   []fileRec
-	texts   []Asset
-	stats   Stats
+	mu         sync.Mutex
+	cond       *sync.Cond
+	queue      []string // folders to read, relative to root
+	pending    int      // folders queued or being read
+	files      []fileRec
+	texts      []Asset
+	stats      Stats
+	unreadable []ReadError
 }
 
 func newWalker(ctx context.Context, root string, isDir bool, opts Options) *walker {
@@ -57,10 +60,21 @@ func newWalker(ctx context.Context, root string, isDir bool, opts Options) *walk
 
 // local is what one worker found, merged into the walker at the end.
 type local struct {
-	files []fileRec
-	texts []Asset
-	stats Stats
-	buf   []byte
+	files      []fileRec
+	texts      []Asset
+	stats      Stats
+	unreadable []ReadError
+	buf        []byte
+}
+
+// fail records that the file or folder rel could not be read.
+func (l *local) fail(rel string, err error) {
+	l.stats.Unreadable++
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is rel
+	}
+	l.unreadable = append(l.unreadable, ReadError{Path: rel, Error: err.Error()})
 }
 
 func (w *walker) run() error {
@@ -133,6 +147,7 @@ func (w *walker) merge(l *local) {
 	w.stats.SkippedDirs += l.stats.SkippedDirs
 	w.stats.SkippedSymlinks += l.stats.SkippedSymlinks
 	w.stats.Unreadable += l.stats.Unreadable
+	w.unreadable = append(w.unreadable, l.unreadable...)
 }
 
 // readDir reads one folder: files are looked at here, subfolders queued.
@@ -143,7 +158,7 @@ func (w *walker) readDir(l *local, rel string) {
 	abs := filepath.Join(w.root, filepath.FromSlash(rel))
 	entries, err := os.ReadDir(abs)
 	if err != nil {
-		l.stats.Unreadable++
+		l.fail(rel, err)
 		return
 	}
 	if rel != "." {
@@ -221,13 +236,16 @@ func (w *walker) visitFile(l *local, rel, abs string) {
 	l.stats.Files++
 	f, err := os.Open(abs)
 	if err != nil {
-		l.stats.Unreadable++
+		l.fail(rel, err)
 		return
 	}
 	defer f.Close()
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		l.stats.Unreadable++
+	if err == nil && !info.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		l.fail(rel, err)
 		return
 	}
 	size := info.Size()
@@ -244,7 +262,7 @@ func (w *walker) visitFile(l *local, rel, abs string) {
 	buf := l.buf[:n]
 	m, err := io.ReadFull(f, buf)
 	if err != nil && err != io.ErrUnexpectedEOF {
-		l.stats.Unreadable++
+		l.fail(rel, err)
 		return
 	}
 	buf = buf[:m]

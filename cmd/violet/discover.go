@@ -40,7 +40,11 @@ Hugging Face cache snapshots, notebooks that import ML libraries, Python depende
 them, and the hub and hosted models named in code and configuration. Each asset has its owners, from
 CODEOWNERS and the recent git history.
 
-Discovery is an inventory, not a gate. Exit codes: 0 done, 2 bad usage or an unreadable PATH.`,
+Git history is read by Violet itself, never by running git: nothing a scanned repository configures
+(hooks, pagers, fsmonitor, gpg, diff drivers, filters) runs.
+
+Discovery is an inventory, not a gate. Exit codes: 0 done, 2 bad usage, an unreadable PATH, or a
+file or folder under PATH that could not be read (listed; everything else is still inventoried).`,
 		Example: `  violet discover .
   violet discover --format json -o ml-inventory.json ~/src/platform
   violet discover --format cyclonedx -o ml-bom.cdx.json .`,
@@ -75,5 +79,11 @@ func runDiscover(ctx context.Context, stdout io.Writer, o *discoverOptions, root
 	if err := write(&buf, res); err != nil {
 		return exitError{code: report.ExitIncomplete, msg: err.Error()}
 	}
-	return writeOutput(stdout, o.output, buf.Bytes())
+	if err := writeOutput(stdout, o.output, buf.Bytes()); err != nil {
+		return err
+	}
+	if n := res.Stats.Unreadable; n > 0 {
+		return exitError{code: report.ExitIncomplete, msg: fmt.Sprintf("%d files or folders under %s could not be read: the inventory is incomplete", n, root)}
+	}
+	return nil
 }
