@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	fswalk "github.com/violet-mlsecops/violet/internal/walk"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/violet-mlsecops/violet/analyzer"
@@ -104,7 +106,7 @@ func ProjectConfig(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	top := gitTop(dir)
+	top := fswalk.GitTop(dir)
 	if top == "" {
 		top = dir
 	}
@@ -118,18 +120,6 @@ func ProjectConfig(dir string) (string, error) {
 		}
 		if d == top || filepath.Dir(d) == d {
 			return "", nil
-		}
-	}
-}
-
-// gitTop returns the first folder from dir upward that holds .git, or "".
-func gitTop(dir string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return ""
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	fswalk "github.com/violet-mlsecops/violet/internal/walk"
 
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/finding"
@@ -50,6 +51,10 @@ type Options struct {
 	// any other Violet configuration found in a target is reported as
 	// ignored.
 	ConfigPath string
+	// Digest sets each file's SHA256 from the bytes the scan analyzed
+	// (digest.go): a file written while it was scanned gets none, and a
+	// SCAN-ERROR finding.
+	Digest bool
 }
 
 // Scan scans targets (files and folders) and returns the report. It
@@ -144,11 +149,9 @@ type file struct {
 	// input): it is opened by its path, links followed, and read as a
 	// stream when it is not a regular file.
 	named bool
-	// within is the real path of the folder a listed file is opened in
-	// (the scanned folder, or the content store a link was allowed to
-	// reach), rel its path there; link says the walk found a link there.
-	within, rel string
-	link        bool
+	// entry is what the walk found for a file listed in a folder (a
+	// File, or an Unreadable entry): it opens the file.
+	entry fswalk.Entry
 	// outside is the target of a symbolic link that leaves the scanned
 	// folder: the file is reported, not read.
 	outside string
@@ -161,13 +164,19 @@ type file struct {
 	notFetched string
 }
 
-// skippedDirs are folders never entered: version control internals.
-var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
-
-// walk lists the files under targets, in a stable order.
+// walk lists the files under targets, in a stable order, by the rules of
+// package walk (the same for every verb): links followed only into the
+// folder, its Hugging Face cache repository or the project's content
+// stores; anything else reported, never read.
 func walk(targets []string, ignore []string, configPath string) ([]file, error) {
 	var out []file
 	seen := map[string]bool{}
+	put := func(f file) {
+		if !seen[f.path] {
+			seen[f.path] = true
+			out = append(out, f)
+		}
+	}
 	stdin := 0
 	for _, t := range targets {
 		if t == Stdin {
@@ -182,107 +191,38 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
 		}
 		if !info.IsDir() {
-			if !seen[t] {
-				seen[t] = true
-				out = append(out, file{path: t, named: true, size: info.Size()})
-			}
+			put(file{path: t, named: true, size: info.Size()})
 			continue
 		}
-		root := t
-		realRoot, err := filepath.EvalSymlinks(root)
-		if err != nil {
-			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
+		opts := fswalk.Options{
+			SkipDir: func(rel, name string) bool { return fswalk.VCSDirs[name] || ignored(rel, name, ignore) },
+			Skip:    func(rel, name string) bool { return ignored(rel, name, ignore) },
 		}
-		// add lists a file to open at rel inside the folder within.
-		add := func(path string, size int64, within, rel string, link bool) {
-			if !seen[path] {
-				seen[path] = true
-				out = append(out, file{path: path, size: size, within: within, rel: rel, link: link})
-			}
-		}
-		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			rel, _ := filepath.Rel(root, path)
-			if err != nil {
-				if path == root {
-					return err
-				}
-				add(path, -1, realRoot, rel, false) // reported as unreadable when scanned
-				return nil
-			}
-			if path != root && ignored(rel, d.Name(), ignore) {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() {
-				if path != root && skippedDirs[d.Name()] {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if IsConfigFile(d.Name()) {
-				if abs, err := filepath.Abs(path); err != nil || abs != configPath {
-					seen[path] = true
-					out = append(out, file{path: path, config: true})
-					return nil
-				}
-			}
-			if strings.HasSuffix(d.Name(), ".dvc") && d.Type().IsRegular() {
-				for _, p := range dvcMissing(path) {
-					if !seen[p] {
-						seen[p] = true
-						out = append(out, file{path: p, notFetched: "DVC"})
+		err = fswalk.Walk(t, opts, func(e fswalk.Entry) error {
+			switch e.Kind {
+			case fswalk.File:
+				if IsConfigFile(filepath.Base(e.Path)) {
+					if abs, err := filepath.Abs(e.Path); err != nil || abs != configPath {
+						put(file{path: e.Path, config: true})
+						return nil
 					}
 				}
-			}
-			if d.Type()&fs.ModeSymlink != 0 {
-				target, err := filepath.EvalSymlinks(path)
-				if err != nil {
-					if text, err := os.Readlink(path); err == nil && annexLink(text) && !seen[path] {
-						seen[path] = true
-						out = append(out, file{path: path, notFetched: "git-annex"})
+				if strings.HasSuffix(e.Path, ".dvc") {
+					for _, p := range dvcMissing(e.Path) {
+						put(file{path: p, notFetched: "DVC"})
 					}
-					return nil // a link to nowhere
 				}
-				info, err := os.Stat(target)
-				if err != nil {
-					return nil
+				put(file{path: e.Path, size: e.Size, entry: e})
+			case fswalk.Unreadable:
+				put(file{path: e.Path, size: -1, entry: e})
+			case fswalk.LinkOutside:
+				put(file{path: e.Path, size: max(e.Size, 0), outside: e.Target})
+			case fswalk.Broken:
+				if annexLink(e.LinkText) {
+					put(file{path: e.Path, notFetched: "git-annex"})
 				}
-				if info.IsDir() {
-					// A linked folder is not walked; one outside is reported.
-					if !linkAllowed(root, path, target) && !seen[path] {
-						seen[path] = true
-						out = append(out, file{path: path, outside: target})
-					}
-					return nil
-				}
-				if !info.Mode().IsRegular() {
-					return nil
-				}
-				base := linkBase(root, path, target)
-				if base == "" {
-					if !seen[path] {
-						seen[path] = true
-						out = append(out, file{path: path, size: info.Size(), outside: target})
-					}
-					return nil
-				}
-				if inBase, ok := relWithin(base, target); ok {
-					add(path, info.Size(), base, inBase, true)
-				}
-				return nil
 			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				add(path, -1, realRoot, rel, false)
-				return nil
-			}
-			add(path, info.Size(), realRoot, rel, false)
-			return nil
+			return nil // Special: FIFOs, sockets, devices hold no stored content
 		})
 		if err != nil {
 			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
@@ -290,88 +230,6 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, nil
-}
-
-// linkAllowed reports whether a symbolic link found under root may be
-// followed to target (see linkBase).
-func linkAllowed(root, link, target string) bool { return linkBase(root, link, target) != "" }
-
-// linkBase returns the real path of the folder a symbolic link found under
-// root may be followed into, when target lies in it: root itself, the
-// Hugging Face cache repository that holds the link (models--org--name,
-// whose snapshots link into its blobs), or a content store of the project
-// (DVC cache, git-annex objects); else "". The file is then opened inside
-// that folder only.
-func linkBase(root, link, target string) string {
-	if store := projectStore(root, target); store != "" {
-		return store
-	}
-	for _, base := range []string{root, hfCacheRepo(link)} {
-		if base == "" {
-			continue
-		}
-		real, err := filepath.EvalSymlinks(base)
-		if err != nil {
-			continue
-		}
-		if _, ok := relWithin(real, target); ok {
-			return real
-		}
-	}
-	return ""
-}
-
-// contentStores are the folders of a project where data version control
-// keeps the content that its links point to: DVC's cache and git-annex's
-// object store.
-var contentStores = []string{".dvc/cache", ".git/annex/objects"}
-
-// projectStore returns the content store that target lies in, when that
-// store belongs to the git work tree holding root; else "".
-func projectStore(root, target string) string {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return ""
-	}
-	top := gitTop(abs)
-	if top == "" {
-		return ""
-	}
-	realTop, err := filepath.EvalSymlinks(top)
-	if err != nil {
-		return ""
-	}
-	for _, s := range contentStores {
-		store := filepath.Join(realTop, filepath.FromSlash(s))
-		if rel, err := filepath.Rel(store, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && rel != "." {
-			return store
-		}
-	}
-	return ""
-}
-
-// hfCacheRepo returns the Hugging Face cache repository folder that holds
-// path (models--*, datasets--* or spaces--*, with blobs/ and snapshots/),
-// or "".
-func hfCacheRepo(path string) string {
-	for dir := filepath.Dir(path); ; {
-		base := filepath.Base(dir)
-		if strings.HasPrefix(base, "models--") || strings.HasPrefix(base, "datasets--") || strings.HasPrefix(base, "spaces--") {
-			if isDir(filepath.Join(dir, "blobs")) && isDir(filepath.Join(dir, "snapshots")) {
-				return dir
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-func isDir(path string) bool {
-	info, err := os.Stat(path)
-	return err == nil && info.IsDir()
 }
 
 func ignored(rel, base string, patterns []string) bool {
@@ -450,11 +308,14 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 		return s.finish()
 	}
 	var ra io.ReaderAt = ctxReaderAt{ctx, fh}
+	var whole []byte
 	if int64(n) == size {
-		ra = bytes.NewReader(buf)
+		ra, whole = bytes.NewReader(buf), buf
 	}
+	digest := s.startDigest(ctx, fh, info, whole)
 	in := analyzer.NewInput(loc, filepath.Base(f.path), size, head, 0, &opts.Limits, ra, nil, nil)
 	s.dispatch(ctx, in)
+	s.finishDigest(digest)
 	if ctx.Err() != nil {
 		// Every read checks the budget (ctxReaderAt): an analyzer may
 		// have reported the stop as an unreadable input; the file says
@@ -469,7 +330,10 @@ func scanFile(ctx context.Context, f file, opts *Options) report.File {
 // scan of the file ends).
 func (s *fileScan) open(ctx context.Context, f file) (*os.File, os.FileInfo, error) {
 	if !f.named {
-		return openListed(f)
+		if f.entry.Kind == fswalk.Unreadable {
+			return nil, nil, f.entry.Err
+		}
+		return f.entry.Open()
 	}
 	fh, info, spooled, err := openNamed(ctx, f, spoolLimits{maxBytes: s.opts.Limits.MaxTotalBytes, timeout: s.opts.Limits.Timeout})
 	if err == nil && spooled {
@@ -487,7 +351,7 @@ func (s *fileScan) openError(loc finding.Location, err error) {
 		s.reportLimit(finding.LimitSize, loc, "The stream was not read whole: "+err.Error()+".")
 	case errors.Is(err, errStreamEmpty):
 		s.add(finding.New(finding.ScanError, loc, "Nothing was read: the stream held no bytes (was the model piped in?).", ""), "engine")
-	case errors.Is(err, errNotRegular):
+	case errors.Is(err, fswalk.ErrNotRegular):
 		s.add(finding.New(finding.ScanError, loc, "The file was not read: "+err.Error()+".", ""), "engine")
 	default:
 		s.add(finding.New(finding.ScanError, loc, "The file could not be opened: "+err.Error(), ""), "engine")

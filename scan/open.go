@@ -6,83 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 )
 
 // Stdin is the target that names standard input: its bytes are read as
 // one file, reported under this name.
 const Stdin = "-"
-
-// errNotRegular is returned by openListed for a path that is no longer
-// the regular file the walk listed.
-var errNotRegular = errors.New("no longer a regular file")
-
-// openListed opens a file the walk found in a folder, inside the folder
-// it must stay in (f.within: the scanned folder, or the content store a
-// link of it was allowed to reach), through an os.Root: a link swapped in
-// after the walk cannot lead out of that folder. It never blocks (a FIFO
-// swapped in opens at once) and checks on the open descriptor that the
-// file is a regular file, the one that sits at the listed name.
-func openListed(f file) (*os.File, os.FileInfo, error) {
-	root, err := os.OpenRoot(f.within)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer root.Close()
-	fh, err := root.OpenFile(f.rel, os.O_RDONLY|nonBlocking, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	info, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, nil, err
-	}
-	if !info.Mode().IsRegular() {
-		fh.Close()
-		return nil, nil, fmt.Errorf("%w: it is now %s", errNotRegular, modeName(info.Mode()))
-	}
-	if !f.link {
-		// A name the walk saw as a file must still be that file, not a
-		// link (inside the folder, else the root refused it) to another.
-		at, err := root.Lstat(f.rel)
-		if err != nil || !os.SameFile(at, info) {
-			fh.Close()
-			return nil, nil, fmt.Errorf("%w: it was replaced while the scan ran (now %s)", errNotRegular, modeName(lmode(at)))
-		}
-	}
-	return fh, info, nil
-}
-
-// lmode is the mode of info, or 0 when there is none.
-func lmode(info os.FileInfo) os.FileMode {
-	if info == nil {
-		return 0
-	}
-	return info.Mode()
-}
-
-// modeName says in words what kind of file mode is.
-func modeName(mode os.FileMode) string {
-	switch {
-	case mode == 0:
-		return "gone"
-	case mode&os.ModeSymlink != 0:
-		return "a symbolic link"
-	case mode&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case mode&os.ModeSocket != 0:
-		return "a socket"
-	case mode&os.ModeDevice != 0:
-		return "a device"
-	case mode.IsDir():
-		return "a folder"
-	case mode.IsRegular():
-		return "another file"
-	}
-	return "not a regular file"
-}
 
 // openNamed opens a file named on the command line (links followed: the
 // user named it) without blocking on a FIFO. A regular file is returned
@@ -262,13 +191,4 @@ func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// relWithin returns path relative to base, which must hold it.
-func relWithin(base, path string) (string, bool) {
-	rel, err := filepath.Rel(base, path)
-	if err != nil || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) || filepath.IsAbs(rel) {
-		return "", false
-	}
-	return rel, true
 }

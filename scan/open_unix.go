@@ -7,10 +7,6 @@ import (
 	"syscall"
 )
 
-// nonBlocking is the open flag that keeps an open of a FIFO or a device
-// from waiting.
-const nonBlocking = syscall.O_NONBLOCK
-
 // openNonBlocking opens a file for reading without waiting on a FIFO or a
 // device: the caller checks the type on the descriptor.
 func openNonBlocking(path string) (*os.File, error) {
