@@ -126,3 +126,31 @@ func TestCheckAttestationSingleFile(t *testing.T) {
 		t.Errorf("one file of the model: %+v", ev)
 	}
 }
+
+// TestCheckAttestationLinkOutside: a symbolic link out of the model folder
+// is not followed, even to a file whose digest the attestation names: the
+// scan never reads such a file, so no attestation can be about it.
+func TestCheckAttestationLinkOutside(t *testing.T) {
+	model := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "weights.pkl")
+	data := []byte("bytes outside the model")
+	if err := os.WriteFile(outside, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(model, "weights.pkl")); err != nil {
+		t.Skip(err)
+	}
+	d := sha256.Sum256(data)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s, _ := sign.NewKeySigner(key)
+	pred := &report.ScanAttestation{Scanner: report.AttestedScanner{Name: "violet"}, Targets: []string{model}, FailOn: "high",
+		Summary: report.AttestedSummary{Files: 1, Scanned: 1, Findings: map[string]int{}}, Findings: []report.AttestedFinding{}}
+	bundle, err := sign.Attest([]sign.Subject{{Name: "weights.pkl", SHA256: hex.EncodeToString(d[:])}}, sign.ScanPredicateType, pred, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := CheckAttestation(model, bundle, verifierOf(t, key))
+	if ev.Verified || !strings.Contains(ev.Error, "not hashed: weights.pkl") || !strings.Contains(ev.Error, "outside") {
+		t.Errorf("link out of the folder: %+v", ev)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/violet-mlsecops/violet/bom"
 	"github.com/violet-mlsecops/violet/deps"
@@ -21,8 +22,10 @@ import (
 // MaxEvidence is the largest evidence file read, in bytes.
 const MaxEvidence = 256 << 20
 
-// GatherOptions say how to get each piece of evidence: by running the
-// check, or from a JSON report an earlier pipeline step wrote.
+// GatherOptions say how to get each piece of evidence. The gate runs every
+// check itself, on the model as it is; what earlier steps give it can make
+// the decision stricter, never more lenient, unless it is signed and bound
+// to the model's bytes (a verified scan attestation).
 type GatherOptions struct {
 	// Scan are the scanner's options.
 	Scan scan.Options
@@ -40,70 +43,130 @@ type GatherOptions struct {
 	// names it ("offline", "online"), empty when none.
 	Deps     deps.Querier
 	DepsData string
-	// Evidence are JSON files of earlier steps: a scan or deps report
-	// (--format json) or a verify report (violet verify --format json).
-	// Each one replaces running that check. The ML-BOM is always read
-	// from the model: it is quick and its evidence is the model itself.
+	// Evidence are JSON reports of earlier steps (--format json). A scan
+	// report is checked against the model's files and against the
+	// verified attestations (Input.Evidence says how it differs), but its
+	// verdict is never used: it is not signed, so anyone could have edited
+	// it. The findings of a deps report are added to the gate's own
+	// dependency check. A verify report is an error: the gate verifies
+	// the signature itself.
 	Evidence []string
 	// Attestations are scan attestation bundles, checked with
-	// AttestationVerifier.
+	// AttestationVerifier. When one verifies, its signed predicate is the
+	// scan the policy sees, and the gate does not scan.
 	Attestations        []string
 	AttestationVerifier sign.Verifier
 	// RequireSignature is passed to the policy.
 	RequireSignature bool
 }
 
-// Gather builds the policy's input for the model at path: it reads the
-// evidence files it is given and runs the checks they do not cover.
+// Gather builds the policy's input for the model at path.
 func Gather(ctx context.Context, path string, o GatherOptions) (*Input, error) {
 	in := &Input{SchemaVersion: SchemaVersion, Model: ModelInfo{Path: path, Name: filepath.Base(filepath.Clean(path))},
-		Options: Options{RequireSignature: o.RequireSignature}, Attestations: []AttestationEvidence{}}
+		Options: Options{RequireSignature: o.RequireSignature}, Attestations: []AttestationEvidence{}, Evidence: []EvidenceFile{}}
+	var reports []*evidenceReport
 	for _, f := range o.Evidence {
-		if err := readEvidence(in, f); err != nil {
+		r, err := readEvidence(f)
+		if err != nil {
 			return nil, err
 		}
+		reports = append(reports, r)
 	}
-	if in.Scan == nil {
+	// The attestations, and their digests: an attestation written into the
+	// model folder is not one of its files.
+	bundles := make([][]byte, len(o.Attestations))
+	given := map[string]bool{}
+	for i, a := range o.Attestations {
+		data, err := readBounded(a)
+		if err != nil {
+			return nil, err
+		}
+		given[digestOf(data)] = true
+		bundles[i] = data
+	}
+	var files modelFiles
+	if len(bundles) > 0 && o.AttestationVerifier != nil || slices.ContainsFunc(reports, func(r *evidenceReport) bool { return r.kind == "scan" }) {
+		var err error
+		if files, err = listModelFiles(ctx, path); err != nil {
+			return nil, fmt.Errorf("hashing the model's files: %w", err)
+		}
+	}
+	var preds []*report.ScanAttestation
+	for i, data := range bundles {
+		if o.AttestationVerifier == nil {
+			in.Attestations = append(in.Attestations, AttestationEvidence{Error: "no key or CA was given to verify the attestation " + o.Attestations[i]})
+			continue
+		}
+		ev, pred := checkAttestation(files, data, o.AttestationVerifier, given)
+		in.Attestations = append(in.Attestations, ev)
+		if pred != nil {
+			preds = append(preds, pred)
+		}
+	}
+	if len(preds) > 0 {
+		in.Scan = attestedScan(preds)
+	} else {
 		r, err := scan.Scan(ctx, []string{path}, o.Scan)
 		if err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
 		}
 		in.Scan = scanEvidence(r)
 	}
-	if in.Signature == nil {
-		ev, err := signatureEvidence(ctx, path, o)
-		if err != nil {
-			return nil, err
-		}
-		in.Signature = ev
+	sig, err := signatureEvidence(ctx, path, o)
+	if err != nil {
+		return nil, err
 	}
-	if in.BOM == nil {
-		m, err := bom.Read(ctx, path)
-		if err != nil {
-			return nil, fmt.Errorf("bom: %w", err)
-		}
-		in.BOM = bomEvidence(m)
-		in.Model.Name = m.Name
+	in.Signature = sig
+	m, err := bom.Read(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("bom: %w", err)
 	}
-	if in.Deps == nil {
-		r, err := deps.CheckPath(ctx, path, o.Deps)
-		if err != nil {
-			return nil, fmt.Errorf("deps: %w", err)
-		}
-		in.Deps = depsEvidence(r, o.DepsData)
+	in.BOM = bomEvidence(m)
+	in.Model.Name = m.Name
+	dr, err := deps.CheckPath(ctx, path, o.Deps)
+	if err != nil {
+		return nil, fmt.Errorf("deps: %w", err)
 	}
-	for _, a := range o.Attestations {
-		data, err := os.ReadFile(a)
-		if err != nil {
-			return nil, err
+	in.Deps = depsEvidence(path, dr, o.DepsData)
+	for _, r := range reports {
+		ev := EvidenceFile{Path: r.path, Kind: r.kind}
+		switch r.kind {
+		case "scan":
+			ev.Error = checkReport(r.report, files, given, preds)
+		case "deps":
+			for _, f := range r.report.AllFindings() {
+				in.Deps.Findings = append(in.Deps.Findings, gateFinding(f))
+			}
 		}
-		if o.AttestationVerifier == nil {
-			in.Attestations = append(in.Attestations, AttestationEvidence{Error: "no key or CA was given to verify the attestation " + a})
-			continue
-		}
-		in.Attestations = append(in.Attestations, CheckAttestation(path, data, o.AttestationVerifier))
+		in.Evidence = append(in.Evidence, ev)
 	}
 	return withDerived(in), nil
+}
+
+// checkReport says how a scan report differs from the model's files (by
+// name, and by SHA-256 where the report gives it) and from the verified
+// attestations' findings: "" when it does not.
+func checkReport(r *report.Report, files modelFiles, given map[string]bool, preds []*report.ScanAttestation) string {
+	if len(r.Targets) != 1 {
+		return fmt.Sprintf("it is a scan of %d targets, not of this model alone", len(r.Targets))
+	}
+	claimed := make(map[string]string, len(r.Files))
+	for _, f := range r.Files {
+		name, err := report.AttestedName(r.Targets[0], f.Path)
+		if err != nil {
+			return err.Error()
+		}
+		claimed[name] = f.SHA256
+	}
+	if diff := files.compare(claimed, given); diff != "" {
+		return "it is not a scan of this model's files: " + diff
+	}
+	if len(preds) > 0 {
+		if d := disagreement(r, preds); d != "" {
+			return "it disagrees with the verified scan attestation, whose verdict is used: " + d
+		}
+	}
+	return ""
 }
 
 // gateFinding reduces a finding for the policy.
@@ -114,7 +177,7 @@ func gateFinding(f finding.Finding) Finding {
 
 // scanEvidence reduces a scan report.
 func scanEvidence(r *report.Report) *ScanEvidence {
-	ev := &ScanEvidence{Files: r.Summary.Files, Incomplete: r.Summary.Incomplete, Findings: []Finding{}}
+	ev := &ScanEvidence{Source: SourceGate, Files: r.Summary.Files, Incomplete: r.Summary.Incomplete, Findings: []Finding{}}
 	for _, f := range r.AllFindings() {
 		ev.Findings = append(ev.Findings, gateFinding(f))
 	}
@@ -193,67 +256,70 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// depsEvidence reduces a dependency check.
-func depsEvidence(r *deps.Result, data string) *DepsEvidence {
-	ev := &DepsEvidence{Files: len(r.Manifests), Packages: r.Packages, Pinned: r.Pinned, Findings: []Finding{}, VulnerabilityData: data}
+// depsEvidence reduces a dependency check of the model at path.
+func depsEvidence(path string, r *deps.Result, data string) *DepsEvidence {
+	ev := &DepsEvidence{Files: len(r.Manifests), Paths: []string{}, Packages: r.Packages, Pinned: r.Pinned, Findings: []Finding{}, VulnerabilityData: data}
+	for _, m := range r.Manifests {
+		name, err := report.AttestedName(path, m.Path)
+		if err != nil {
+			name = m.Path
+		}
+		ev.Paths = append(ev.Paths, name)
+	}
 	for _, f := range r.Findings {
 		ev.Findings = append(ev.Findings, gateFinding(f))
 	}
 	return ev
 }
 
-// readEvidence reads a JSON report of an earlier step into in, by what it
-// holds: a scan or deps report, or a verify report.
-func readEvidence(in *Input, path string) error {
+// evidenceReport is a JSON report of an earlier step.
+type evidenceReport struct {
+	path, kind string // kind: "scan" or "deps"
+	report     *report.Report
+}
+
+// readBounded reads a file of at most MaxEvidence bytes.
+func readBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(f, MaxEvidence+1)); err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if buf.Len() > MaxEvidence {
-		return fmt.Errorf("%s: evidence larger than %d bytes", path, MaxEvidence)
+		return nil, fmt.Errorf("%s: evidence larger than %d bytes", path, MaxEvidence)
+	}
+	return buf.Bytes(), nil
+}
+
+// readEvidence reads a JSON report of an earlier step: a scan or deps
+// report. A verify report is an error: a claim that a signature verified
+// proves nothing, the gate verifies it itself.
+func readEvidence(path string) (*evidenceReport, error) {
+	data, err := readBounded(path)
+	if err != nil {
+		return nil, err
 	}
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(buf.Bytes(), &probe); err != nil {
-		return fmt.Errorf("%s: not a JSON report: %w", path, err)
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("%s: not a JSON report: %w", path, err)
 	}
 	switch {
 	case probe["schema_version"] != nil && probe["files"] != nil:
 		var r report.Report
-		if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		kind := "scan"
 		if r.Tool.Name == "violet deps" {
-			ev := &DepsEvidence{Files: len(r.Files), Findings: []Finding{}, VulnerabilityData: "from " + path}
-			for _, f := range r.AllFindings() {
-				ev.Findings = append(ev.Findings, gateFinding(f))
-			}
-			in.Deps = ev
-		} else {
-			in.Scan = scanEvidence(&r)
+			kind = "deps"
 		}
+		return &evidenceReport{path: path, kind: kind, report: &r}, nil
 	case probe["verified"] != nil:
-		var v struct {
-			Verified       bool     `json:"verified"`
-			SignatureError string   `json:"signature_error"`
-			Modified       []string `json:"modified"`
-			Added          []string `json:"added"`
-			Missing        []string `json:"missing"`
-		}
-		if err := json.Unmarshal(buf.Bytes(), &v); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		ev := &SignatureEvidence{Present: true, Verified: v.Verified, Error: v.SignatureError, Modified: v.Modified, Added: v.Added, Missing: v.Missing}
-		if !v.Verified && ev.Error == "" {
-			ev.Error = "the content does not match the signature"
-		}
-		in.Signature = ev
-	default:
-		return fmt.Errorf("%s: not a report of violet scan, deps or verify (--format json)", path)
+		return nil, fmt.Errorf("%s: a verify report is not evidence: the gate verifies the model's signature itself (give it --key, --ca or --identity)", path)
 	}
-	return nil
+	return nil, fmt.Errorf("%s: not a report of violet scan or deps (--format json)", path)
 }

@@ -29,6 +29,9 @@ type Input struct {
 	Deps *DepsEvidence `json:"deps"`
 	// Attestations are the scan attestations given to the gate, verified.
 	Attestations []AttestationEvidence `json:"attestations"`
+	// Evidence are the reports of earlier steps given to the gate, and
+	// whether they match the model.
+	Evidence []EvidenceFile `json:"evidence"`
 	// Options are the gate's flags the policy may read.
 	Options Options `json:"options"`
 }
@@ -54,8 +57,19 @@ type Finding struct {
 	Incomplete bool `json:"incomplete,omitempty"`
 }
 
+// Where the scan evidence comes from (ScanEvidence.Source).
+const (
+	// SourceGate: the gate scanned the model itself.
+	SourceGate = "gate"
+	// SourceAttestation: the signed predicates of the verified scan
+	// attestations.
+	SourceAttestation = "attestation"
+)
+
 // ScanEvidence is the scan report, reduced.
 type ScanEvidence struct {
+	// Source is SourceGate or SourceAttestation.
+	Source string `json:"source,omitempty"`
 	// Files, Incomplete: how many files were scanned, and not fully.
 	// Incomplete is at least 1 when a finding is marked incomplete.
 	Files      int `json:"files"`
@@ -145,11 +159,13 @@ type BOMEvidence struct {
 
 // DepsEvidence is the dependency check.
 type DepsEvidence struct {
-	// Files are the dependency files read; Packages and Pinned count the
+	// Files are how many dependency files were read, Paths their paths
+	// (relative to the model folder); Packages and Pinned count the
 	// packages, and those pinned.
-	Files    int `json:"files"`
-	Packages int `json:"packages"`
-	Pinned   int `json:"pinned"`
+	Files    int      `json:"files"`
+	Paths    []string `json:"paths"`
+	Packages int      `json:"packages"`
+	Pinned   int      `json:"pinned"`
 	// Findings are every finding (rules DEPS-*).
 	Findings []Finding `json:"findings"`
 	// VulnerabilityData says whether advisories were checked ("offline",
@@ -168,6 +184,16 @@ type AttestationEvidence struct {
 	Signer string `json:"signer,omitempty"`
 	// Counts are the findings by severity that the attested scan found.
 	Counts map[string]int `json:"counts,omitempty"`
+}
+
+// EvidenceFile is a report of an earlier step given to the gate.
+type EvidenceFile struct {
+	// Path is the file as given; Kind is "scan" or "deps".
+	Path string `json:"path"`
+	Kind string `json:"kind"`
+	// Error says how a scan report does not match the model: other files
+	// or digests, or other findings than the verified attestation's.
+	Error string `json:"error,omitempty"`
 }
 
 // Options are the flags of the gate a policy may read.

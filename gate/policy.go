@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +29,23 @@ const DenyQuery = "data.violet.gate.deny"
 
 // DefaultEvalTimeout bounds an evaluation whose context has no deadline.
 const DefaultEvalTimeout = 10 * time.Second
+
+// MaxEvalMemory bounds the memory an evaluation may hold, with
+// EvalMemoryPerFinding more for each finding of the input: a policy that
+// builds huge values (a string doubled again and again) is stopped once
+// the live heap has grown by this much since the evaluation started. The
+// default policy holds about 0.6 KiB per finding.
+const MaxEvalMemory = 128 << 20
+
+// EvalMemoryPerFinding is the memory an evaluation may hold for each
+// finding of its input, beyond MaxEvalMemory.
+const EvalMemoryPerFinding = 1 << 10
+
+// memoryPoll is how often an evaluation's memory is looked at.
+const memoryPoll = 2 * time.Millisecond
+
+// errEvalMemory is the cause of an evaluation stopped for its memory.
+var errEvalMemory = errors.New("the evaluation used too much memory")
 
 // defaultPolicy is the embedded default policy: its modules, its tests
 // and its data.
@@ -94,7 +113,8 @@ type sources struct {
 // default policy's data.json, then every data.json, data.yaml or
 // data.yml found in dirs, then the files of data (JSON or YAML), each
 // merged over the ones before: objects merge key by key, any other value
-// replaces. The policy is compiled once; Evaluate may be called
+// replaces. A file of data may set only keys that the data before it (the
+// default's and the dirs') defines: an unknown key is an error naming it. The policy is compiled once; Evaluate may be called
 // concurrently.
 func LoadPolicy(ctx context.Context, dirs []string, data []string) (*Policy, error) {
 	src, err := loadSources(dirs, data)
@@ -124,23 +144,37 @@ func LoadPolicy(ctx context.Context, dirs []string, data []string) (*Policy, err
 // has any member; each member must be an object with a string "id" and
 // a string "msg" (and may have a string "severity"). Anything else (deny
 // undefined, a conflict between rules, a builtin error, a member that is
-// not such an object, the context's deadline or DefaultEvalTimeout) is
-// an error: a broken policy never allows.
+// not such an object, the context's deadline or DefaultEvalTimeout, more
+// memory than MaxEvalMemory and EvalMemoryPerFinding allow) is an error:
+// a broken policy never allows.
 func (p *Policy) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
 	if in == nil {
 		return nil, errors.New("policy: no input")
 	}
-	return p.evaluateValue(ctx, inputValue(withDerived(in)))
+	findings := 0
+	if in.Scan != nil {
+		findings += len(in.Scan.Findings)
+	}
+	if in.Deps != nil {
+		findings += len(in.Deps.Findings)
+	}
+	return p.evaluateValue(ctx, inputValue(withDerived(in)), MaxEvalMemory+uint64(findings)*EvalMemoryPerFinding)
 }
 
-// evaluateValue decides on an input already converted to OPA's values.
-func (p *Policy) evaluateValue(ctx context.Context, input ast.Value) (*Decision, error) {
+// evaluateValue decides on an input already converted to OPA's values,
+// holding at most memory bytes more than when it starts.
+func (p *Policy) evaluateValue(ctx context.Context, input ast.Value, memory uint64) (*Decision, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultEvalTimeout)
 		defer cancel()
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
+	watched, stop := watchMemory(ctx, memory)
+	rs, err := p.query.Eval(watched, rego.EvalParsedInput(input))
+	stop()
+	if cause := context.Cause(watched); errors.Is(cause, errEvalMemory) {
+		return nil, fmt.Errorf("policy: %w (more than %d MiB): a policy must not build values that large", cause, memory>>20)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -154,6 +188,55 @@ func (p *Policy) evaluateValue(ctx context.Context, input ast.Value) (*Decision,
 		return nil, fmt.Errorf("policy: %s has %d values", DenyQuery, len(rs))
 	}
 	return decide(rs[0].Expressions[0].Value)
+}
+
+// watchMemory returns a context that is cancelled, with errEvalMemory as
+// its cause, once the heap's objects have grown by more than limit bytes
+// and a garbage collection leaves them so (garbage does not count), and a
+// function that stops watching. OPA checks its context between the steps
+// of an evaluation and inside the builtins that build strings, so that a
+// policy doubling a string stops before the next doubling. The heap is
+// the process's: evaluations running at once share the bound.
+func watchMemory(ctx context.Context, limit uint64) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	heap := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	base := heap()
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(memoryPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if heap() <= base+limit {
+				continue
+			}
+			runtime.GC()
+			if heap() > base+limit {
+				cancel(errEvalMemory)
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		<-finished
+		cancel(nil)
+	}
 }
 
 // decide turns the value of deny into a Decision.
@@ -295,13 +378,26 @@ func loadSources(dirs, data []string) (*sources, error) {
 			return nil, err
 		}
 	}
+	// The data of the policy itself (the default's, and that of its
+	// folders) defines the keys the data files given may set.
+	known := map[string]any{}
+	for _, d := range src.data {
+		known = mergeData(known, d)
+	}
 	for _, f := range data {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("policy data: %w", err)
 		}
-		if err := src.addData(f, b); err != nil {
+		m, err := parseData(f, b)
+		if err != nil {
 			return nil, err
+		}
+		if err := checkKeys(f, m, known, ""); err != nil {
+			return nil, err
+		}
+		if m != nil {
+			src.data = append(src.data, m)
 		}
 	}
 	return src, nil
@@ -389,18 +485,49 @@ func (s *sources) addModule(name string, b []byte) error {
 
 // addData parses a JSON or YAML data document, which must be an object.
 func (s *sources) addData(name string, b []byte) error {
+	m, err := parseData(name, b)
+	if err == nil && m != nil {
+		s.data = append(s.data, m)
+	}
+	return err
+}
+
+// parseData parses a JSON or YAML data document, which must be an object;
+// nil for an empty file.
+func parseData(name string, b []byte) (map[string]any, error) {
 	var v any
 	if err := util.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("policy data %s: %w", name, err)
+		return nil, fmt.Errorf("policy data %s: %w", name, err)
 	}
 	if v == nil {
-		return nil // an empty file
+		return nil, nil // an empty file
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return fmt.Errorf("policy data %s: the document is a %s, not an object", name, typeName(v))
+		return nil, fmt.Errorf("policy data %s: the document is a %s, not an object", name, typeName(v))
 	}
-	s.data = append(s.data, m)
+	return m, nil
+}
+
+// checkKeys reports the first key of over, in key order, that base does
+// not have: a data file given to tune a policy may set only the settings
+// the policy's own data defines (a misspelt key would otherwise be
+// ignored without a word). Objects are compared key by key, except those
+// that are empty in base (a map the policy leaves open).
+func checkKeys(name string, over, base map[string]any, prefix string) error {
+	for _, k := range sortedKeys(over) {
+		b, ok := base[k]
+		if !ok {
+			return fmt.Errorf("policy data %s: unknown key %s%s (known: %s): the policy would ignore it", name, prefix, k, strings.Join(sortedKeys(base), ", "))
+		}
+		om, ok1 := over[k].(map[string]any)
+		bm, ok2 := b.(map[string]any)
+		if ok1 && ok2 && len(bm) > 0 {
+			if err := checkKeys(name, om, bm, prefix+k+"."); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

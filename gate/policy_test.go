@@ -537,7 +537,7 @@ func BenchmarkEvaluateRego(b *testing.B) {
 	v := inputValue(withDerived(benchInput(10000)))
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := p.evaluateValue(ctx, v); err != nil {
+		if _, err := p.evaluateValue(ctx, v, MaxEvalMemory); err != nil {
 			b.Fatal(err)
 		}
 	}

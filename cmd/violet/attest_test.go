@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,8 +16,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/violet-mlsecops/violet/analyzer"
+	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/gate"
 	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/sign"
 )
 
@@ -165,6 +170,60 @@ func TestScanAttestErrors(t *testing.T) {
 	} {
 		if code, _, errOut := violet(t, args...); code != report.ExitIncomplete || errOut == "" {
 			t.Errorf("violet %v: exit %d, want 2\n%s", args, code, errOut)
+		}
+	}
+}
+
+// TestScanAttestNoLinkOutside: a symbolic link that leaves the scanned
+// folder is not read by the scan, so its target is not hashed either: the
+// attestation is refused rather than binding a verdict to bytes the scan
+// never judged.
+func TestScanAttestNoLinkOutside(t *testing.T) {
+	_, keys := refKeys(t)
+	key := filepath.Join(keys, "signing-key.pem")
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	os.Mkdir(model, 0o755)
+	write(t, model, "config.json", []byte(`{}`))
+	outside := write(t, dir, "outside.pkl", evil)
+	if err := os.Symlink(outside, filepath.Join(model, "weights.pkl")); err != nil {
+		t.Skip(err)
+	}
+	att := filepath.Join(dir, "scan.att.json")
+	code, _, errOut := violet(t, "scan", model, "--attest", att, "--key", key)
+	if code != report.ExitIncomplete || !strings.Contains(errOut, "weights.pkl") {
+		t.Errorf("exit %d, want 2 naming the link\n%s", code, errOut)
+	}
+	if _, err := os.Stat(att); err == nil {
+		t.Error("an attestation was written")
+	}
+}
+
+// TestScanAttestDigestsAreTheScannedBytes: the digests come from the scan's
+// reading of each file, not from reading the files again afterwards: a
+// file swapped once the scan is over keeps the digest of what was scanned.
+func TestScanAttestDigestsAreTheScannedBytes(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	os.Mkdir(model, 0o755)
+	big := append(append([]byte{}, clean...), make([]byte, 200<<10)...) // read through the file, not from memory
+	write(t, model, "small.pkl", clean)
+	write(t, model, "big.bin", big)
+	r, err := scan.Scan(context.Background(), []string{model}, scan.Options{
+		Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), Digest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Swapped after the scan, same sizes.
+	write(t, model, "small.pkl", bytes.Repeat([]byte{'x'}, len(clean)))
+	write(t, model, "big.bin", make([]byte, len(big)))
+	if err := checkDigests(r); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r.Files {
+		want := map[string][]byte{"small.pkl": clean, "big.bin": big}[filepath.Base(f.Path)]
+		if sum := sha256.Sum256(want); f.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: digest %s is not the scanned bytes'", f.Path, f.SHA256)
 		}
 	}
 }

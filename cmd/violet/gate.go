@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,15 +40,22 @@ func newGateCommand() *cobra.Command {
 		Use:   "gate PATH",
 		Short: "Decide whether a model may be released, under a policy, from all the evidence",
 		Long: `Gather the evidence about a model folder (the scan, the signature check, the
-ML-BOM's completeness, the dependency check, scan attestations), or read it from
-earlier pipeline steps with --evidence, into one input document, and evaluate a
-Rego policy over it: the built-in default policy, or yours with --policy, tuned
-with --data. Prints the decision and every reason.
+ML-BOM's completeness, the dependency check, scan attestations) into one input
+document, and evaluate a Rego policy over it: the built-in default policy, or
+yours with --policy, tuned with --data. Prints the decision and every reason.
 
-Exit codes: 0 allow, 1 deny, 2 error (bad usage, unreadable evidence, a policy
-that does not evaluate: an error never allows).`,
-		Example: `  violet gate ./my-model --key publisher.pub.pem --require-signature
-  violet gate ./my-model --evidence scan.json --evidence verify.json --osv-db PyPI-all.zip
+The gate checks the model as it is: it scans it, verifies its signature and
+checks its dependencies itself. Only a verified scan attestation (--attestation,
+signed, naming every file of the model by its SHA-256) replaces its scan. A scan
+report given with --evidence is not signed: it is checked against the model's
+files and the attestation (EVIDENCE-MISMATCH), never used as the verdict; a deps
+report's findings are added to the gate's own. See docs/policy.md.
+
+Exit codes: 0 allow, 1 deny, 2 error (bad usage, unreadable evidence, a verify
+report given as evidence, a policy that does not evaluate: an error never
+allows).`,
+		Example: `  violet gate ./my-model --key publisher.pub.pem --require-signature --osv-db PyPI-all.zip
+  violet gate ./my-model --attestation scan.att.json --attestation-key ci.pub.pem --osv-db PyPI-all.zip
   violet gate ./my-model --policy policies/ --data team.yaml --format sarif -o gate.sarif`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,8 +69,8 @@ that does not evaluate: an error never allows).`,
 	f.StringVarP(&o.output, "output", "o", "", "write the decision to `FILE` instead of standard output")
 	f.StringSliceVar(&o.policies, "policy", nil, "evaluate the Rego policy in `PATH` (a file or folder; repeatable) instead of the built-in one")
 	f.StringSliceVar(&o.data, "data", nil, "override the policy's data (thresholds, allowlists) with this JSON or YAML `FILE`; repeatable")
-	f.StringSliceVar(&o.evidence, "evidence", nil, "use this JSON report of an earlier step (scan, deps or verify --format json) instead of running it; repeatable")
-	f.BoolVar(&o.requireSignature, "require-signature", false, "deny a model without a verified signature")
+	f.StringSliceVar(&o.evidence, "evidence", nil, "check this JSON report of an earlier step (scan or deps --format json) against the model: a scan report must match it, a deps report's findings are added; repeatable")
+	f.BoolVar(&o.requireSignature, "require-signature", false, "deny a model without a verified signature (needs --key, --ca or --identity)")
 	f.BoolVar(&o.printInput, "print-input", false, "print the input document the policy sees, and exit")
 	// The flags of verify.
 	f.StringVar(&o.verify.signature, "signature", "", "the model's signature `PATH` (default: model.sig in the model folder)")
@@ -121,6 +129,8 @@ func runGate(ctx context.Context, cmd *cobra.Command, o *gateOptions, path strin
 		if g.Verifier, err = loadVerifier(&o.verify); err != nil {
 			return usageError(err)
 		}
+	} else if o.requireSignature {
+		return usageError(errors.New("--require-signature: the gate verifies the signature itself: give it --key, --ca or --identity"))
 	}
 	if g.Deps, err = o.deps.querier(); err != nil {
 		return exitError{code: report.ExitIncomplete, msg: err.Error()}
@@ -182,15 +192,16 @@ func nonNilReasons(r []gate.Reason) []gate.Reason {
 	return r
 }
 
-// writeGateText prints the decision and its reasons.
+// writeGateText prints the decision and its reasons, escaped for the
+// terminal as the scan's text report is (reasons name the model's files).
 func writeGateText(w io.Writer, path string, d *gate.Decision) {
 	if d.Allow {
-		fmt.Fprintf(w, "ALLOW: %s passes the release policy\n", path)
+		fmt.Fprintf(w, "ALLOW: %s passes the release policy\n", report.SafeText(path))
 		return
 	}
-	fmt.Fprintf(w, "DENY: %s fails the release policy (%d reasons)\n", path, len(d.Reasons))
+	fmt.Fprintf(w, "DENY: %s fails the release policy (%d reasons)\n", report.SafeText(path), len(d.Reasons))
 	for _, r := range d.Reasons {
-		fmt.Fprintf(w, "  %-20s %s\n", r.ID, r.Message)
+		fmt.Fprintf(w, "  %-20s %s\n", report.SafeText(r.ID), report.SafeText(r.Message))
 	}
 }
 

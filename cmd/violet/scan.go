@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,6 +156,9 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 		Version:   programVersion(),
 
 		ConfigPath: configPath,
+		// An attestation names each file by the digest of the bytes the
+		// scan analyzed.
+		Digest: signer != nil,
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(done, total int) {
@@ -171,7 +175,7 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	r.RequireModels = o.requireModels
 	var attestErr error
 	if signer != nil {
-		attestErr = hashFiles(r) // before the report is written: it shows the digests
+		attestErr = checkDigests(r)
 	}
 	out := stdout
 	if o.output != "" {
@@ -220,29 +224,52 @@ func attestSigner(o *scanOptions, targets []string) (sign.Signer, error) {
 	if len(targets) != 1 {
 		return nil, fmt.Errorf("--attest attests the scan of one model: %d targets given", len(targets))
 	}
+	if targets[0] == scan.Stdin {
+		return nil, errors.New("--attest attests the scan of files: standard input has none the gate could check")
+	}
 	return loadSigner(o.key, o.cert, o.chain)
 }
 
-// hashFiles sets the SHA-256 of every file of r. A file that cannot be
-// read, or whose size changed since it was scanned, is an error: the
-// attestation would not be about what was scanned.
-func hashFiles(r *report.Report) error {
-	for i := range r.Files {
-		f := &r.Files[i]
-		digest, size, err := sign.FileSHA256(f.Path)
-		if err != nil {
-			return err
+// checkDigests checks that the scan bound every file of r to the SHA-256
+// of the bytes it analyzed (scan.Options.Digest; the report shows them).
+// A file it did not read (a symbolic link out of the folder, a placeholder
+// whose content was never fetched, a Violet configuration inside the
+// target), or that changed while it was scanned, has none: the
+// attestation would name bytes no scan judged, so it is an error naming
+// each such file.
+func checkDigests(r *report.Report) error {
+	var unbound []string
+	for _, f := range r.Files {
+		if f.SHA256 == "" {
+			unbound = append(unbound, f.Path+" ("+whyNotRead(f)+")")
 		}
-		if size != f.Size {
-			return fmt.Errorf("%s changed during the scan (%d bytes, then %d)", f.Path, f.Size, size)
-		}
-		f.SHA256 = digest
+	}
+	if len(unbound) > 0 {
+		return fmt.Errorf("the scan did not read all the files it would attest: %s", strings.Join(unbound, "; "))
 	}
 	return nil
 }
 
-// writeAttestation signs the scan predicate of r about its files (hashed by
-// hashFiles) and writes the bundle to path. The bundle itself, when it is
+// whyNotRead says why the scan has no digest of f.
+func whyNotRead(f report.File) string {
+	reasons := map[string]string{
+		finding.SymlinkOutside:    "a symbolic link out of the folder: replace it with the file",
+		finding.ContentNotFetched: "a placeholder: fetch the content",
+		finding.ScanConfigIgnored: "a Violet configuration, which the scan does not read: move it out of the model",
+	}
+	for _, x := range f.Findings {
+		if why, ok := reasons[x.Rule]; ok {
+			return why
+		}
+		if x.Rule == finding.ScanError {
+			return x.Message
+		}
+	}
+	return "not read"
+}
+
+// writeAttestation signs the scan predicate of r about its files (bound to
+// their digests by the scan: checkDigests) and writes the bundle to path. The bundle itself, when it is
 // written inside the scanned folder over an earlier one, is no subject.
 func writeAttestation(path string, r *report.Report, exitCode int, s sign.Signer) error {
 	pred, err := report.ScanPredicate(r, exitCode)

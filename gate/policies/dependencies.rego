@@ -46,3 +46,15 @@ deny contains {"id": "DEPS-KNOWN-EXPLOITED", "msg": msg, "severity": f.severity}
 	count(exploited) > 0
 	msg := sprintf("%s: %s is known to be exploited: %s", [f.path, concat(", ", sort(exploited)), f.message])
 }
+
+# DEPS-UNCHECKED: dependency files beside the model must have been checked
+# against vulnerability advisories (the gate's --osv-db or --online).
+# Off when data.violet.require_vulnerability_data is false.
+deny contains {"id": "DEPS-UNCHECKED", "msg": msg} if {
+	data.violet.require_vulnerability_data == true
+	is_object(input.deps)
+	paths := [p | some p in input.deps.paths]
+	count(paths) > 0
+	object.get(input.deps, "vulnerability_data", "") == ""
+	msg := sprintf("the dependency files %s were not checked against vulnerability advisories: give the gate --osv-db or --online", [concat(", ", sort(paths))])
+}

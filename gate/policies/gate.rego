@@ -12,6 +12,7 @@
 #   license.rego      the model's licenses (legal)
 #   model_card.rego   what the model card states (ML, ethics)
 #   attestation.rego  scan attestations given to the gate (security)
+#   evidence.rego     reports of earlier steps given to the gate (security)
 #
 # Every threshold and list lives in data.json under "violet", so a team
 # changes them with its own data file, without touching the rules.

@@ -35,11 +35,12 @@ clean := {
 		"datasets": ["wikipedia"],
 	},
 	"deps": {
-		"files": 1, "packages": 3, "pinned": 3,
+		"files": 1, "paths": ["requirements.txt"], "packages": 3, "pinned": 3,
 		"findings": [{"rule": "DEPS-NO-HASH", "severity": "low", "path": "requirements.txt", "message": "torch==2.4.0 has no --hash"}],
 		"vulnerability_data": "offline",
 	},
 	"attestations": [{"verified": true, "signer": "ci-key"}],
+	"evidence": [{"path": "deps.json", "kind": "deps"}],
 	"options": {"require_signature": false},
 }
 
@@ -226,6 +227,26 @@ test_deny_known_exploited if {
 	ids(with_deps_finding(f)) == set()
 }
 
+# with_deps(key, value) is clean with deps.key set to value.
+with_deps(key, value) := with_field(clean, "deps", with_field(clean.deps, key, value))
+
+test_deny_deps_unchecked if {
+	reasons := gate.deny with input as with_deps("vulnerability_data", "")
+	{r.id | some r in reasons} == {"DEPS-UNCHECKED"}
+	some r in reasons
+	contains(r.msg, "requirements.txt")
+}
+
+test_allow_deps_checked_or_absent if {
+	ids(clean) == set()
+	ids(with_field(with_deps("vulnerability_data", ""), "deps", with_field(with_deps("vulnerability_data", "").deps, "paths", []))) == set()
+	ids(with_field(clean, "deps", null)) == set()
+}
+
+test_allow_deps_unchecked_override if {
+	ids(with_deps("vulnerability_data", "")) == set() with data.violet.require_vulnerability_data as false
+}
+
 # --- license ---
 
 test_deny_license_not_allowed if {
@@ -283,4 +304,23 @@ test_deny_attestation_unverified if {
 test_allow_no_attestations if {
 	ids(with_field(clean, "attestations", null)) == set()
 	ids(with_field(clean, "attestations", [])) == set()
+}
+
+# --- evidence ---
+test_deny_evidence_mismatch if {
+	inp := with_field(clean, "evidence", [
+		{"path": "scan.json", "kind": "scan", "error": "missing: x.pkl"},
+		{"path": "ok.json", "kind": "scan"},
+	])
+	reasons := gate.deny with input as inp
+	{r.id | some r in reasons} == {"EVIDENCE-MISMATCH"}
+	count(reasons) == 1
+	some r in reasons
+	contains(r.msg, "scan.json")
+	contains(r.msg, "missing: x.pkl")
+}
+
+test_allow_no_evidence if {
+	ids(with_field(clean, "evidence", null)) == set()
+	ids(with_field(clean, "evidence", [])) == set()
 }
