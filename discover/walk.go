@@ -3,6 +3,7 @@ package discover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/violet-mlsecops/violet/internal/walk"
 
 	"github.com/violet-mlsecops/violet/analyzer"
 )
@@ -80,7 +83,10 @@ func (l *local) fail(rel string, err error) {
 func (w *walker) run() error {
 	if !w.isDir {
 		var l local
-		w.visitFile(&l, path.Base(filepath.ToSlash(w.root)), w.root)
+		if e, ok := walk.Stat(filepath.Dir(w.root), filepath.Base(w.root)); ok {
+			e.Rel = path.Base(filepath.ToSlash(w.root))
+			w.visitFile(&l, e)
+		}
 		w.merge(&l)
 		return nil
 	}
@@ -177,7 +183,6 @@ func (w *walker) readDir(l *local, rel string) {
 		if rel != "." {
 			childRel = rel + "/" + name
 		}
-		childAbs := filepath.Join(abs, name)
 		switch t := e.Type(); {
 		case t.IsDir():
 			if skipDirs[name] {
@@ -189,39 +194,39 @@ func (w *walker) readDir(l *local, rel string) {
 			}
 			w.push(childRel)
 		case t&os.ModeSymlink != 0:
-			target, ok := w.cacheLink(childRel, childAbs)
-			if !ok {
-				l.stats.SkippedSymlinks++
-				continue
-			}
-			w.visitFile(l, childRel, target)
+			w.visitLink(l, childRel)
 		case t.IsRegular():
-			w.visitFile(l, childRel, childAbs)
+			if e, ok := walk.Stat(w.root, childRel); ok {
+				w.visitFile(l, e)
+			}
 		}
 	}
 }
 
-// cacheLink resolves a link of a Hugging Face cache snapshot to the blob it
-// names. It follows only links to regular files inside the cache repository
-// folder (models--ORG--NAME) that holds the snapshot, itself inside the root.
-func (w *walker) cacheLink(rel, abs string) (string, bool) {
-	loc, ok := parseCachePath(rel)
-	if !ok {
-		return "", false
+// visitLink looks at a symbolic link by the link rules of every verb
+// (internal/walk). A link to a file elsewhere in the tree is not followed:
+// the file is listed by its own path. A Hugging Face cache snapshot's link
+// into its blobs, and a link into the project's DVC or git-annex store, are
+// followed: they are how those tools lay out the assets. A link out of the
+// tree is reported as not read.
+func (w *walker) visitLink(l *local, rel string) {
+	e, ok := walk.Stat(w.root, rel)
+	switch {
+	case !ok: // a linked folder inside the tree: its files are listed by their own paths
+		l.stats.SkippedSymlinks++
+	case e.Kind == walk.LinkOutside:
+		l.fail(rel, fmt.Errorf("a symbolic link to %s, outside the folder: not read (run discover on that place too)", e.Target))
+	case e.Kind != walk.File:
+		l.stats.SkippedSymlinks++
+	case within(w.root, e.Target):
+		if _, cache := parseCachePath(rel); !cache {
+			l.stats.SkippedSymlinks++
+			return
+		}
+		w.visitFile(l, e)
+	default:
+		w.visitFile(l, e)
 	}
-	target, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", false
-	}
-	repo := filepath.Join(w.root, filepath.FromSlash(loc.repoDir))
-	if !within(repo, target) || !within(w.root, target) {
-		return "", false
-	}
-	info, err := os.Stat(target)
-	if err != nil || !info.Mode().IsRegular() {
-		return "", false
-	}
-	return target, true
 }
 
 // within reports whether p is dir or below it (both absolute and clean).
@@ -232,22 +237,21 @@ func within(dir, p string) bool {
 
 // visitFile looks at one regular file: its head for model formats, and, for
 // code, notebooks, configuration and dependency files, its text.
-func (w *walker) visitFile(l *local, rel, abs string) {
+func (w *walker) visitFile(l *local, e walk.Entry) {
 	l.stats.Files++
-	f, err := os.Open(abs)
+	rel := e.Rel
+	if e.Kind == walk.Unreadable {
+		l.fail(rel, e.Err)
+		return
+	}
+	// Opened inside the folder the link rules allow, without blocking, and
+	// checked to be the regular file listed (not one swapped for a FIFO).
+	f, info, err := e.Open()
 	if err != nil {
 		l.fail(rel, err)
 		return
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err == nil && !info.Mode().IsRegular() {
-		err = errors.New("not a regular file")
-	}
-	if err != nil {
-		l.fail(rel, err)
-		return
-	}
 	size := info.Size()
 	name := path.Base(rel)
 	tk := textKindOf(rel)

@@ -141,6 +141,30 @@ func Walk(root string, o Options, fn func(Entry) error) error {
 	return err
 }
 
+// Stat returns the entry of the path rel (slash-separated) under root, by
+// the same rules as Walk, for walkers of their own (a parallel one): a
+// File opens inside the folder the rules allow, a link out is LinkOutside.
+// ok is false for a folder, and for a link to a folder the rules allow.
+func Stat(root, rel string) (e Entry, ok bool) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return Entry{Path: filepath.Join(root, filepath.FromSlash(rel)), Rel: rel, Kind: Unreadable, Size: -1, Err: err}, true
+	}
+	path := filepath.Join(root, filepath.FromSlash(rel))
+	info, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return Entry{Path: path, Rel: rel, Kind: Unreadable, Size: -1, Err: err}, true
+	case info.Mode()&os.ModeSymlink != 0:
+		return linkEntry(realRoot, path, rel)
+	case info.IsDir():
+		return Entry{}, false
+	case !info.Mode().IsRegular():
+		return Entry{Path: path, Rel: rel, Kind: Special, Size: -1}, true
+	}
+	return Entry{Path: path, Rel: rel, Kind: File, Size: info.Size(), within: realRoot, open: filepath.FromSlash(rel)}, true
+}
+
 // linkEntry classifies the symbolic link at path; ok is false for a link
 // to a folder the rules allow, which has no entry (the folder's files are
 // listed by their own paths, or not at all).
