@@ -6,7 +6,13 @@
 // module names. The analyzer reads those attributes with a minimal HDF5
 // reader (internal/hdf5) and walks them as the .keras analyzer walks
 // config.json. An HDF5 file without them (weights only, or data) is reported
-// as plain hdf5 and passes.
+// as plain hdf5.
+//
+// Every HDF5 file, weights only or not (a .weights.h5, the model.weights.h5
+// of a .keras archive), is then walked object by object for what makes the
+// HDF5 library read other files of the host while Keras loads the weights
+// (CVE-2026-1669): external storage, external links and virtual datasets
+// whose sources are other files.
 package kerash5
 
 import (
@@ -35,7 +41,7 @@ type Analyzer struct{}
 func (Analyzer) Name() string { return "keras-h5" }
 
 // Version is the analyzer's version.
-func (Analyzer) Version() string { return "1" }
+func (Analyzer) Version() string { return "2" }
 
 // Sniff accepts a file with the HDF5 signature where the HDF5 library
 // looks for it: at offset 0 and at every power of two from 512 on (a file
@@ -73,8 +79,9 @@ func limits() hdf5.Limits {
 }
 
 // Analyze reads the root group's attributes and reports what model_config
-// and training_config would make Keras import, run or read; the encoded
-// objects they carry are handed to the engine as members.
+// and training_config would make Keras import, run or read (the encoded
+// objects they carry are handed to the engine as members), then what the
+// objects of the file make the HDF5 library read from other files.
 func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Output) error {
 	rep := analyzer.Reporter{Out: out, In: in}
 	ra, size, err := in.ReaderAt()
@@ -88,14 +95,16 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 		return nil
 	}
 	root, err := f.Root()
-	var attrs []hdf5.Attribute
-	if err == nil {
-		attrs, err = root.Attributes()
+	if err != nil {
+		out.Format("hdf5")
+		rep.Report(finding.FormatMalformed, -1, "The root group of the HDF5 file could not be read: "+err.Error()+".", "")
+		return nil
 	}
+	attrs, err := root.Attributes()
 	if err != nil {
 		out.Format("hdf5")
 		rep.Report(finding.FormatMalformed, -1, "The attributes of the HDF5 root group could not be read: "+err.Error()+".", "")
-		return nil
+		return checkExternal(ctx, rep, f)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -115,7 +124,7 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	} else {
 		out.Format("hdf5")
 	}
-	return nil
+	return checkExternal(ctx, rep, f)
 }
 
 func isConfig(name string) bool {

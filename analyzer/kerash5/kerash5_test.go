@@ -128,7 +128,7 @@ func TestSniff(t *testing.T) {
 // FuzzAnalyze runs the analyzer on arbitrary bytes: no panic, and a file
 // it cannot read is a finding.
 func FuzzAnalyze(f *testing.F) {
-	for _, dir := range []string{filepath.Join(formats, "benign", "keras-h5"), filepath.Join(formats, "malicious", "keras-h5"), "testdata", filepath.Join("testdata", "advisories")} {
+	for _, dir := range []string{filepath.Join(formats, "benign", "keras-h5"), filepath.Join(formats, "malicious", "keras-h5"), "testdata", filepath.Join("testdata", "advisories"), threats} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.h5"))
 		for _, p := range files {
 			if data := read(f, p); len(data) <= 16<<10 {

@@ -280,3 +280,10 @@ func (f *File) denseIndex(m message, what string, orderSize int, btreeType uint8
 	}
 	return f.walkBTree2(nameIndex, btreeType, func(rec []byte, at uint64) error { return visit(h, rec, at) })
 }
+
+// ExternalTarget returns the file name and the object path that an
+// external link names.
+func (l Link) ExternalTarget() (file, object string) {
+	file, object, _ = strings.Cut(l.Target, "\x00")
+	return file, object
+}

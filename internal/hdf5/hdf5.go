@@ -6,9 +6,11 @@
 // object headers (versions 1 and 2, with continuation blocks), attribute
 // messages in compact and dense storage (fractal heap and version 2 B-tree),
 // old-style groups (symbol table, version 1 B-tree, local heap) and new-style
-// groups (link messages, or dense links in a fractal heap), and
-// variable-length strings in global heap collections. It never reads raw
-// dataset data.
+// groups (link messages, or dense links in a fractal heap),
+// variable-length strings in global heap collections, and where a dataset's
+// data lives when it is not in the file: the files of its External Data
+// Files message and the source files of a virtual dataset. It never reads
+// raw dataset data, and never opens another file.
 //
 // Every size read from the file is checked against the file size and the
 // Limits before anything is allocated, every traversal of a linked structure
@@ -327,22 +329,25 @@ type Object struct {
 	// Addr is the address of the object header, relative to the superblock.
 	Addr uint64
 
-	f    *File
-	msgs []message
+	f         *File
+	msgs      []message
+	links     []Link // the members, once Children has read them
+	linksRead bool   // whether links holds them
 }
 
 // Message types.
 const (
-	msgNil          = 0x00
-	msgDataspace    = 0x01
-	msgLinkInfo     = 0x02
-	msgDatatype     = 0x03
-	msgLayout       = 0x08
-	msgLink         = 0x06
-	msgAttribute    = 0x0C
-	msgContinuation = 0x10
-	msgSymbolTable  = 0x11
-	msgAttrInfo     = 0x15
+	msgNil           = 0x00
+	msgDataspace     = 0x01
+	msgLinkInfo      = 0x02
+	msgDatatype      = 0x03
+	msgExternalFiles = 0x07
+	msgLayout        = 0x08
+	msgLink          = 0x06
+	msgAttribute     = 0x0C
+	msgContinuation  = 0x10
+	msgSymbolTable   = 0x11
+	msgAttrInfo      = 0x15
 )
 
 // IsGroup reports whether the object header holds group messages (symbol
@@ -466,8 +471,12 @@ func (o *Object) Attribute(name string) (Attribute, bool, error) {
 }
 
 // Children returns the members of a group, sorted by name; it returns no
-// links for other objects.
+// links for other objects. They are read once: later calls return the same
+// slice.
 func (o *Object) Children() ([]Link, error) {
+	if o.linksRead {
+		return o.links, nil
+	}
 	var out []Link
 	add := func(l Link) error {
 		if len(out) >= o.f.lim.MaxObjects {
@@ -495,6 +504,7 @@ func (o *Object) Children() ([]Link, error) {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	o.links, o.linksRead = out, true
 	return out, nil
 }
 

@@ -384,10 +384,13 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-// TestTruncated opens every fixture cut short at many lengths, and with
-// bytes flipped: each must fail or succeed promptly, never panic.
+// TestTruncated opens every fixture (and the external data files of
+// testdata/threats/hdf5) cut short at many lengths, and with bytes flipped:
+// each must fail or succeed promptly, never panic.
 func TestTruncated(t *testing.T) {
 	names, _ := filepath.Glob("testdata/*.h5")
+	threatFiles, _ := filepath.Glob(filepath.Join(threats, "*.h5"))
+	names = append(names, threatFiles...)
 	for _, name := range names {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -410,8 +413,8 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
-// exercise opens b, reads every object's attributes and members, and
-// returns the number of objects seen.
+// exercise opens b, reads every object's attributes, members, external
+// files and virtual sources, and returns the number of objects seen.
 func exercise(b []byte, lim Limits) int {
 	if lim.MaxDepth == 0 {
 		lim.MaxDepth = 16
@@ -424,6 +427,8 @@ func exercise(b []byte, lim Limits) int {
 	f.Walk(func(o *Object, depth int) error {
 		n++
 		o.Attributes()
+		o.ExternalFiles()
+		o.VirtualSources()
 		return nil
 	})
 	return n
