@@ -108,6 +108,14 @@ const (
 	GGUFMemorySafety        = "GGUF-MEMORY-SAFETY"
 )
 
+// HDF5ExternalData is the rule of HDF5 files whose datasets or links make
+// the HDF5 library read other files of the host.
+const HDF5ExternalData = "HDF5-EXTERNAL-DATA"
+
+// PyTorchMemorySafety is the rule of PyTorch zip checkpoints whose storages
+// or tensors reach past the records that hold their bytes.
+const PyTorchMemorySafety = "PYTORCH-MEMORY-SAFETY"
+
 // atlas returns base followed by more, in a new slice.
 func atlas(base []string, more ...string) []string {
 	return append(append([]string(nil), base...), more...)
@@ -360,6 +368,14 @@ var catalogue = []Rule{
 	{ID: ScanError, Title: "Input could not be read", Severity: Medium, Incomplete: true,
 		Description: "Violet could not read the input (permissions, an I/O error, a broken link).",
 		Remediation: "Fix the path or the permissions and scan again."},
+	{ID: HDF5ExternalData, Title: "HDF5 file makes the loader read other files", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasExfilCyber},
+		Description: "A dataset or a link of the HDF5 file (a Keras .h5 or .weights.h5, or the model.weights.h5 of a .keras archive) names another file of the host: external storage (an External Data Files message: the dataset's bytes are read from /etc/passwd or any path), an external link (to an object of another HDF5 file), or a virtual dataset whose sources are other files. h5py follows all three when Keras loads the weights, safe_mode or not, and the host file's content becomes the model's weights, which the model then returns or saves (CVE-2026-1669). The finding names each file.",
+		Remediation: "Do not load the file. A Keras weights file keeps its data inside itself: get the model again from its publisher, or re-save it from a trusted copy; update Keras to 3.12.1 or 3.13.2 or later, which refuses these datasets and links."},
+	{ID: PyTorchMemorySafety, Title: "PyTorch checkpoint storages reach past their data", Severity: High,
+		ATLAS:       []string{atlasUnsafeArtifacts, atlasSupplyChainModel, atlasDenialOfService},
+		Description: "A storage of the PyTorch zip checkpoint declares more elements than its record (data/<key>) holds bytes, or a tensor built on a storage (its offset, sizes and strides) reaches past the bytes of that record. torch.load before PyTorch 2.10.0, weights_only=True included, allocates the storage over the shorter record and reads and writes past it: memory corruption that can lead to code execution (CVE-2026-24747, GHSA-63cw-57p8-fm3p). torch.save always writes a record of the storage's exact size; views and shared storages stay within it.",
+		Remediation: "Do not load the file, and update PyTorch to 2.10.0 or later. A checkpoint that torch.save wrote never has this: get the model again from its publisher, or ask for safetensors."},
 }
 
 var byID = func() map[string]*Rule {

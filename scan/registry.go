@@ -30,5 +30,5 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 	for _, s := range archive.Streams() {
 		list = append(list, s)
 	}
-	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, kerash5.Analyzer{}, hfrepo.Analyzer{}, hydra.New(policy), tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pk)
+	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, kerash5.Analyzer{}, hfrepo.Analyzer{}, hydra.New(policy), tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pytorch.Zip{}, pk)
 }

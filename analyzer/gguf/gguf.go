@@ -8,13 +8,16 @@ package gguf
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +35,9 @@ const (
 	maxDims       = 4 // GGML_MAX_DIMS
 	maxTensors    = 1 << 20
 	maxKV         = 1 << 20
+	// maxTemplates bounds the chat templates (a model has one, or a few
+	// named ones); a header with more is not analyzed past them.
+	maxTemplates = 64
 	// maxElements bounds the elements of an array of strings or arrays
 	// (vocabularies hold a few hundred thousand).
 	maxElements = 1 << 24
@@ -74,10 +80,8 @@ var ggmlTypes = map[uint32]struct{ block, size uint64 }{
 	29: {256, 56}, 30: {1, 2}, 34: {256, 54}, 35: {256, 66}, 39: {32, 17},
 }
 
-// Tensor is one tensor info.
-type Tensor struct {
-	// Name is the tensor's name.
-	Name string
+// tensorInfo is one tensor info, but its name.
+type tensorInfo struct {
 	// Dims are its dimensions.
 	Dims []uint64
 	// Type is its ggml type id.
@@ -89,7 +93,7 @@ type Tensor struct {
 // elements is the tensor's element count, or false when a dimension or
 // the product of the dimensions does not fit the int64_t that ggml counts
 // elements in.
-func (t Tensor) elements() (uint64, bool) {
+func (t tensorInfo) elements() (uint64, bool) {
 	n := uint64(1)
 	for _, d := range t.Dims {
 		hi, lo := bits.Mul64(n, d)
@@ -112,7 +116,7 @@ const (
 )
 
 // size is the tensor's data size, with checked arithmetic throughout.
-func (t Tensor) size() (uint64, sizeStatus) {
+func (t tensorInfo) size() (uint64, sizeStatus) {
 	n, ok := t.elements()
 	if !ok {
 		return 0, sizeOverflow
@@ -146,7 +150,8 @@ type Header struct {
 	Alignment uint64
 	// Architecture is general.architecture.
 	Architecture string
-	// ChatTemplates maps tokenizer.chat_template keys to their templates.
+	// ChatTemplates maps tokenizer.chat_template keys to their templates
+	// (at most maxTemplates of them).
 	ChatTemplates map[string]string
 	// General holds the general.* metadata (name, license, base models,
 	// datasets...) whose values are strings, numbers, booleans or arrays
@@ -154,39 +159,113 @@ type Header struct {
 	// keys, maxGeneralItems items each, maxGeneralText bytes per item are
 	// kept; the rest is skipped.
 	General map[string][]string
-	// Tensors are the tensor infos, in file order.
-	Tensors []Tensor
+	// TensorCount is the number of tensor infos. They are read one at a
+	// time and checked as they are read; only the place of each in the
+	// data section is kept, for Check.
+	TensorCount uint64
 	// DataOffset is where the tensor data starts.
 	DataOffset uint64
-	// Problems are layout problems found while parsing.
-	Problems []string
-	// Hazards are memory-safety triggers found while parsing (a tensor
-	// name given twice); Check adds those of the tensor infos.
-	Hazards []Hazard
+	// Findings are the problems and memory-safety triggers found while
+	// parsing (a tensor type no ggml defines, a size that wraps, a name
+	// given twice); Check adds those that depend on the data section.
+	Findings
+
+	placed []placed // the tensors of a known size, by offset
+	names  *reader  // reads a tensor's name again, for a message
 }
 
-// reader reads the header fields in order, within the file.
+// Findings are what is wrong with a header: its memory-safety triggers
+// and its other layout problems, at most maxProblems of each (a file of a
+// million tensor infos may have a million of them), and the count of the
+// rest.
+type Findings struct {
+	// Hazards are the memory-safety triggers, in the order found.
+	Hazards []Hazard
+	// MoreHazards counts the hazards past maxProblems.
+	MoreHazards int
+	// Problems are the other layout problems, in the order found.
+	Problems []string
+	// MoreProblems counts the problems past maxProblems.
+	MoreProblems int
+}
+
+// hazard records a trigger of class c whose detail msg writes (only when
+// it is kept).
+func (f *Findings) hazard(c Class, msg func() string) {
+	if len(f.Hazards) >= maxProblems {
+		f.MoreHazards++
+		return
+	}
+	f.Hazards = append(f.Hazards, Hazard{c, msg()})
+}
+
+// problem records a layout problem that msg writes (only when it is
+// kept).
+func (f *Findings) problem(msg func() string) {
+	if len(f.Problems) >= maxProblems {
+		f.MoreProblems++
+		return
+	}
+	f.Problems = append(f.Problems, msg())
+}
+
+// placed is what Check needs of a tensor of a known size: its offset in
+// the data section, its size, and where its info is in the file (its name
+// is read again from there for a message).
+type placed struct{ offset, size, at uint64 }
+
+// reader reads the header fields in order, within the file, through a
+// window of the file read ahead.
 type reader struct {
 	r     io.ReaderAt
 	size  uint64
 	pos   uint64
 	order binary.ByteOrder
-	wide  bool // version 2 and above: 64-bit counts and lengths
-	buf   [8]byte
+	wide  bool   // version 2 and above: 64-bit counts and lengths
+	win   []byte // the bytes of the file from winAt
+	winAt uint64
 }
 
+// window is how many bytes reader reads ahead.
+const window = 64 << 10
+
 var errTruncated = errors.New("the header runs past the end of the file")
+
+// next returns the n bytes at pos and moves past them. The bytes are only
+// valid until the next read; the caller has checked that they are in the
+// file.
+func (r *reader) next(n uint64) ([]byte, error) {
+	if n > window {
+		b := make([]byte, n)
+		if _, err := r.r.ReadAt(b, int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		r.pos += n
+		return b, nil
+	}
+	if r.pos < r.winAt || r.pos+n > r.winAt+uint64(len(r.win)) {
+		if cap(r.win) < window {
+			r.win = make([]byte, window)
+		}
+		r.win = r.win[:min(window, r.size-r.pos)]
+		k, err := r.r.ReadAt(r.win, int64(r.pos))
+		if err != nil && !errors.Is(err, io.EOF) {
+			r.win = r.win[:0]
+			return nil, err
+		}
+		clear(r.win[k:]) // a file shorter than its size reads as zeros
+		r.winAt = r.pos
+	}
+	i := r.pos - r.winAt
+	r.pos += n
+	return r.win[i : i+n : i+n], nil
+}
 
 func (r *reader) bytes(n uint64) ([]byte, error) {
 	if n > r.size-r.pos {
 		return nil, errTruncated
 	}
-	b := make([]byte, n)
-	if _, err := r.r.ReadAt(b, int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	r.pos += n
-	return b, nil
+	return r.next(n)
 }
 
 func (r *reader) skip(n uint64) error {
@@ -198,25 +277,19 @@ func (r *reader) skip(n uint64) error {
 }
 
 func (r *reader) u32() (uint32, error) {
-	if 4 > r.size-r.pos {
-		return 0, errTruncated
-	}
-	if _, err := r.r.ReadAt(r.buf[:4], int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
+	b, err := r.bytes(4)
+	if err != nil {
 		return 0, err
 	}
-	r.pos += 4
-	return r.order.Uint32(r.buf[:4]), nil
+	return r.order.Uint32(b), nil
 }
 
 func (r *reader) u64() (uint64, error) {
-	if 8 > r.size-r.pos {
-		return 0, errTruncated
-	}
-	if _, err := r.r.ReadAt(r.buf[:8], int64(r.pos)); err != nil && !errors.Is(err, io.EOF) {
+	b, err := r.bytes(8)
+	if err != nil {
 		return 0, err
 	}
-	r.pos += 8
-	return r.order.Uint64(r.buf[:8]), nil
+	return r.order.Uint64(b), nil
 }
 
 // count reads a count or a length: 32 bits in version 1, 64 after.
@@ -258,12 +331,17 @@ func (r *reader) width() uint64 {
 }
 
 func (r *reader) str() (string, error) {
+	b, err := r.rawStr()
+	return string(b), err
+}
+
+// rawStr reads a string without copying it: valid until the next read.
+func (r *reader) rawStr() ([]byte, error) {
 	n, err := r.strLen()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	b, err := r.bytes(n)
-	return string(b), err
+	return r.bytes(n)
 }
 
 // array reads the element type and count of an array value and checks
@@ -363,20 +441,125 @@ func ParseHeader(ra io.ReaderAt, size int64) (*Header, error) {
 			return nil, fmt.Errorf("key/value %d: %w", i, err)
 		}
 	}
-	seen := map[string]bool{}
-	for i := uint64(0); i < nTensors; i++ {
-		t, err := readTensor(r)
-		if err != nil {
-			return nil, fmt.Errorf("tensor info %d: %w", i, err)
-		}
-		if seen[t.Name] {
-			h.Hazards = append(h.Hazards, Hazard{ClassDuplicateName, fmt.Sprintf("the tensor name %q appears twice", t.Name)})
-		}
-		seen[t.Name] = true
-		h.Tensors = append(h.Tensors, t)
+	if err := h.readTensors(r, nTensors); err != nil {
+		return nil, err
 	}
 	h.DataOffset = alignUp(r.pos, h.Alignment)
 	return h, nil
+}
+
+// nameKey is a tensor name's hash and the position of its tensor info.
+type nameKey struct{ hash, at uint64 }
+
+// readTensors reads the n tensor infos one at a time, checks each as it
+// is read, and keeps the place of those of a known size (24 bytes each)
+// and the hash of every name (16 bytes each): the memory grows with the
+// tensors that the file holds, up to maxTensors, and no more.
+func (h *Header) readTensors(r *reader, n uint64) error {
+	h.TensorCount = n
+	h.names = &reader{r: r.r, size: r.size, order: r.order, wide: r.wide}
+	// Room for the infos that the rest of the file can hold, at most n.
+	room := min(n, (r.size-r.pos)/(r.width()+4+4+8))
+	h.placed = make([]placed, 0, room)
+	keys := make([]nameKey, 0, room)
+	seed := maphash.MakeSeed()
+	var total uint64 // the sum of the padded sizes, as ggml's ctx->size
+	totalWraps := false
+	var buf tensorBuf
+	for i := uint64(0); i < n; i++ {
+		at := r.pos
+		name, t, err := readTensor(r, &buf)
+		if err != nil {
+			return fmt.Errorf("tensor info %d: %w", i, err)
+		}
+		keys = append(keys, nameKey{maphash.Bytes(seed, name), at})
+		h.checkTensor(name, t, at, &total, &totalWraps)
+	}
+	h.duplicates(keys)
+	slices.SortFunc(h.placed, func(a, b placed) int {
+		return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(a.at, b.at))
+	})
+	return nil
+}
+
+// checkTensor checks what a tensor info says of itself (its type, its
+// alignment, its size) and keeps the place of a tensor of a known size.
+// total sums the padded sizes until they wrap.
+func (h *Header) checkTensor(name []byte, t tensorInfo, at uint64, total *uint64, totalWraps *bool) {
+	if t.Type >= maxTypeID {
+		h.hazard(ClassTensorType, func() string {
+			return fmt.Sprintf("tensor %q has the type id %d (%d as ggml's int32), which no ggml version defines", name, t.Type, int32(t.Type))
+		})
+		return
+	}
+	if t.Offset%h.Alignment != 0 {
+		h.problem(func() string {
+			return fmt.Sprintf("tensor %q at offset %d is not aligned to %d bytes", name, t.Offset, h.Alignment)
+		})
+	}
+	n, status := t.size()
+	switch status {
+	case sizeOverflow:
+		h.hazard(ClassTensorSize, func() string {
+			return fmt.Sprintf("tensor %q has dimensions %v of type %d, whose element count or byte size wraps past 2^63", name, t.Dims, t.Type)
+		})
+		return
+	case sizeBlocks:
+		h.problem(func() string {
+			return fmt.Sprintf("tensor %q: its dimensions are not a whole number of blocks of its type", name)
+		})
+		return
+	case sizeUnknown:
+		return // a type newer than ggmlTypes: its size is unknown
+	}
+	if !*totalWraps {
+		padded, ok := alignUpChecked(n, h.Alignment)
+		var carry uint64
+		*total, carry = bits.Add64(*total, padded, 0)
+		if !ok || carry != 0 {
+			*totalWraps = true
+			h.hazard(ClassTotalSize, func() string {
+				return fmt.Sprintf("the padded sizes of the tensors up to %q add up past 2^64", name)
+			})
+		}
+	}
+	h.placed = append(h.placed, placed{t.Offset, n, at})
+}
+
+// duplicates reports each tensor name given again: the keys sorted by
+// hash, each run of equal hashes is read again from the file and compared
+// (two names of the same hash are not the same name).
+func (h *Header) duplicates(keys []nameKey) {
+	slices.SortFunc(keys, func(a, b nameKey) int {
+		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.at, b.at))
+	})
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].hash == keys[i].hash {
+			j++
+		}
+		if j-i > 1 {
+			seen := map[string]bool{}
+			for _, k := range keys[i:j] {
+				name := h.name(k.at)
+				if seen[name] {
+					h.hazard(ClassDuplicateName, func() string { return fmt.Sprintf("the tensor name %q appears twice", name) })
+				}
+				seen[name] = true
+			}
+		}
+		i = j
+	}
+}
+
+// name reads again the name of the tensor info at the position at.
+func (h *Header) name(at uint64) string {
+	h.names.pos = at
+	s, err := h.names.str()
+	if err != nil {
+		return fmt.Sprintf("at offset %d", at) // read before: cannot fail
+	}
+	return s
 }
 
 // alignUp rounds n up to a multiple of a; n stays below the file size,
@@ -426,9 +609,20 @@ func (h *Header) readKV(r *reader) error {
 		}
 		if key == "general.architecture" {
 			h.Architecture = s
-		} else {
-			h.ChatTemplates[key] = s
+			return nil
 		}
+		if len(h.ChatTemplates) >= maxTemplates {
+			return fmt.Errorf("more than %d chat templates", maxTemplates)
+		}
+		name := key
+		for n := 2; ; n++ {
+			if _, ok := h.ChatTemplates[name]; !ok {
+				break
+			}
+			// A key given twice: a loader may use either, both are checked.
+			name = fmt.Sprintf("%s (#%d)", key, n)
+		}
+		h.ChatTemplates[name] = s
 		return nil
 	case strings.HasPrefix(key, "general.") && len(h.General) < maxGeneral:
 		return h.readGeneral(r, key, typ)
@@ -565,114 +759,108 @@ func skipValue(r *reader, typ uint32, depth int) error {
 	return fmt.Errorf("unknown value type %d", typ)
 }
 
-func readTensor(r *reader) (Tensor, error) {
-	name, err := r.str()
+// tensorBuf holds the name and the dimensions of the tensor info last
+// read, reused from one info to the next.
+type tensorBuf struct {
+	name []byte
+	dims [maxDims]uint64
+}
+
+// readTensor reads a tensor info into buf: its name and its dimensions
+// are valid until the next call.
+func readTensor(r *reader, buf *tensorBuf) ([]byte, tensorInfo, error) {
+	name, err := r.rawStr()
 	if err != nil {
-		return Tensor{}, err
+		return nil, tensorInfo{}, err
 	}
+	buf.name = append(buf.name[:0], name...) // the next read may move the window
 	nDims, err := r.u32()
 	if err != nil {
-		return Tensor{}, err
+		return nil, tensorInfo{}, err
 	}
 	if nDims > maxDims {
-		return Tensor{}, hazardf(ClassDims, "tensor %q has %d dimensions, more than GGML_MAX_DIMS (%d)", name, nDims, maxDims)
+		return nil, tensorInfo{}, hazardf(ClassDims, "tensor %q has %d dimensions, more than GGML_MAX_DIMS (%d)", buf.name, nDims, maxDims)
 	}
-	t := Tensor{Name: name, Dims: make([]uint64, nDims)}
+	t := tensorInfo{Dims: buf.dims[:nDims]}
 	for i := range t.Dims {
 		if t.Dims[i], err = r.count(); err != nil {
-			return Tensor{}, err
+			return nil, tensorInfo{}, err
 		}
 	}
 	if t.Type, err = r.u32(); err != nil {
-		return Tensor{}, err
+		return nil, tensorInfo{}, err
 	}
 	if t.Offset, err = r.u64(); err != nil {
-		return Tensor{}, err
+		return nil, tensorInfo{}, err
 	}
-	return t, nil
+	return buf.name, t, nil
 }
 
 // span is a byte range of the file.
 type span struct{ begin, end uint64 }
 
-// Check returns what is wrong with the tensors of a file of size bytes:
-// the memory-safety triggers (hazards), the other layout problems, and the
-// ranges of the data section that no tensor claims (beyond the alignment
-// padding). Every size computed from the header is checked for overflow.
-func (h *Header) Check(size uint64) (hazards []Hazard, problems []string, unclaimed []span) {
-	hazards = append(hazards, h.Hazards...)
-	problems = append(problems, h.Problems...)
-	type extent struct {
-		name       string
-		begin, end uint64
-	}
-	var ext []extent
-	var total uint64 // the sum of the padded sizes, as ggml's ctx->size
-	totalWraps := false
-	for _, t := range h.Tensors {
-		if t.Type >= maxTypeID {
-			hazards = append(hazards, Hazard{ClassTensorType, fmt.Sprintf("tensor %q has the type id %d (%d as ggml's int32), which no ggml version defines", t.Name, t.Type, int32(t.Type))})
-			continue
-		}
-		if t.Offset%h.Alignment != 0 {
-			problems = append(problems, fmt.Sprintf("tensor %q at offset %d is not aligned to %d bytes", t.Name, t.Offset, h.Alignment))
-		}
-		n, status := t.size()
-		switch status {
-		case sizeOverflow:
-			hazards = append(hazards, Hazard{ClassTensorSize, fmt.Sprintf("tensor %q has dimensions %v of type %d, whose element count or byte size wraps past 2^63", t.Name, t.Dims, t.Type)})
-			continue
-		case sizeBlocks:
-			problems = append(problems, fmt.Sprintf("tensor %q: its dimensions are not a whole number of blocks of its type", t.Name))
-			continue
-		case sizeUnknown:
-			continue // a type newer than ggmlTypes: its size is unknown
-		}
-		if !totalWraps {
-			padded, ok := alignUpChecked(n, h.Alignment)
-			var carry uint64
-			total, carry = bits.Add64(total, padded, 0)
-			if !ok || carry != 0 {
-				totalWraps = true
-				hazards = append(hazards, Hazard{ClassTotalSize, fmt.Sprintf("the padded sizes of the tensors up to %q add up past 2^64", t.Name)})
-			}
-		}
-		begin, carry := bits.Add64(h.DataOffset, t.Offset, 0)
+// Check returns what is wrong with the tensors of a file of size bytes
+// (what parsing found, then the tensors whose data is not within the file,
+// overlap or leave bytes unclaimed), and the ranges of the data section
+// that no tensor claims (beyond the alignment padding). Every size
+// computed from the header is checked for overflow.
+func (h *Header) Check(size uint64) (Findings, []span) {
+	f := Findings{Hazards: slices.Clone(h.Hazards), MoreHazards: h.MoreHazards,
+		Problems: slices.Clone(h.Problems), MoreProblems: h.MoreProblems}
+	var unclaimed []span
+	pos := h.DataOffset
+	inFile := h.DataOffset <= size
+	last := false                // some tensor is within the file
+	for _, t := range h.placed { // by offset
+		begin, carry := bits.Add64(h.DataOffset, t.offset, 0)
 		if carry != 0 {
-			hazards = append(hazards, Hazard{ClassPastEOF, fmt.Sprintf("tensor %q: the data section start (%d) plus its offset (%d) wraps past 2^64", t.Name, h.DataOffset, t.Offset)})
+			f.hazard(ClassPastEOF, func() string {
+				return fmt.Sprintf("tensor %q: the data section start (%d) plus its offset (%d) wraps past 2^64", h.name(t.at), h.DataOffset, t.offset)
+			})
 			continue
 		}
-		end, carry := bits.Add64(begin, n, 0)
+		end, carry := bits.Add64(begin, t.size, 0)
 		switch {
 		case carry != 0:
-			hazards = append(hazards, Hazard{ClassPastEOF, fmt.Sprintf("tensor %q: its offset (%d) plus its size (%d bytes) wraps past 2^64", t.Name, t.Offset, n)})
+			f.hazard(ClassPastEOF, func() string {
+				return fmt.Sprintf("tensor %q: its offset (%d) plus its size (%d bytes) wraps past 2^64", h.name(t.at), t.offset, t.size)
+			})
 			continue
 		case end > size:
-			hazards = append(hazards, Hazard{ClassPastEOF, fmt.Sprintf("tensor %q (%d bytes at offset %d of the data section) ends at byte %d of a %d-byte file", t.Name, n, t.Offset, end, size)})
+			f.hazard(ClassPastEOF, func() string {
+				return fmt.Sprintf("tensor %q (%d bytes at offset %d of the data section) ends at byte %d of a %d-byte file", h.name(t.at), t.size, t.offset, end, size)
+			})
 			continue
 		}
-		ext = append(ext, extent{t.Name, begin, end})
-	}
-	if h.DataOffset > size {
-		return hazards, problems, nil
-	}
-	sort.Slice(ext, func(i, j int) bool { return ext[i].begin < ext[j].begin })
-	pos := h.DataOffset
-	for _, e := range ext {
-		switch {
-		case e.begin < pos:
-			problems = append(problems, fmt.Sprintf("tensor %q overlaps the tensor before it", e.name))
-		case e.begin > alignUp(pos, h.Alignment):
-			problems = append(problems, fmt.Sprintf("%d bytes before tensor %q belong to no tensor", e.begin-pos, e.name))
-			unclaimed = append(unclaimed, span{pos, e.begin})
+		if !inFile {
+			continue
 		}
-		pos = max(pos, e.end)
+		last = true
+		switch {
+		case begin < pos:
+			f.problem(func() string { return fmt.Sprintf("tensor %q overlaps the tensor before it", h.name(t.at)) })
+		case begin > alignUp(pos, h.Alignment):
+			f.problem(func() string {
+				return fmt.Sprintf("%d bytes before tensor %q belong to no tensor", begin-pos, h.name(t.at))
+			})
+			unclaimed = appendSpan(unclaimed, span{pos, begin})
+		}
+		pos = max(pos, end)
 	}
-	if end := alignUp(pos, h.Alignment); end < size && len(ext) > 0 {
-		problems = append(problems, fmt.Sprintf("%d bytes after the last tensor belong to no tensor", size-pos))
+	if end := alignUp(pos, h.Alignment); inFile && end < size && last {
+		f.problem(func() string { return fmt.Sprintf("%d bytes after the last tensor belong to no tensor", size-pos) })
 		unclaimed = append(unclaimed, span{pos, size})
 	}
-	return hazards, problems, unclaimed
+	return f, unclaimed
+}
+
+// appendSpan appends sp to spans, doubling their room as they grow (a
+// million gaps allocate twice their size, not five times in copies).
+func appendSpan(spans []span, sp span) []span {
+	if len(spans) == cap(spans) {
+		spans = slices.Grow(spans, max(len(spans), 16))
+	}
+	return append(spans, sp)
 }
 
 // checkTemplates runs the chat templates of the header through the
@@ -703,7 +891,7 @@ type Analyzer struct{}
 func (Analyzer) Name() string { return "gguf" }
 
 // Version is the analyzer's version.
-func (Analyzer) Version() string { return "1" }
+func (Analyzer) Version() string { return "2" }
 
 // Sniff checks the magic and a known version in either byte order.
 func (Analyzer) Sniff(in *analyzer.Input) bool {
@@ -720,13 +908,21 @@ func (Analyzer) Sniff(in *analyzer.Input) bool {
 const maxProblems = 20
 
 // reportHazards reports one GGUF-MEMORY-SAFETY finding per trigger, each
-// naming the loader and the advisory.
-func reportHazards(rep analyzer.Reporter, hazards []Hazard) {
-	msgs := make([]string, len(hazards))
-	for i, h := range hazards {
-		msgs[i] = h.Message()
+// naming the loader and the advisory, then one that counts the triggers
+// past maxProblems.
+func reportHazards(rep analyzer.Reporter, hazards []Hazard, more int) {
+	for _, h := range hazards {
+		rep.Report(finding.GGUFMemorySafety, -1, "The GGUF header corrupts the memory of GGUF loaders: "+h.Message()+".", "")
 	}
-	rep.ReportEach(finding.GGUFMemorySafety, "The GGUF header corrupts the memory of GGUF loaders: ", msgs, maxProblems)
+	reportMore(rep, finding.GGUFMemorySafety, more)
+}
+
+// reportMore reports the count of the findings of rule id past
+// maxProblems, as analyzer.Reporter.ReportEach words it.
+func reportMore(rep analyzer.Reporter, id string, more int) {
+	if more > 0 {
+		rep.Report(id, -1, fmt.Sprintf("%d more problems like these.", more), "")
+	}
 }
 
 // Analyze parses the header, reports its problems, and hands unclaimed
@@ -742,7 +938,7 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 	if err != nil {
 		var hz *HazardError
 		if errors.As(err, &hz) {
-			reportHazards(rep, []Hazard{hz.Hazard})
+			reportHazards(rep, []Hazard{hz.Hazard}, 0)
 			rep.Report(finding.FormatMalformed, -1, "The GGUF header was not read past a field that corrupts the memory of GGUF loaders: "+err.Error()+".", "")
 			return nil
 		}
@@ -750,9 +946,12 @@ func (Analyzer) Analyze(ctx context.Context, in *analyzer.Input, out analyzer.Ou
 		return nil
 	}
 	checkTemplates(rep, h)
-	hazards, problems, unclaimed := h.Check(uint64(size))
-	reportHazards(rep, hazards)
-	rep.ReportEach(finding.GGUFLayout, "The GGUF header does not describe the data honestly: ", problems, maxProblems)
+	f, unclaimed := h.Check(uint64(size))
+	reportHazards(rep, f.Hazards, f.MoreHazards)
+	for _, p := range f.Problems {
+		rep.Report(finding.GGUFLayout, -1, "The GGUF header does not describe the data honestly: "+p+".", "")
+	}
+	reportMore(rep, finding.GGUFLayout, f.MoreProblems)
 	for _, s := range unclaimed {
 		if s.end <= s.begin || s.end-s.begin > math.MaxInt64 {
 			continue

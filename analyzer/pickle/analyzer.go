@@ -12,7 +12,7 @@ import (
 
 // Version is the version of the pickle analyzer and its policy: it changes
 // whenever a verdict may change.
-const Version = "2"
+const Version = "3"
 
 // Analyzer scans raw pickle files. Formats built on pickle (PyTorch, joblib,
 // NumPy) reuse Scan for the pickles they hold.
@@ -59,8 +59,8 @@ type ScanOptions struct {
 
 // ScanWith is Scan of the pickle data at so.Base in the input.
 func (a *Analyzer) ScanWith(ctx context.Context, in *analyzer.Input, out analyzer.Output, so ScanOptions) error {
-	opts := Options{MaxStack: in.Limits.MaxPickleStack, MaxMemo: in.Limits.MaxPickleMemo,
-		MaxOps: in.Limits.MaxPickleOps, MaxStreams: so.MaxStreams}
+	opts := LimitOptions(in.Limits)
+	opts.MaxStreams = so.MaxStreams
 	var tr *Trace
 	var err error
 	if in.HasReaderAt() {

@@ -28,7 +28,7 @@ func fuzzSeedFiles(tb testing.TB) [][]byte {
 	tb.Helper()
 	var out [][]byte
 	for _, root := range []string{
-		filepath.Join("..", "..", "..", "shared", "corpus", "picklescan"),
+		filepath.Join("..", "..", "testdata", "corpus", "picklescan"),
 		filepath.Join("..", "..", "testdata", "models"),
 	} {
 		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -252,10 +252,16 @@ func (o *fuzzOutput) Format(string) {}
 // longer than d or reports an error.
 func hostileRun(t *testing.T, data []byte, d time.Duration) *Trace {
 	t.Helper()
+	return hostileRunWith(t, data, d, Options{})
+}
+
+// hostileRunWith is hostileRun with opts.
+func hostileRunWith(t *testing.T, data []byte, d time.Duration, opts Options) *Trace {
+	t.Helper()
 	var tr *Trace
 	var err error
 	fuzzRunBounded(t, d, func() {
-		tr, err = Run(context.Background(), bytes.NewReader(data), int64(len(data)), Options{})
+		tr, err = Run(context.Background(), bytes.NewReader(data), int64(len(data)), opts)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +298,7 @@ func TestHostileSharedTupleKey(t *testing.T) {
 
 // TestHostileDeepTupleKey: a million tuples nested one in the other
 // (TUPLE1 repeated) used as a dict key must not exhaust the goroutine
-// stack.
+// stack. With the default limits, the nesting stops the stream first.
 func TestHostileDeepTupleKey(t *testing.T) {
 	n := 1_000_000
 	if testing.Short() {
@@ -301,9 +307,13 @@ func TestHostileDeepTupleKey(t *testing.T) {
 	// {}, then (((([],),),)...) as the key, None, SETITEM.
 	b := append([]byte("\x80\x02}]"), bytes.Repeat([]byte{opTUPLE1}, n)...)
 	b = append(b, "Ns."...)
-	tr := hostileRun(t, b, 30*time.Second)
+	tr := hostileRunWith(t, b, 30*time.Second, Options{MaxDepth: n + 1, MaxNested: int64(n) + 1})
 	if st := tr.Streams[0]; st.Err == nil || !strings.Contains(st.Err.Msg, "unhashable") {
 		t.Fatalf("nested tuples around a list are not hashable; stream error: %v", st.Err)
+	}
+	tr = hostileRun(t, b, 30*time.Second)
+	if st := tr.Streams[0]; st.Err == nil || !st.Err.Limit || st.Err.Offset != 4+DefaultMaxDepth {
+		t.Fatalf("tuples nested %d deep: stream error %v, want the depth limit at the tuple %d levels deep", n, st.Err, DefaultMaxDepth+1)
 	}
 }
 
@@ -321,7 +331,7 @@ func TestHostileCallChain(t *testing.T) {
 		b.WriteString(")R")
 	}
 	b.WriteString(".")
-	tr := hostileRun(t, b.Bytes(), 30*time.Second)
+	tr := hostileRunWith(t, b.Bytes(), 30*time.Second, Options{MaxDepth: n + 1})
 	st := tr.Streams[0]
 	if st.Err != nil || len(st.Calls) == 0 {
 		t.Fatalf("stream error %v, %d calls", st.Err, len(st.Calls))

@@ -15,6 +15,11 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		if len(m.marks) >= m.opts.MaxStack {
 			return false, limitFailure(off, "more than %d marks", m.opts.MaxStack)
 		}
+		if len(m.marks) >= m.opts.MaxDepth {
+			// Each open mark is a container whose items are being written:
+			// as many open marks as levels of nesting.
+			return false, limitFailure(off, "containers nested deeper than %d (more than %d marks open)", m.opts.MaxDepth, m.opts.MaxDepth)
+		}
 		m.marks = append(m.marks, len(m.stack))
 	case opSTOP:
 		if _, e := m.pop(off); e != nil {
@@ -308,15 +313,15 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			if !items[j].hashable() {
 				return false, failure(off, "unhashable type: '%s'", items[j].typeName())
 			}
-			d.p.addPair(items[j], items[j+1])
+			m.arena.addPair(d.p, items[j], items[j+1])
 		}
 		return false, m.push(off, d)
 	case opAPPEND:
 		if n := len(m.stack); n >= 2 && n-2 >= m.fence() && m.stack[n-2].k == kList {
 			// pop and appendTo, for a list below the item.
 			o := m.stack[n-2].p
-			m.arena.reserve(o)
-			o.addAll(m.stack[n-1:])
+			m.arena.reserve(o, 1)
+			m.arena.addAll(o, m.stack[n-1:])
 			m.stack = m.stack[:n-1]
 			return false, nil
 		}
@@ -603,13 +608,13 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 			}
 		}
 		pid := str(string(l), int64(len(l)))
-		return false, m.push(off, value{k: kPersID, p: &object{items: []value{pid}, count: 1, complete: true}})
+		return false, m.push(off, m.persistent(off, pid))
 	case opBINPERSID:
 		pid, e := m.pop(off)
 		if e != nil {
 			return false, e
 		}
-		return false, m.push(off, value{k: kPersID, p: &object{items: []value{pid}, count: 1, complete: true, hasRef: pid.refers()}})
+		return false, m.push(off, m.persistent(off, pid))
 	case opNEXT_BUFFER:
 		return false, failure(off, "pickle stream refers to out-of-band data but no *buffers* argument was given")
 	case opREADONLY_BUFFER:
@@ -628,6 +633,15 @@ func (m *vm) step(op byte, off int64) (bool, *Error) {
 		return false, failure(off, "invalid load key, '%s'.", loadKey(op))
 	}
 	return false, nil
+}
+
+// persistent is the object persistent_load(pid) returns.
+func (m *vm) persistent(off int64, pid value) value {
+	m.noteStorage(off, pid)
+	o := &object{items: []value{pid}, count: 1, complete: true, hasRef: pid.refers()}
+	m.arena.nest(o, pid)
+	m.arena.kept(o, pid)
+	return value{k: kPersID, p: o}
 }
 
 // shortStr is the fast path of SHORT_BINUNICODE and BINUNICODE: a string
@@ -828,10 +842,8 @@ func (m *vm) appendTo(off int64, i int, items []value, kindName string) *Error {
 	target := m.stack[i]
 	switch target.k {
 	case kList:
-		if len(items) > 0 {
-			m.arena.reserve(target.p)
-		}
-		target.p.addAll(items)
+		m.arena.reserve(target.p, len(items))
+		m.arena.addAll(target.p, items)
 	case kObject, kPersID:
 		// An object of a class the stream constructed: its append or extend
 		// method runs. The class itself was judged when it was called.
@@ -857,14 +869,12 @@ func (m *vm) addItems(off int64, i int, items []value) *Error {
 	target := m.stack[i]
 	switch target.k {
 	case kSet:
-		if len(items) > 0 {
-			m.arena.reserve(target.p)
-		}
+		m.arena.reserve(target.p, len(items))
 		for _, it := range items {
 			if !it.hashable() {
 				return failure(off, "unhashable type: '%s'", it.typeName())
 			}
-			target.p.add(it)
+			m.arena.add(target.p, it)
 		}
 	case kObject, kPersID:
 	case kGlobal:
@@ -888,11 +898,9 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 	target := m.stack[i]
 	switch target.k {
 	case kDict:
-		if len(items) > 0 {
-			m.arena.reserve(target.p)
-		}
+		m.arena.reserve(target.p, len(items))
 		m.noteTargets(off, items)
-		if target.p.addPairs(items) {
+		if m.arena.addPairs(target.p, items) {
 			return nil
 		}
 		for j := 0; j < len(items); j += 2 {
@@ -902,7 +910,7 @@ func (m *vm) setItems(off int64, i int, items []value) *Error {
 			if !items[j].hashable() {
 				return failure(off, "unhashable type: '%s'", items[j].typeName())
 			}
-			target.p.addPair(items[j], items[j+1])
+			m.arena.addPair(target.p, items[j], items[j+1])
 		}
 	case kList:
 		// list[i] = v, for an index in range.

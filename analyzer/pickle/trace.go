@@ -48,8 +48,17 @@ type Stream struct {
 	// OpaqueLoads counts the calls of a nested loader whose argument is not
 	// a bytes literal: what they load cannot be scanned.
 	OpaqueLoads int
+	// Storages are the storages the stream loads as torch.save writes
+	// them, the first declaration of each key (at most MaxTensors).
+	Storages []Storage
+	// Tensors are the tensors the stream builds on those storages (at most
+	// MaxTensors).
+	Tensors []Tensor
+	// TensorsDropped counts the storages and tensors past MaxTensors.
+	TensorsDropped int
 
-	callArgs []value // the arguments of Calls, rendered on demand
+	callArgs    []value         // the arguments of Calls, rendered on demand
+	storageKeys map[string]bool // the keys of Storages
 }
 
 // Import is one global a pickle imports, as CPython's find_class would

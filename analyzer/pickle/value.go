@@ -61,6 +61,14 @@ type object struct {
 	// are added, so that hashable never walks nested tuples (a memo makes
 	// a DAG of 60 tuples a tree of 2^60 leaves).
 	unhashable bool
+	// depth is how deep containers and objects nest inside this one: 0 for
+	// one that holds none, else one more than the deepest item it received
+	// (as it received it: a pickler writes every item whole before the
+	// container takes it, so that the depth is exact for what picklers
+	// write). It is kept as items are added, never by a walk.
+	depth int32
+	// held is set once the object is kept as an item of another.
+	held bool
 
 	*callee // kGlobal and kObject only
 }
@@ -109,6 +117,13 @@ var (
 // work on each) would cost more than the rest of the VM. A batch lives as
 // long as one of its containers does. The VM holds it by pointer, so that
 // copies of the VM share it.
+//
+// The arena also keeps the account of nesting that bounds the VM's memory
+// (Options.MaxDepth, Options.MaxNested): every value that holds a container
+// or an object and that a container keeps as an item is counted in nested,
+// those that a container already nested received in late, and the deepest
+// nesting built is in deepest. Past a limit, over is set and the VM stops
+// the stream at the opcode that crossed it.
 type arena struct {
 	o0 slab[object]
 	o1 slab[container1]
@@ -116,8 +131,24 @@ type arena struct {
 	o3 slab[container3]
 	o4 slab[container4]
 	o8 slab[container8]
-	// items are the item arrays of containers created empty.
-	items slab[[sampleItems]value]
+	// items1 to items8 are the item arrays of containers created empty,
+	// by the room they need: a list that receives one item gets one slot.
+	items1 slab[[1]value]
+	items2 slab[[2]value]
+	items4 slab[[4]value]
+	items8 slab[[sampleItems]value]
+
+	nested    int64 // values holding a container or an object kept as items
+	late      int64 // of those, the containers kept by a container already held
+	deepest   int32 // the largest depth of a container or object built
+	maxNested int64
+	maxDepth  int32
+	over      bool // a limit was crossed
+}
+
+// newArena returns an arena that sets over past maxDepth or maxNested.
+func newArena(maxDepth, maxNested int64) *arena {
+	return &arena{maxDepth: int32(min(maxDepth, math.MaxInt32-1)), maxNested: maxNested}
 }
 
 type (
@@ -189,17 +220,34 @@ func (a *arena) container(k kind, capacity int) value {
 	return value{k: k, p: o}
 }
 
-// reserve gives a container created empty the room for its sample of
-// items, before items are added to it (add would allocate it on its own).
-func (a *arena) reserve(o *object) {
-	if cap(o.items) == 0 {
-		o.items = a.items.get()[:0]
+// reserve gives a container created empty the room for the n items about
+// to be added to it, up to its sample of items, before they are added (add
+// would allocate it on its own). The room fits what is added: a list that
+// only ever receives one item (a chain of lists, each in the next, is how
+// a pickle nests a million deep) costs one slot, not a whole sample; a
+// container that outgrows its room gets the whole sample at once.
+func (a *arena) reserve(o *object, n int) {
+	need := len(o.items) + n
+	if need <= cap(o.items) || cap(o.items) >= sampleItems {
+		return
 	}
+	var room []value
+	switch {
+	case cap(o.items) > 0 || need > 4:
+		room = a.items8.get()[:]
+	case need > 2:
+		room = a.items4.get()[:]
+	case need > 1:
+		room = a.items2.get()[:]
+	default:
+		room = a.items1.get()[:]
+	}
+	o.items = append(room[:0], o.items...)
 }
 
 // grow makes room for the items of a container that was created empty
-// (EMPTY_LIST, EMPTY_DICT, EMPTY_SET): room for the sample at once, rather
-// than growing one item at a time.
+// (EMPTY_LIST, EMPTY_DICT, EMPTY_SET) and has no room left: room for the
+// sample at once, rather than growing one item at a time.
 func (o *object) grow() {
 	if cap(o.items) == 0 {
 		o.items = make([]value, 0, sampleItems)
@@ -217,13 +265,14 @@ func (v value) refers() bool {
 	return false
 }
 
-// add appends item to container c, keeping what evidence and policy need.
-func (o *object) add(item value) {
+// add appends item to container o, keeping what evidence and policy need.
+func (a *arena) add(o *object, item value) {
 	o.count++
-	ref := o.note(&item)
+	ref := a.note(o, &item)
 	if len(o.items) < sampleItems || (ref && len(o.items) < maxRefItems) {
 		o.grow()
 		o.items = append(o.items, item)
+		a.kept(o, item)
 		return
 	}
 	o.complete = false
@@ -231,9 +280,10 @@ func (o *object) add(item value) {
 
 // note records what o must know of an item it receives, kept or not: a
 // global escapes, an unhashable item makes a tuple unhashable, a reference
-// makes the container hold one. It reports whether the item refers to a
-// global or an object.
-func (o *object) note(item *value) bool {
+// makes the container hold one, a container or an object nests one level
+// deeper than itself. It reports whether the item refers to a global or an
+// object.
+func (a *arena) note(o *object, item *value) bool {
 	item.escape()
 	if !item.hashable() {
 		o.unhashable = true
@@ -242,19 +292,76 @@ func (o *object) note(item *value) bool {
 	if ref {
 		o.hasRef = true
 	}
+	a.nest(o, *item)
 	return ref
+}
+
+// nest records that o holds item: a container or an object makes o one
+// level deeper than it. (A container that holds itself is no deeper for
+// it.)
+func (a *arena) nest(o *object, item value) {
+	if p := item.p; nests(item.k) && p != o && p.depth >= o.depth {
+		a.deeper(o, p.depth+1)
+	}
+}
+
+// nests reports whether values of kind k are containers or objects, each
+// an object of its own that may hold others. (A global is one shared
+// object, however many containers hold it.)
+func nests(k kind) bool {
+	switch k {
+	case kTuple, kList, kDict, kSet, kFrozenSet, kObject, kPersID:
+		return true
+	}
+	return false
+}
+
+// deeper records that o now nests d deep.
+func (a *arena) deeper(o *object, d int32) {
+	o.depth = d
+	if d > a.deepest {
+		a.deepest = d
+		if d > a.maxDepth {
+			a.over = true
+		}
+	}
+}
+
+// kept counts an item that o keeps, when it is a container or an object:
+// the memory the VM keeps for nested values grows with the count, and
+// MaxNested bounds it.
+func (a *arena) kept(o *object, item value) {
+	if nests(item.k) {
+		a.nested++
+		if a.nested > a.maxNested {
+			a.over = true
+		}
+		if o.held && item.p != o && item.k != kObject && item.k != kPersID {
+			// o was nested before it received the container item: the
+			// depth of what holds o does not grow with it. Picklers never
+			// write that (every container is written whole before it is
+			// nested), but for a structure that holds itself; a file that
+			// nests top down is stopped by counting it.
+			a.late++
+			if a.late > int64(a.maxDepth) {
+				a.over = true
+			}
+		}
+		item.p.held = true
+	}
 }
 
 // addAll is add of each of items. Past the sample, an item that is a plain
 // number or string has no effect but to be counted (add would find it
 // hashable, not a reference and not to be kept): the long lists of a data
 // pickle are counted, not walked through add.
-func (o *object) addAll(items []value) {
+func (a *arena) addAll(o *object, items []value) {
 	if n := len(o.items) + len(items); n <= sampleItems && n <= cap(o.items) {
 		// All are kept, in room already there (a tuple, a new list).
 		o.count += int64(len(items))
 		for i := range items {
-			o.note(&items[i])
+			a.note(o, &items[i])
+			a.kept(o, items[i])
 		}
 		o.items = append(o.items, items...)
 		return
@@ -265,7 +372,7 @@ func (o *object) addAll(items []value) {
 			o.complete = false
 			continue
 		}
-		o.add(items[i])
+		a.add(o, items[i])
 	}
 }
 
@@ -294,7 +401,7 @@ func (o *object) countPair(key, val *value) bool {
 // addPairs is addPair of each key and value of items (key, value, key...)
 // when every key is hashable and every pair is kept in the room already
 // there (a small dict); otherwise it does nothing and reports false.
-func (o *object) addPairs(items []value) bool {
+func (a *arena) addPairs(o *object, items []value) bool {
 	if n := len(o.items) + len(items); n > 2*sampleItems || n > cap(o.items) {
 		return false
 	}
@@ -309,13 +416,15 @@ func (o *object) addPairs(items []value) bool {
 		if items[i].refers() {
 			o.hasRef = true
 		}
+		a.nest(o, items[i])
+		a.kept(o, items[i])
 	}
 	o.items = append(o.items, items...)
 	return true
 }
 
 // addPair appends a key and a value to a dict, keeping them together.
-func (o *object) addPair(key, val value) {
+func (a *arena) addPair(o *object, key, val value) {
 	o.count++
 	key.escape()
 	val.escape()
@@ -323,9 +432,13 @@ func (o *object) addPair(key, val value) {
 	if ref {
 		o.hasRef = true
 	}
+	a.nest(o, key)
+	a.nest(o, val)
 	if len(o.items) < 2*sampleItems || (ref && len(o.items) < maxRefItems) {
 		o.grow()
 		o.items = append(o.items, key, val)
+		a.kept(o, key)
+		a.kept(o, val)
 		return
 	}
 	o.complete = false

@@ -25,7 +25,32 @@ type Options struct {
 	MaxEvents int
 	// MaxStreams stops after that many streams (0: every stream in the input).
 	MaxStreams int
+	// MaxDepth bounds how deep containers and objects may nest (default
+	// DefaultMaxDepth).
+	MaxDepth int
+	// MaxNested bounds the values holding a container or an object that
+	// the VM keeps as items of others, over the whole input (default
+	// DefaultMaxNested): with the stack and the memo, they are all the VM
+	// keeps alive, so that its memory is bounded by the limits whatever
+	// the input's size.
+	MaxNested int64
 }
+
+const (
+	// DefaultMaxDepth is the default of Options.MaxDepth. CPython's pickler
+	// recurses once per level and stops at the interpreter's recursion
+	// limit (1,000 by default), so that no pickle a program wrote nests
+	// this deep; CPython's unpickler would load a deeper one, which only a
+	// hand-made file holds.
+	DefaultMaxDepth = 10_000
+	// DefaultMaxNested is the default of Options.MaxNested, and what a
+	// scan with the default limits gets (LimitOptions: half of
+	// max_pickle_memo). Each container keeps at most sampleItems items,
+	// and the globals and objects it holds: the largest checkpoint of the
+	// census keeps 69,000 values nested, a data pickle of 300,000 records
+	// 300,000.
+	DefaultMaxNested = 1 << 21
+)
 
 func (o Options) withDefaults() Options {
 	if o.MaxStack <= 0 {
@@ -36,6 +61,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxEvents <= 0 {
 		o.MaxEvents = 100_000
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MaxNested <= 0 {
+		o.MaxNested = DefaultMaxNested
 	}
 	return o
 }
@@ -365,7 +396,8 @@ func (m *vm) frameEvent(off, n int64, truncated bool) {
 func newVM(ctx context.Context, src *source, opts Options) *vm {
 	// The stack starts with room for what most pickles need, rather than
 	// growing from one value.
-	return &vm{ctx: ctx, src: src, opts: opts.withDefaults(), arena: &arena{}, stack: make([]value, 0, 32)}
+	opts = opts.withDefaults()
+	return &vm{ctx: ctx, src: src, opts: opts, arena: newArena(int64(opts.MaxDepth), opts.MaxNested), stack: make([]value, 0, 32)}
 }
 
 // failure builds the error of the opcode at off.
@@ -432,6 +464,10 @@ func (m *vm) runStream(start int64) *Stream {
 			st.Err = e
 			break
 		}
+		if m.arena.over {
+			st.Err = m.nestingFailure(off)
+			break
+		}
 		if stop {
 			break
 		}
@@ -475,10 +511,19 @@ func (m *vm) pushFast(v value) bool {
 	return true
 }
 
-// pushSlow is push when the stack must grow or is full.
+// pushSlow is push when the stack must grow or is full. The stack doubles
+// as it grows, up to MaxStack: append grows a large slice by a quarter at a
+// time, and a stack of a million values would allocate five times its size
+// in copies.
 func (m *vm) pushSlow(off int64, v value) *Error {
-	if len(m.stack) >= m.opts.MaxStack {
+	n := len(m.stack)
+	if n >= m.opts.MaxStack {
 		return limitFailure(off, "stack deeper than %d", m.opts.MaxStack)
+	}
+	if n == cap(m.stack) {
+		grown := make([]value, n, min(max(2*n, 32), m.opts.MaxStack))
+		copy(grown, m.stack)
+		m.stack = grown
 	}
 	m.stack = append(m.stack, v)
 	return nil
@@ -529,8 +574,33 @@ func (m *vm) popSince(i int) []value {
 
 func (m *vm) container(k kind, items []value) value {
 	c := m.arena.container(k, len(items))
-	c.p.addAll(items)
+	m.arena.addAll(c.p, items)
 	return c
+}
+
+// nestingFailure is the error of the opcode at off that nested values
+// past MaxDepth or MaxNested: a limit, at which run stops.
+func (m *vm) nestingFailure(off int64) *Error {
+	a := m.arena
+	switch {
+	case a.deepest > a.maxDepth:
+		return limitFailure(off, "containers and objects nested deeper than %d", a.maxDepth)
+	case a.late > int64(a.maxDepth):
+		return limitFailure(off, "containers nested deeper than %d (more than %d filled after they were nested)", a.maxDepth, a.maxDepth)
+	}
+	return limitFailure(off, "more than %d containers and objects kept nested in others", a.maxNested)
+}
+
+// object returns the object of a call result, which keeps the values kept
+// (the callable and its arguments): one level deeper than the deepest of
+// them.
+func (m *vm) object(c callee, kept ...value) *object {
+	o := newCallee(c)
+	for _, v := range kept {
+		m.arena.nest(o, v)
+		m.arena.kept(o, v)
+	}
+	return o
 }
 
 // --- the memo --------------------------------------------------------------
@@ -707,6 +777,9 @@ func (m *vm) call(off int64, kindName string, fn, args value) value {
 		if kindName == "REDUCE" && c.Callable == nestedLoader {
 			m.payload(off, c.Callable, args)
 		}
+		if kindName == "REDUCE" && rebuilders[c.Callable] {
+			m.noteTensor(off, c.Callable, args)
+		}
 		if attr, ok := constGetattr(fn, args); ok && kindName == "REDUCE" {
 			c.constAttr = true
 			m.st.Calls = append(m.st.Calls, c)
@@ -725,7 +798,7 @@ func (m *vm) call(off int64, kindName string, fn, args value) value {
 		m.st.Calls = append(m.st.Calls, c)
 		m.st.callArgs = append(m.st.callArgs, args)
 	}
-	return value{k: kObject, p: newCallee(callee{fnv: fn, args: args})}
+	return value{k: kObject, p: m.object(callee{fnv: fn, args: args}, fn, args)}
 }
 
 // callKey identifies a call past MaxEvents, when only calls not seen

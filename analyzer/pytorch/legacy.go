@@ -1,8 +1,11 @@
-// Package pytorch analyzes the PyTorch formats that are not zip archives:
-// the legacy format of torch.save(_use_new_zipfile_serialization=False), a
-// sequence of pickles followed by raw storage bytes. (The zip format and
-// TorchScript archives are zip files: the archive analyzer hands their
-// members, each sniffed, to the engine; the old tar layout is a tar file.)
+// Package pytorch analyzes what is particular to PyTorch's formats: the
+// legacy format of torch.save(_use_new_zipfile_serialization=False), a
+// sequence of pickles followed by raw storage bytes (Legacy), and the
+// storages of the zip format, checked against the records that hold them
+// (Zip). (The zip format and TorchScript archives are zip files: the
+// archive analyzer hands their members, each sniffed, to the engine, and
+// data.pkl is judged by the pickle analyzer; the old tar layout is a tar
+// file.)
 package pytorch
 
 import (

