@@ -4,8 +4,9 @@ scans every fixture the table names and checks it gets the row's rule.
 
 Run it with make_threats.sh (the environment pins reproducible bytes). It needs
 Debian's python3 (pickle, zipfile, tarfile: the standard library writes the
-pickles, archives and configs as loaders read them) and python3-omegaconf for
-the DictConfig checkpoint; the PyTorch file it cuts short is the committed
+pickles, archives and configs as loaders read them), python3-omegaconf for
+the DictConfig checkpoint and python3-h5py for the HDF5 files (written by the
+HDF5 library, times off); the PyTorch file it cuts short is the committed
 testdata/models/benign/pytorch/checkpoint.pt, read as a zip, never loaded.
 GGUF and safetensors headers are written byte for byte from their
 specifications.
