@@ -24,6 +24,12 @@ var containerFormats = map[string]bool{
 // models: they are not model files by themselves.
 var configFormats = map[string]bool{"hf-remote-code": true, "chat-template": true}
 
+// companionAnalyzers run beside a container analyzer on the same bytes and
+// claim whatever it claims (pytorch-zip checks the storages of any zip
+// that holds a data.pkl): their claim names no format of its own, the
+// container's members decide.
+var companionAnalyzers = map[string]bool{"pytorch-zip": true}
+
 // modelExts are the extensions of model files; an archive or compressed
 // file named with one (or holding members named with one) holds a model.
 var modelExts = map[string]bool{
@@ -67,7 +73,7 @@ func (s *sniffer) classify(name string, buf []byte, size int64, ra io.ReaderAt) 
 	var models, containers []string
 	for _, a := range s.analyzers {
 		n := a.Name()
-		if configFormats[n] || !safeSniff(a, in) {
+		if configFormats[n] || companionAnalyzers[n] || !safeSniff(a, in) {
 			continue
 		}
 		if containerFormats[n] {
