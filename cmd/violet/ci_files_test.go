@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -243,7 +244,8 @@ func TestGitHubAction(t *testing.T) {
 		}
 	}
 
-	var setupGo, install, runStep, upload, exit bool
+	checkActionInstall(t, a)
+	var runStep, upload, exit bool
 	scripts := ""
 	for _, s := range a.Runs.Steps {
 		if s.Run != "" && s.Shell == "" {
@@ -251,8 +253,6 @@ func TestGitHubAction(t *testing.T) {
 		}
 		scripts += s.Run + "\n"
 		switch {
-		case strings.HasPrefix(s.Uses, "actions/setup-go@"):
-			setupGo = strings.Contains(s.With["go-version-file"], "github.action_path") && strings.HasSuffix(s.With["go-version-file"], "go.mod")
 		case strings.HasPrefix(s.Uses, "github/codeql-action/upload-sarif@"):
 			upload = true
 			if !strings.Contains(s.If, "always()") {
@@ -261,11 +261,8 @@ func TestGitHubAction(t *testing.T) {
 			if !strings.Contains(s.With["sarif_file"], "steps.") {
 				t.Errorf("the SARIF upload step uploads %q, not the file the violet step wrote", s.With["sarif_file"])
 			}
-		case strings.Contains(s.Run, "go install"):
-			install = strings.Contains(s.Run, "go install ./cmd/violet") && strings.Contains(s.Run, "GITHUB_ACTION_PATH") &&
-				strings.Contains(s.Run, "go install \"github.com/violet-mlsecops/violet/cmd/violet@")
-		case s.ID != "" && strings.Contains(s.Run, "violet \""):
-			runStep = true
+		case s.ID == "violet":
+			runStep = strings.Contains(s.Run, "violet \"")
 			if !strings.Contains(s.Run, "set +e") || !strings.Contains(s.Run, "exit-code=") {
 				t.Error("the violet step must run with set +e and record the exit code")
 			}
@@ -273,12 +270,8 @@ func TestGitHubAction(t *testing.T) {
 			exit = strings.Contains(s.If, "always()")
 		}
 	}
-	if !setupGo || !install || !runStep || !upload || !exit {
-		t.Errorf("steps: setup-go from the action's go.mod %v, go install (checkout or version) %v, violet with set +e %v, upload-sarif %v, final exit if always() %v",
-			setupGo, install, runStep, upload, exit)
-	}
-	if !strings.Contains(scripts, modulePath(t)+"/cmd/violet@") {
-		t.Errorf("the install step does not go install %s/cmd/violet@VERSION", modulePath(t))
+	if !runStep || !upload || !exit {
+		t.Errorf("steps: violet with set +e %v, upload-sarif %v, final exit if always() %v", runStep, upload, exit)
 	}
 	if n := checkInvocations(t, "action.yml", scripts, actionCommands); n == 0 {
 		t.Error("action.yml: no violet invocation found")
@@ -304,6 +297,177 @@ func TestGitHubAction(t *testing.T) {
 		failOn := cmd.Flags().Lookup("fail-on") != nil
 		if doc := documentedCommands(a.Inputs["fail-on"].Description)[c]; doc != failOn {
 			t.Errorf("violet %s has --fail-on: %v; the fail-on input's description says %v", c, failOn, doc)
+		}
+	}
+}
+
+// installPath returns the install input a step is for, from its if:
+// "release", "source", or "" for a step of both.
+func installPath(cond string) string {
+	m := regexp.MustCompile(`inputs\.install == '(\w+)'`).FindStringSubmatch(cond)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// pinnedAction matches a uses: pinned to a full commit SHA.
+var pinnedAction = regexp.MustCompile(`^[\w.-]+/[\w./-]+@[0-9a-f]{40}$`)
+
+// usesOf returns the uses: of the first step of a workflow or action that
+// runs the action named (owner/name), or "".
+func usesOf(steps []string, name string) string {
+	for _, u := range steps {
+		if strings.HasPrefix(u, name+"@") {
+			return u
+		}
+	}
+	return ""
+}
+
+// releaseWorkflowUses returns the uses: of every step of the release
+// workflow, the one that signs checksums.txt.
+func releaseWorkflowUses(t *testing.T) []string {
+	t.Helper()
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Uses string `yaml:"uses"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	unmarshalYAML(t, ".github/workflows/release.yml", &wf)
+	var uses []string
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			uses = append(uses, s.Uses)
+		}
+	}
+	return uses
+}
+
+// checkActionInstall checks the two ways the action installs violet: the
+// release (ci/install.sh, with cosign and a cache, no Go) and the source
+// build (setup-go, go install), each step on one path only.
+func checkActionInstall(t *testing.T, a actionFile) {
+	t.Helper()
+	if in, ok := a.Inputs["install"]; !ok || in.Default != "release" {
+		t.Errorf("input install: default %q, want release", in.Default)
+	}
+	if d := a.Inputs["version"].Default; d != "" {
+		t.Errorf("input version defaults to %q: want empty, the release ci/install.sh pins", d)
+	}
+	var resolve, cosign, cache, release, setupGo, source = -1, -1, -1, -1, -1, -1
+	var cacheKey, cachePath string
+	for i, s := range a.Runs.Steps {
+		path := installPath(s.If)
+		if path != "source" {
+			// The release path, and the steps of both, leave the caller's Go alone.
+			if strings.HasPrefix(s.Uses, "actions/setup-go@") || regexp.MustCompile(`(^|[\s(;&|])go (install|build|env|run)\b`).MatchString(s.Run) {
+				t.Errorf("step %q (install %q) uses Go: only the source path may", s.Name, path)
+			}
+		}
+		if s.Uses != "" && !pinnedAction.MatchString(s.Uses) {
+			t.Errorf("step %q uses %q: pin the action by its commit SHA", s.Name, s.Uses)
+		}
+		switch {
+		case s.ID == "release":
+			resolve = i
+			if path != "" || !strings.Contains(s.Run, `sh "$GITHUB_ACTION_PATH/ci/install.sh" -n`) || !strings.Contains(s.Run, "GITHUB_OUTPUT") {
+				t.Errorf("step %q: want ci/install.sh -n into $GITHUB_OUTPUT, for either install (to reject a bad one)", s.Name)
+			}
+			if s.Env["VIOLET_VERSION"] != "${{ inputs.version }}" || s.Env["VIOLET_OS"] != "${{ runner.os }}" || s.Env["VIOLET_ARCH"] != "${{ runner.arch }}" {
+				t.Errorf("step %q: env %v: want the version input and the runner's os and arch", s.Name, s.Env)
+			}
+		case strings.HasPrefix(s.Uses, "sigstore/cosign-installer@"):
+			cosign = i
+			if path != "release" {
+				t.Errorf("cosign-installer runs for install %q, want release", path)
+			}
+			// The verifier is the cosign of the signer: the bundle format is theirs.
+			if want := usesOf(releaseWorkflowUses(t), "sigstore/cosign-installer"); s.Uses != want {
+				t.Errorf("the action installs cosign with %q, the release workflow signs with %q: use the same", s.Uses, want)
+			}
+		case strings.HasPrefix(s.Uses, "actions/cache@"):
+			cache, cacheKey, cachePath = i, s.With["key"], s.With["path"]
+			if path != "release" {
+				t.Errorf("actions/cache runs for install %q, want release", path)
+			}
+			for _, part := range []string{"steps.release.outputs.version", "steps.release.outputs.os", "steps.release.outputs.arch"} {
+				if !strings.Contains(cacheKey, part) {
+					t.Errorf("the cache key %q does not hold %s", cacheKey, part)
+				}
+			}
+		case strings.Contains(s.Run, "ci/install.sh") && path == "release":
+			release = i
+			if !strings.Contains(s.Run, `sh "$GITHUB_ACTION_PATH/ci/install.sh"`) || !strings.Contains(s.Run, "GITHUB_PATH") {
+				t.Errorf("step %q: want sh \"$GITHUB_ACTION_PATH/ci/install.sh\", then the folder on $GITHUB_PATH", s.Name)
+			}
+			if s.Env["VIOLET_VERSION"] != "${{ steps.release.outputs.version }}" {
+				t.Errorf("step %q installs %q, not the version the cache is keyed by", s.Name, s.Env["VIOLET_VERSION"])
+			}
+			if s.Env["VIOLET_CACHE_DIR"] == "" || s.Env["VIOLET_CACHE_DIR"] != cachePath {
+				t.Errorf("step %q keeps its downloads in %q, the cache step saves %q", s.Name, s.Env["VIOLET_CACHE_DIR"], cachePath)
+			}
+			if _, ok := s.Env["VIOLET_VERIFY_SIGNATURE"]; ok {
+				t.Errorf("step %q sets VIOLET_VERIFY_SIGNATURE: the action always verifies the signature", s.Name)
+			}
+		case strings.HasPrefix(s.Uses, "actions/setup-go@"):
+			setupGo = i
+			if path != "source" || !strings.Contains(s.With["go-version-file"], "github.action_path") || !strings.HasSuffix(s.With["go-version-file"], "go.mod") {
+				t.Errorf("setup-go: install %q, go-version-file %q: want source only, the action's go.mod", path, s.With["go-version-file"])
+			}
+		case strings.Contains(s.Run, "go install"):
+			source = i
+			if path != "source" || !strings.Contains(s.Run, "go install ./cmd/violet") || !strings.Contains(s.Run, "GITHUB_ACTION_PATH") ||
+				!strings.Contains(s.Run, "go install \""+modulePath(t)+"/cmd/violet@") {
+				t.Errorf("step %q: want, for install source only, go install of the action's checkout or of %s/cmd/violet@VERSION", s.Name, modulePath(t))
+			}
+		}
+	}
+	if resolve < 0 || cosign < 0 || cache < 0 || release < 0 || setupGo < 0 || source < 0 {
+		t.Fatalf("steps: resolve %d, cosign-installer %d, cache %d, install.sh %d, setup-go %d, go install %d: one is missing",
+			resolve, cosign, cache, release, setupGo, source)
+	}
+	if !(resolve < cache && cosign < release && cache < release && setupGo < source) {
+		t.Errorf("step order: resolve %d < cache %d < install.sh %d, cosign-installer %d < install.sh, setup-go %d < go install %d",
+			resolve, cache, release, cosign, setupGo, source)
+	}
+}
+
+// installScript is the path of the install script.
+const installScript = "ci/install.sh"
+
+// installDefaultVersion returns the release ci/install.sh installs by default.
+func installDefaultVersion(t *testing.T) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^default_version=(v\S+)$`).FindSubmatch(readRepoFile(t, installScript))
+	if m == nil {
+		t.Fatalf("%s: no default_version=vX.Y.Z line", installScript)
+	}
+	return string(m[1])
+}
+
+// TestReleasePins checks that the release the integrations install by
+// default is the same everywhere: ci/install.sh (the action, any shell),
+// the GitLab template's image tag, and the recipes of docs/ci.md.
+func TestReleasePins(t *testing.T) {
+	v := installDefaultVersion(t)
+	if !regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`).MatchString(v) {
+		t.Errorf("%s: default_version %q is not a release tag", installScript, v)
+	}
+	if _, _, vars := readGitLabTemplate(t); vars["VIOLET_VERSION"] != v {
+		t.Errorf("%s: VIOLET_VERSION %q, %s installs %s: set both at a release", gitlabTemplate, vars["VIOLET_VERSION"], installScript, v)
+	}
+	doc := string(readRepoFile(t, "docs/ci.md"))
+	for _, want := range []string{"violet-mlsecops/violet@" + v, "VIOLET_VERSION: " + v, "violet/" + v + "/ci/install.sh"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/ci.md does not show %q: the recipes pin another release than %s", want, installScript)
+		}
+	}
+	for _, old := range regexp.MustCompile(`violet-mlsecops/violet@(v\d[\w.-]*)`).FindAllStringSubmatch(doc, -1) {
+		if old[1] != v {
+			t.Errorf("docs/ci.md pins violet-mlsecops/violet@%s, the release is %s", old[1], v)
 		}
 	}
 }
@@ -337,12 +501,27 @@ func documentedCommands(desc string) map[string]bool {
 // gitlabTemplate is the path of the GitLab template.
 const gitlabTemplate = "ci/gitlab/violet.gitlab-ci.yml"
 
+// gitlabImage is a job's image: a name, or a name and an entrypoint.
+type gitlabImage struct {
+	Name       string   `yaml:"name"`
+	Entrypoint []string `yaml:"entrypoint"`
+}
+
+// UnmarshalYAML reads both forms of image:.
+func (i *gitlabImage) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&i.Name)
+	}
+	type plain gitlabImage
+	return n.Decode((*plain)(i))
+}
+
 // gitlabJob is a job of the GitLab template.
 type gitlabJob struct {
-	Extends      any      `yaml:"extends"`
-	Image        string   `yaml:"image"`
-	BeforeScript []string `yaml:"before_script"`
-	Script       []string `yaml:"script"`
+	Extends      any         `yaml:"extends"`
+	Image        gitlabImage `yaml:"image"`
+	BeforeScript []string    `yaml:"before_script"`
+	Script       []string    `yaml:"script"`
 	Artifacts    struct {
 		When  string   `yaml:"when"`
 		Paths []string `yaml:"paths"`
@@ -386,16 +565,35 @@ func TestGitLabTemplate(t *testing.T) {
 		}
 	}
 
+	// .violet: the release image, whose entrypoint (violet) GitLab must not
+	// run; nothing to build.
 	base, ok := jobs[".violet"]
 	if !ok {
 		t.Fatal("no .violet hidden job")
 	}
-	goVersion := regexp.MustCompile(`(?m)^go\s+(\d+\.\d+)`).FindSubmatch(readRepoFile(t, "go.mod"))
-	if goVersion == nil || base.Image != "golang:"+string(goVersion[1]) {
-		t.Errorf(".violet image %q, want golang:%s (go.mod)", base.Image, goVersion[1])
+	if want := releaseImage(t) + ":${VIOLET_VERSION}"; base.Image.Name != want {
+		t.Errorf(".violet image %q, want %s", base.Image.Name, want)
 	}
-	if !strings.Contains(strings.Join(base.BeforeScript, "\n"), "go install \""+modulePath(t)+"/cmd/violet@${VIOLET_VERSION}\"") {
-		t.Errorf(".violet does not go install %s/cmd/violet@${VIOLET_VERSION}", modulePath(t))
+	if len(base.Image.Entrypoint) != 1 || base.Image.Entrypoint[0] != "" {
+		t.Errorf(".violet image entrypoint %q, want [\"\"]: GitLab runs the script with the image's shell", base.Image.Entrypoint)
+	}
+	if strings.Contains(strings.Join(base.BeforeScript, "\n"), "go ") {
+		t.Errorf(".violet before_script %q builds violet: the image has it", base.BeforeScript)
+	}
+	// .violet-source: the documented source build.
+	src, ok := jobs[".violet-source"]
+	if !ok {
+		t.Fatal("no .violet-source hidden job")
+	}
+	goVersion := regexp.MustCompile(`(?m)^go\s+(\d+\.\d+)`).FindSubmatch(readRepoFile(t, "go.mod"))
+	if goVersion == nil || src.Image.Name != "golang:"+string(goVersion[1]) {
+		t.Errorf(".violet-source image %q, want golang:%s (go.mod)", src.Image.Name, goVersion[1])
+	}
+	if !strings.Contains(strings.Join(src.BeforeScript, "\n"), "go install \""+modulePath(t)+"/cmd/violet@${VIOLET_VERSION}\"") {
+		t.Errorf(".violet-source does not go install %s/cmd/violet@${VIOLET_VERSION}", modulePath(t))
+	}
+	if !regexp.MustCompile(`(?m)^#\s+extends: \.violet-source$`).Match(data) {
+		t.Error("the header does not show how to extend .violet-source")
 	}
 	for _, name := range []string{"violet-scan", "violet-gate"} {
 		j, ok := jobs[name]
@@ -426,6 +624,51 @@ func TestGitLabTemplate(t *testing.T) {
 	}
 }
 
+// releaseImage returns the image repository the release publishes
+// (.goreleaser.yaml), after checking that it is tagged v<version>.
+func releaseImage(t *testing.T) string {
+	t.Helper()
+	var g struct {
+		Dockers []struct {
+			Images []string `yaml:"images"`
+			Tags   []string `yaml:"tags"`
+		} `yaml:"dockers_v2"`
+	}
+	unmarshalYAML(t, ".goreleaser.yaml", &g)
+	if len(g.Dockers) != 1 || len(g.Dockers[0].Images) != 1 {
+		t.Fatalf(".goreleaser.yaml: want one image, got %+v", g.Dockers)
+	}
+	if !slices.Contains(g.Dockers[0].Tags, "v{{ .Version }}") {
+		t.Errorf(".goreleaser.yaml tags the image %v: the template's VIOLET_VERSION (v1.2.3) needs v{{ .Version }}", g.Dockers[0].Tags)
+	}
+	return g.Dockers[0].Images[0]
+}
+
+// shellImages are base images that hold a POSIX sh on PATH: GitLab runs a
+// job's script with the image's shell, and fails one without
+// ("exec: \"sh\": executable file not found in $PATH").
+var shellImages = []*regexp.Regexp{
+	regexp.MustCompile(`^gcr\.io/distroless/[\w.-]+:debug(-nonroot)?(-[\w.]+)?$`), // busybox in /busybox
+	regexp.MustCompile(`^(docker\.io/)?(library/)?(busybox|alpine|debian|ubuntu)(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$`),
+}
+
+// TestGitLabImageHasShell checks that the release image, which the GitLab
+// template runs its jobs in, has a shell: distroless/static has none.
+func TestGitLabImageHasShell(t *testing.T) {
+	from := regexp.MustCompile(`(?mi)^FROM\s+(?:--platform=\S+\s+)?(\S+)`).FindAllSubmatch(readRepoFile(t, "Dockerfile"), -1)
+	if from == nil {
+		t.Fatal("Dockerfile: no FROM")
+	}
+	base := string(from[len(from)-1][1])
+	for _, re := range shellImages {
+		if re.MatchString(base) {
+			return
+		}
+	}
+	t.Errorf("the release image is FROM %s, which has no shell: the GitLab template's jobs cannot run in it "+
+		"(use gcr.io/distroless/static-debian12:debug-nonroot, which adds busybox sh)", base)
+}
+
 // modelExtensions are the extensions the violet-scan hook must match.
 var modelExtensions = []string{".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".h5",
 	".hdf5", ".keras", ".safetensors", ".gguf", ".onnx", ".pb", ".tflite", ".msgpack"}
@@ -447,13 +690,30 @@ func TestPreCommitHooks(t *testing.T) {
 	unmarshalYAML(t, ".pre-commit-hooks.yaml", &hooks)
 	root := newRoot()
 	seen := map[string]bool{}
+	byID := map[string]int{}
+	for i, h := range hooks {
+		byID[h.ID] = i
+	}
 	for _, h := range hooks {
 		seen[h.ID] = true
 		if h.Name == "" || h.Entry == "" || h.Description == "" {
 			t.Errorf("hook %s: name, entry and description are required", h.ID)
 		}
-		if h.Language != "golang" {
-			t.Errorf("hook %s: language %q, want golang", h.ID, h.Language)
+		// HOOK builds violet (golang); HOOK-system runs the violet on PATH,
+		// the same check on the same files.
+		base, system := strings.CutSuffix(h.ID, "-system")
+		if want := map[bool]string{false: "golang", true: "system"}[system]; h.Language != want {
+			t.Errorf("hook %s: language %q, want %s", h.ID, h.Language, want)
+		}
+		if system {
+			i, ok := byID[base]
+			if !ok {
+				t.Errorf("hook %s: no hook %s that it is the system variant of", h.ID, base)
+			} else if b := hooks[i]; h.Entry != b.Entry || h.Files != b.Files || !slices.Equal(h.Types, b.Types) ||
+				(h.PassFilenames == nil) != (b.PassFilenames == nil) || (h.PassFilenames != nil && *h.PassFilenames != *b.PassFilenames) ||
+				h.RequireSerial != b.RequireSerial {
+				t.Errorf("hook %s does not run what %s runs, on the same files", h.ID, base)
+			}
 		}
 		if !strings.HasPrefix(h.Entry, "violet ") {
 			t.Errorf("hook %s: entry %q does not run violet", h.ID, h.Entry)
@@ -471,7 +731,7 @@ func TestPreCommitHooks(t *testing.T) {
 				t.Errorf("hook %s passes file names, but violet %s refuses two: %v", h.ID, cmd.Name(), err)
 			}
 		}
-		switch h.ID {
+		switch base {
 		case "violet-scan":
 			for _, ext := range modelExtensions {
 				for _, p := range []string{"model" + ext, "models/sub/weights" + strings.ToUpper(ext)} {
@@ -498,7 +758,7 @@ func TestPreCommitHooks(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range []string{"violet-scan", "violet-deps"} {
+	for _, id := range []string{"violet-scan", "violet-deps", "violet-scan-system", "violet-deps-system"} {
 		if !seen[id] {
 			t.Errorf("no %s hook", id)
 		}
