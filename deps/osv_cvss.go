@@ -1,86 +1,68 @@
 package deps
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"strings"
+
+	gocvss30 "github.com/pandatix/go-cvss/30"
+	gocvss31 "github.com/pandatix/go-cvss/31"
+	gocvss40 "github.com/pandatix/go-cvss/40"
 )
 
+// CVSS scores are computed by github.com/pandatix/go-cvss, which
+// implements the formulas of FIRST's specifications (v3.0, v3.1 with its
+// Roundup, v4.0 with its macro-vector tables) and checks vectors
+// strictly: the header, every base metric present once, known values.
+
 // CVSS3BaseScore computes the base score of a CVSS v3.0 or v3.1 vector
-// ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" is 9.8), following the
-// formulas of the CVSS v3.1 specification, section 7.1, with its
-// Roundup (Appendix A). Temporal and environmental metrics in the
-// vector are accepted and ignored.
+// ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" is 9.8). Temporal and
+// environmental metrics in the vector are checked and ignored.
 func CVSS3BaseScore(vector string) (float64, error) {
-	parts := strings.Split(strings.TrimSpace(vector), "/")
-	if len(parts) < 9 || (parts[0] != "CVSS:3.1" && parts[0] != "CVSS:3.0") {
-		return 0, fmt.Errorf("not a CVSS v3 vector: %q", vector)
-	}
-	m := map[string]string{}
-	for _, p := range parts[1:] {
-		k, v, ok := strings.Cut(p, ":")
-		if !ok {
-			return 0, fmt.Errorf("bad CVSS v3 metric %q", p)
+	v := strings.TrimSpace(vector)
+	var score float64
+	var err error
+	switch {
+	case strings.HasPrefix(v, "CVSS:3.1/"):
+		var c *gocvss31.CVSS31
+		if c, err = gocvss31.ParseVector(v); err == nil {
+			score = c.BaseScore()
 		}
-		if _, dup := m[k]; dup {
-			return 0, fmt.Errorf("repeated CVSS v3 metric %q", k)
+	case strings.HasPrefix(v, "CVSS:3.0/"):
+		var c *gocvss30.CVSS30
+		if c, err = gocvss30.ParseVector(v); err == nil {
+			score = c.BaseScore()
 		}
-		m[k] = v
+	default:
+		return 0, fmt.Errorf("not a CVSS v3 vector: %q", truncate(v))
 	}
-	weight := func(k string, w map[string]float64) (float64, error) {
-		x, ok := w[m[k]]
-		if !ok {
-			return 0, fmt.Errorf("bad or missing CVSS v3 metric %s:%s", k, m[k])
-		}
-		return x, nil
+	if err != nil {
+		return 0, fmt.Errorf("bad CVSS v3 vector %q: %w", truncate(v), err)
 	}
-	var errs []error
-	get := func(k string, w map[string]float64) float64 {
-		x, err := weight(k, w)
-		errs = append(errs, err)
-		return x
-	}
-	changed := m["S"] == "C"
-	if m["S"] != "C" && m["S"] != "U" {
-		return 0, fmt.Errorf("bad or missing CVSS v3 metric S:%s", m["S"])
-	}
-	av := get("AV", map[string]float64{"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2})
-	ac := get("AC", map[string]float64{"L": 0.77, "H": 0.44})
-	prW := map[string]float64{"N": 0.85, "L": 0.62, "H": 0.27}
-	if changed {
-		prW = map[string]float64{"N": 0.85, "L": 0.68, "H": 0.5}
-	}
-	pr := get("PR", prW)
-	ui := get("UI", map[string]float64{"N": 0.85, "R": 0.62})
-	cia := map[string]float64{"H": 0.56, "L": 0.22, "N": 0}
-	c, i, a := get("C", cia), get("I", cia), get("A", cia)
-	if err := errors.Join(errs...); err != nil {
-		return 0, err
-	}
-	iss := 1 - (1-c)*(1-i)*(1-a)
-	var impact float64
-	if changed {
-		impact = 7.52*(iss-0.029) - 3.25*math.Pow(iss-0.02, 15)
-	} else {
-		impact = 6.42 * iss
-	}
-	expl := 8.22 * av * ac * pr * ui
-	if impact <= 0 {
-		return 0, nil
-	}
-	if changed {
-		return roundup(math.Min(1.08*(impact+expl), 10)), nil
-	}
-	return roundup(math.Min(impact+expl, 10)), nil
+	return score, nil
 }
 
-// roundup is CVSS v3.1's Roundup: the smallest number with one decimal
-// that is at least x, computed on integers to avoid float artefacts.
-func roundup(x float64) float64 {
-	n := int64(math.Round(x * 100000))
-	if n%10000 == 0 {
-		return float64(n) / 100000
+// cvss4NotBase are the metrics of a CVSS v4.0 vector that are not base
+// metrics and change its score: threat and environmental (supplemental
+// metrics change nothing).
+var cvss4NotBase = []string{"E", "CR", "IR", "AR", "MAV", "MAC", "MAT", "MPR", "MUI", "MVC", "MVI", "MVA", "MSC", "MSI", "MSA"}
+
+// CVSS4BaseScore computes the base score (CVSS-B) of a CVSS v4.0 vector
+// ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N" is
+// 9.3). Threat, environmental and supplemental metrics in the vector are
+// checked and ignored.
+func CVSS4BaseScore(vector string) (float64, error) {
+	v := strings.TrimSpace(vector)
+	if !strings.HasPrefix(v, "CVSS:4.0/") {
+		return 0, fmt.Errorf("not a CVSS v4.0 vector: %q", truncate(v))
 	}
-	return float64(n/10000+1) / 10
+	c, err := gocvss40.ParseVector(v)
+	if err != nil {
+		return 0, fmt.Errorf("bad CVSS v4.0 vector %q: %w", truncate(v), err)
+	}
+	for _, m := range cvss4NotBase {
+		if err := c.Set(m, "X"); err != nil {
+			return 0, fmt.Errorf("CVSS v4.0 metric %s: %w", m, err)
+		}
+	}
+	return c.Score(), nil
 }

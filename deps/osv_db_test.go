@@ -154,7 +154,9 @@ func TestZipReader(t *testing.T) {
 			}
 			fmt.Fprintf(w, `{"n":%d,"pad":"%s"}`, i, strings.Repeat("ab", i%50))
 		}
-		zw.SetComment("OSV export")
+		if err := zw.SetComment("OSV export"); err != nil {
+			t.Fatal(err)
+		}
 		if err := zw.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +240,9 @@ func FuzzZipReader(f *testing.F) {
 	zw := zip.NewWriter(&buf)
 	for i := range 3 {
 		w, _ := zw.Create(fmt.Sprintf("a%d.json", i))
-		w.Write([]byte(`{"id":"PYSEC-1-1"}`))
+		if _, err := w.Write([]byte(`{"id":"PYSEC-1-1"}`)); err != nil {
+			f.Fatal(err)
+		}
 	}
 	zw.Close()
 	f.Add(buf.Bytes())
@@ -246,7 +250,9 @@ func FuzzZipReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := 0
 		var out bytes.Buffer
-		eachZipEntry(bytes.NewReader(data), int64(len(data)), 100, func(e *zipEntry) error {
+		// Hostile input: an error is expected, only a panic, a hang or an
+		// entry read unchecked is a failure.
+		_ = eachZipEntry(bytes.NewReader(data), int64(len(data)), 100, func(e *zipEntry) error {
 			if n++; n > 100 {
 				t.Fatalf("more than the limit of entries")
 			}
@@ -288,7 +294,9 @@ func largeOSVZip(t testing.TB, n int) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(rec.Bytes())
+		if _, err := w.Write(rec.Bytes()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -385,7 +393,9 @@ func TestOSVDamagedEntry(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "PYSEC-1-1.json", Method: zip.Store})
-	w.Write(rec("PYSEC-1-1", `{"package":{"ecosystem":"PyPI","name":"torch"},"versions":["2.5.1"]}`, ""))
+	if _, err := w.Write(rec("PYSEC-1-1", `{"package":{"ecosystem":"PyPI","name":"torch"},"versions":["2.5.1"]}`, "")); err != nil {
+		t.Fatal(err)
+	}
 	zw.Close()
 	data := buf.Bytes()
 	i := bytes.Index(data, []byte(`"torch"`))

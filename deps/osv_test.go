@@ -35,11 +35,15 @@ func buildZip(t *testing.T, extra map[string][]byte) string {
 			t.Fatal(err)
 		}
 		w, _ := zw.Create(e.Name())
-		w.Write(data)
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for name, data := range extra {
 		w, _ := zw.Create(name)
-		w.Write(data)
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -176,9 +180,15 @@ func TestOSVRangeSemantics(t *testing.T) {
 func TestOSVWithdrawnAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	pkg := `{"package":{"ecosystem":"PyPI","name":"demo"},"versions":["1.0"]}`
-	os.WriteFile(filepath.Join(dir, "a.json"), rec("GHSA-aaaa-bbbb-cccc", pkg, `"withdrawn":"2024-01-01T00:00:00Z",`), 0o600)
-	os.WriteFile(filepath.Join(dir, "b.json"), rec("PYSEC-2024-1", pkg, `"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:N/A:N"}],`), 0o600)
-	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not json"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), rec("GHSA-aaaa-bbbb-cccc", pkg, `"withdrawn":"2024-01-01T00:00:00Z",`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.json"), rec("PYSEC-2024-1", pkg, `"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:N/A:N"}],`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	db, err := OpenDB(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -188,18 +198,24 @@ func TestOSVWithdrawnAndErrors(t *testing.T) {
 		t.Fatalf("withdrawn not skipped or bad severity: %+v", ms)
 	}
 
-	os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"id":"PYSEC-1-1","affected":[`), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"id":"PYSEC-1-1","affected":[`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := OpenDB(dir); err == nil || !strings.Contains(err.Error(), "c.json") || !strings.Contains(err.Error(), "bad OSV JSON") {
 		t.Errorf("bad JSON: %v", err)
 	}
-	os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"id":""}`), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"id":""}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := OpenDB(dir); err == nil || !strings.Contains(err.Error(), "bad OSV record") {
 		t.Errorf("no id: %v", err)
 	}
 	os.Remove(filepath.Join(dir, "c.json"))
 	big := append([]byte(`{"id":"PYSEC-1-1","details":"`), bytes.Repeat([]byte("a"), MaxOSVRecordSize)...)
 	big = append(big, `"}`...)
-	os.WriteFile(filepath.Join(dir, "d.json"), big, 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "d.json"), big, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := OpenDB(dir); err == nil || !strings.Contains(err.Error(), "exceeds") {
 		t.Errorf("huge record: %v", err)
 	}
@@ -216,7 +232,9 @@ func TestOSVWithdrawnAndErrors(t *testing.T) {
 		t.Errorf("bad zip record: %v", err)
 	}
 	notZip := filepath.Join(t.TempDir(), "all.zip")
-	os.WriteFile(notZip, []byte("PK nope"), 0o600)
+	if err := os.WriteFile(notZip, []byte("PK nope"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := OpenDB(notZip); err == nil || !strings.Contains(err.Error(), "not a zip") {
 		t.Errorf("not a zip: %v", err)
 	}
@@ -266,13 +284,19 @@ func TestOnline(t *testing.T) {
 				return
 			}
 			if q.Queries[0].Package.Name == "torch" && q.Queries[0].Version == "2.5.1" {
-				w.Write([]byte(`{"results":[{"vulns":[{"id":"GHSA-53q9-r3pm-6pq6","modified":"2025-04-18T00:00:00Z"}]}]}`))
+				if _, err := w.Write([]byte(`{"results":[{"vulns":[{"id":"GHSA-53q9-r3pm-6pq6","modified":"2025-04-18T00:00:00Z"}]}]}`)); err != nil {
+					t.Error(err)
+				}
 				return
 			}
-			w.Write([]byte(`{"results":[{}]}`))
+			if _, err := w.Write([]byte(`{"results":[{}]}`)); err != nil {
+				t.Error(err)
+			}
 		case r.Method == http.MethodGet && r.URL.Path == "/v1/vulns/GHSA-53q9-r3pm-6pq6":
 			gets.Add(1)
-			w.Write(torch)
+			if _, err := w.Write(torch); err != nil {
+				t.Error(err)
+			}
 		default:
 			http.NotFound(w, r)
 		}

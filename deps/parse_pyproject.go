@@ -152,7 +152,7 @@ func (mr *manifestReader) requirement(s string, line int) error {
 	if rest, ok := strings.CutPrefix(strings.TrimSpace(s), "-e "); ok {
 		s = rest
 	}
-	p, err := parseRequirement(s)
+	p, err := ParseRequirement(s)
 	if err != nil {
 		return mr.errorf(line, "%s", err)
 	}
@@ -366,7 +366,7 @@ func poetryDependency(name string, v any, sources map[string]string) (Package, e
 		p.Specifier = spec // alternatives: not one interval, left unmatched
 		return p, nil
 	}
-	q, err := parseRequirement(name + " " + spec)
+	q, err := ParseRequirement(name + " " + spec)
 	if err != nil {
 		return Package{}, err
 	}
@@ -460,7 +460,7 @@ func (mr *manifestReader) uv(pp *pyproject) error {
 	}
 	for i, s := range uv.ConstraintDependencies {
 		line := mr.line("tool", "uv", "constraint-dependencies", strconv.Itoa(i))
-		p, err := parseRequirement(s)
+		p, err := ParseRequirement(s)
 		if err != nil {
 			return mr.errorf(line, "%s", err)
 		}

@@ -202,7 +202,7 @@ func (st *parseState) requirementLine(file string, line int, text string, constr
 		}
 		return nil
 	}
-	p, err := parseRequirement(spec)
+	p, err := ParseRequirement(spec)
 	if err != nil {
 		return perr("%s", err)
 	}
@@ -332,9 +332,14 @@ var specifierClause = regexp.MustCompile(`^(~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9_.*+
 // nameAtStart matches the package name that starts a PEP 508 requirement.
 var nameAtStart = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?`)
 
-// parseRequirement parses a PEP 508 requirement, or a URL or path (as
-// pip accepts, with #egg=name), into a package without file and line.
-func parseRequirement(s string) (Package, error) {
+// ParseRequirement parses a PEP 508 requirement ("torch[cuda]>=2.1,<3;
+// python_version >= '3.9'", "name @ URL"), or a URL or path as pip
+// accepts one (with #egg=name), into a package without file and line:
+// an exact pin (== without a wildcard, or ===) is its Version, any other
+// specifier its Specifier, with its clauses checked. It is the one PEP
+// 508 parser of Violet: every dependency file reader, and violet
+// discover's inventory, use it.
+func ParseRequirement(s string) (Package, error) {
 	s = strings.TrimSpace(s)
 	// As pip: a URL, or a path unless "name @ ..." (a PEP 508 URL).
 	if src, ok := urlSource(s); ok {
@@ -356,32 +361,8 @@ func parseRequirement(s string) (Package, error) {
 		}
 		rest = strings.TrimSpace(rest[end+1:])
 	}
-	if strings.HasPrefix(rest, "@") {
-		rest = strings.TrimSpace(rest[1:])
-		u := rest
-		if i := strings.IndexAny(rest, " \t"); i >= 0 {
-			u = rest[:i]
-			rest = strings.TrimSpace(rest[i:])
-			if !strings.HasPrefix(rest, ";") {
-				return Package{}, fmt.Errorf("unexpected %q after URL", truncate(rest))
-			}
-			p.Markers = strings.TrimSpace(rest[1:])
-			if p.Markers == "" {
-				return Package{}, fmt.Errorf("empty environment markers")
-			}
-		}
-		if u == "" {
-			return Package{}, fmt.Errorf("missing URL after @")
-		}
-		src, ok := urlSource(u)
-		if !ok {
-			return Package{}, fmt.Errorf("invalid URL %q", truncate(u))
-		}
-		p.Source, p.URL = src, u
-		if fname, fver := distFileName(u); fver != "" && normalizePackageName(fname) == normalizePackageName(name) {
-			p.Version = fver
-		}
-		return p, nil
+	if url, ok := strings.CutPrefix(rest, "@"); ok {
+		return nameAtURL(p, strings.TrimSpace(url))
 	}
 	spec := rest
 	if i := strings.IndexByte(rest, ';'); i >= 0 {
@@ -394,6 +375,42 @@ func parseRequirement(s string) (Package, error) {
 	if strings.HasPrefix(spec, "(") && strings.HasSuffix(spec, ")") {
 		spec = strings.TrimSpace(spec[1 : len(spec)-1])
 	}
+	return withSpecifier(p, spec)
+}
+
+// nameAtURL reads the rest of "name @ URL [; markers]": rest is what
+// follows the @.
+func nameAtURL(p Package, rest string) (Package, error) {
+	u := rest
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		u = rest[:i]
+		rest = strings.TrimSpace(rest[i:])
+		if !strings.HasPrefix(rest, ";") {
+			return Package{}, fmt.Errorf("unexpected %q after URL", truncate(rest))
+		}
+		p.Markers = strings.TrimSpace(rest[1:])
+		if p.Markers == "" {
+			return Package{}, fmt.Errorf("empty environment markers")
+		}
+	}
+	if u == "" {
+		return Package{}, fmt.Errorf("missing URL after @")
+	}
+	src, ok := urlSource(u)
+	if !ok {
+		return Package{}, fmt.Errorf("invalid URL %q", truncate(u))
+	}
+	p.Source, p.URL = src, u
+	if fname, fver := distFileName(u); fver != "" && normalizePackageName(fname) == normalizePackageName(p.Name) {
+		p.Version = fver
+	}
+	return p, nil
+}
+
+// withSpecifier checks a version specifier and sets it on p: an exact pin
+// (=== or == without a wildcard) as its Version, else as its Specifier,
+// clauses without spaces.
+func withSpecifier(p Package, spec string) (Package, error) {
 	if spec == "" {
 		return p, nil
 	}
@@ -420,6 +437,9 @@ func parseRequirement(s string) (Package, error) {
 	return p, nil
 }
 
+// parseRequirement is ParseRequirement, for the readers that call it so.
+func parseRequirement(s string) (Package, error) { return ParseRequirement(s) }
+
 // parseURLRequirement parses a bare URL or path requirement: the name
 // comes from its #egg= fragment or its file name, markers follow "; ".
 func parseURLRequirement(s, src string) (Package, error) {
@@ -432,7 +452,7 @@ func parseURLRequirement(s, src string) (Package, error) {
 		p.Markers = strings.TrimSpace(s[i+len(markerSep):])
 		s = strings.TrimSpace(s[:i])
 	}
-	if strings.ContainsAny(s, " \t") {
+	if s == "" || strings.ContainsAny(s, " \t") {
 		return Package{}, fmt.Errorf("invalid requirement %q", truncate(s))
 	}
 	// A path may end in extras: ".[dev]".

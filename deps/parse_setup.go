@@ -1,10 +1,11 @@
 package deps
 
 import (
+	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/violet-mlsecops/violet/internal/pysrc"
 )
 
 // setup.cfg (setuptools' declarative configuration, INI): [options]
@@ -59,7 +60,7 @@ func parseSetupCfg(st *parseState, file string, data []byte) error {
 			if strings.HasPrefix(l.text, "#") {
 				continue
 			}
-			p, err := parseRequirement(l.text)
+			p, err := ParseRequirement(l.text)
 			if err != nil {
 				return &ParseError{File: file, Line: l.line, Msg: fmt.Sprintf("[%s] %s: %s", v.section, v.key, err)}
 			}
@@ -132,178 +133,11 @@ const maxSetupPySize = 1 << 20
 // for a dict of lists (extras_require).
 var setupPyKeys = map[string]bool{"install_requires": false, "setup_requires": false, "extras_require": true}
 
-// pyToken is a token of Python source.
-type pyToken struct {
-	kind byte // pyName, pyString, pyOther (f-strings, bytes, numbers), pyOp, pyNewline
-	text string
-	line int
-}
-
-const (
-	pyName    = 'n'
-	pyString  = 's'
-	pyOther   = 'x'
-	pyOp      = 'o'
-	pyNewline = 'N'
-)
-
-// pyOps are Python's operators of more than one character, longest
-// first.
-var pyOps = []string{"**=", "//=", ">>=", "<<=", "...", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=", ":=", "->", "**", "//", "<<", ">>"}
-
-// pyTokens splits Python source into tokens. A logical line ends with a
-// pyNewline token (newlines inside brackets and after a backslash do
-// not end one). Comments are dropped.
-func pyTokens(file string, src string) ([]pyToken, error) {
-	var toks []pyToken
-	line, depth := 1, 0
-	perr := func(msg string) error { return &ParseError{File: file, Line: line, Msg: "setup.py: " + msg} }
-	emit := func(kind byte, text string) { toks = append(toks, pyToken{kind, text, line}) }
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
-		case c == '\n':
-			if depth == 0 && len(toks) > 0 && toks[len(toks)-1].kind != pyNewline {
-				emit(pyNewline, "")
-			}
-			line++
-			i++
-		case c == ' ' || c == '\t' || c == '\r' || c == '\f':
-			i++
-		case c == '\\' && i+1 < len(src) && (src[i+1] == '\n' || src[i+1] == '\r'):
-			i += 2
-			if src[i-1] == '\r' && i < len(src) && src[i] == '\n' {
-				i++
-			}
-			line++
-		case c == '#':
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-		case c == '\'' || c == '"':
-			start := line
-			s, n, err := readPyString(src[i:], false, &line)
-			if err != nil {
-				line = start
-				return nil, perr(err.Error())
-			}
-			toks = append(toks, pyToken{pyString, s, start})
-			i += n
-		case c < utf8.RuneSelf && (c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') || c >= utf8.RuneSelf:
-			j := i
-			for j < len(src) {
-				r, size := utf8.DecodeRuneInString(src[j:])
-				if r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-					break
-				}
-				j += size
-			}
-			if j == i { // a character that starts nothing
-				_, size := utf8.DecodeRuneInString(src[i:])
-				emit(pyOther, src[i:i+size])
-				i += size
-				continue
-			}
-			word := src[i:j]
-			if j < len(src) && (src[j] == '\'' || src[j] == '"') && len(word) <= 2 && strings.Trim(strings.ToLower(word), "rubft") == "" {
-				start := line
-				s, n, err := readPyString(src[j:], strings.ContainsAny(word, "rR"), &line)
-				if err != nil {
-					line = start
-					return nil, perr(err.Error())
-				}
-				kind := byte(pyString)
-				if strings.ContainsAny(word, "bBfFtT") {
-					kind = pyOther // bytes, f-strings and templates are not literal text
-				}
-				toks = append(toks, pyToken{kind, s, start})
-				i = j + n
-				continue
-			}
-			emit(pyName, word)
-			i = j
-		case '0' <= c && c <= '9' || c == '.' && i+1 < len(src) && '0' <= src[i+1] && src[i+1] <= '9':
-			j := i + 1
-			for j < len(src) && (src[j] == '.' || src[j] == '_' || 'a' <= src[j]|0x20 && src[j]|0x20 <= 'z' || '0' <= src[j] && src[j] <= '9') {
-				j++
-			}
-			emit(pyOther, src[i:j])
-			i = j
-		default:
-			op := string(c)
-			for _, o := range pyOps {
-				if strings.HasPrefix(src[i:], o) {
-					op = o
-					break
-				}
-			}
-			switch op {
-			case "(", "[", "{":
-				depth++
-			case ")", "]", "}":
-				depth = max(depth-1, 0)
-			}
-			emit(pyOp, op)
-			i += len(op)
-		}
-	}
-	emit(pyNewline, "")
-	return toks, nil
-}
-
-// readPyString reads the string literal at the start of s (its quote), and
-// returns its text (escapes decoded unless raw) and length, counting
-// the newlines it spans into line.
-func readPyString(s string, raw bool, line *int) (string, int, error) {
-	q := s[:1]
-	if strings.HasPrefix(s, q+q+q) {
-		q = q + q + q
-	}
-	var b strings.Builder
-	for i := len(q); i < len(s); {
-		c := s[i]
-		switch {
-		case strings.HasPrefix(s[i:], q):
-			return b.String(), i + len(q), nil
-		case c == '\n' && len(q) == 1:
-			return "", 0, fmt.Errorf("unterminated string")
-		case c == '\\' && i+1 < len(s):
-			e := s[i+1]
-			if e == '\n' {
-				*line++
-			}
-			switch {
-			case raw:
-				b.WriteByte(c)
-				b.WriteByte(e)
-			case e == '\n':
-			case e == 'n':
-				b.WriteByte('\n')
-			case e == 't':
-				b.WriteByte('\t')
-			case e == '\\' || e == '\'' || e == '"':
-				b.WriteByte(e)
-			default:
-				b.WriteByte(c)
-				b.WriteByte(e)
-			}
-			i += 2
-		default:
-			if c == '\n' {
-				*line++
-			}
-			b.WriteByte(c)
-			i++
-		}
-	}
-	return "", 0, fmt.Errorf("unterminated string")
-}
-
 // setupPy reads the requirement lists of a setup.py.
 type setupPy struct {
 	st   *parseState
 	file string
-	toks []pyToken
+	toks []pysrc.Token
 	// done are the starts of the values read (a variable assigned once
 	// and passed as install_requires=name is read once); reported the
 	// keys already recorded as unread.
@@ -315,34 +149,39 @@ func parseSetupPy(st *parseState, file string, data []byte) error {
 	if len(data) > maxSetupPySize {
 		return &ParseError{File: file, Msg: fmt.Sprintf("setup.py larger than %d bytes", maxSetupPySize)}
 	}
-	toks, err := pyTokens(file, string(data))
+	toks, err := pysrc.Tokenize(data)
 	if err != nil {
-		return err
+		pe := &ParseError{File: file, Msg: "setup.py: " + err.Error()}
+		var se *pysrc.SyntaxError
+		if errors.As(err, &se) {
+			pe.Line, pe.Msg = se.Line, "setup.py: "+se.Msg
+		}
+		return pe
 	}
 	sp := &setupPy{st: st, file: file, toks: toks, done: map[int]bool{}, reported: map[string]bool{}}
 	for i, t := range toks {
-		isDict, ok := setupPyKeys[t.text]
+		isDict, ok := setupPyKeys[t.Text]
 		if !ok {
 			continue
 		}
-		start := -1
+		var start int
 		switch {
-		case t.kind == pyName && sp.isOp(i+1, "=") && sp.statementStart(i):
+		case t.Kind == pysrc.Name && sp.isOp(i+1, "=") && sp.statementStart(i):
 			// install_requires = [...], a variable: read once, unless changed
-			if start = sp.assignment(t.text); start < 0 {
-				sp.unread(t.line, t.text, "assigned more than once, or changed by code")
+			if start = sp.assignment(t.Text); start < 0 {
+				sp.unread(t.Line, t.Text, "assigned more than once, or changed by code")
 				continue
 			}
-		case t.kind == pyName && sp.isOp(i+1, "="):
+		case t.Kind == pysrc.Name && sp.isOp(i+1, "="):
 			start = i + 2 // install_requires=[...]
-		case t.kind == pyString && sp.isOp(i+1, ":"):
+		case t.Str() && sp.isOp(i+1, ":"):
 			start = i + 2 // {"install_requires": [...]}
-		case t.kind == pyString && sp.isOp(i-1, "[") && sp.isOp(i+1, "]"):
+		case t.Str() && sp.isOp(i-1, "[") && sp.isOp(i+1, "]"):
 			switch {
 			case sp.isOp(i+2, "="):
 				start = i + 3 // kwargs["install_requires"] = [...]
 			case sp.modified(i + 1):
-				sp.unread(t.line, t.text, "changed by code")
+				sp.unread(t.Line, t.Text, "changed by code")
 				continue
 			default:
 				continue
@@ -350,7 +189,7 @@ func parseSetupPy(st *parseState, file string, data []byte) error {
 		default:
 			continue // a read, an attribute, a definition, a string
 		}
-		if err := sp.value(t.text, t.line, start, isDict); err != nil {
+		if err := sp.value(t.Text, t.Line, start, isDict); err != nil {
 			return err
 		}
 	}
@@ -359,21 +198,21 @@ func parseSetupPy(st *parseState, file string, data []byte) error {
 
 // isOp reports whether token i is the operator op.
 func (sp *setupPy) isOp(i int, op string) bool {
-	return i >= 0 && i < len(sp.toks) && sp.toks[i].kind == pyOp && sp.toks[i].text == op
+	return i >= 0 && i < len(sp.toks) && sp.toks[i].Is(op)
 }
 
 // statementStart reports whether token i starts a logical line.
 func (sp *setupPy) statementStart(i int) bool {
-	return i == 0 || sp.toks[i-1].kind == pyNewline || sp.isOp(i-1, ";")
+	return i == 0 || sp.toks[i-1].Kind == pysrc.Newline || sp.isOp(i-1, ";")
 }
 
 // modified reports whether the name at token i is changed there: a
 // method call or attribute, an item, an augmented assignment.
 func (sp *setupPy) modified(i int) bool {
-	if i+1 >= len(sp.toks) || sp.toks[i+1].kind != pyOp {
+	if i+1 >= len(sp.toks) || sp.toks[i+1].Kind != pysrc.Op {
 		return false
 	}
-	switch op := sp.toks[i+1].text; op {
+	switch op := sp.toks[i+1].Text; op {
 	case ".", "[":
 		return true
 	case "==", "!=", "<=", ">=":
@@ -389,7 +228,7 @@ func (sp *setupPy) modified(i int) bool {
 func (sp *setupPy) assignment(name string) int {
 	start, count := -1, 0
 	for j, t := range sp.toks {
-		if t.kind != pyName || t.text != name {
+		if t.Kind != pysrc.Name || t.Text != name {
 			continue
 		}
 		switch {
@@ -420,10 +259,10 @@ func (sp *setupPy) unread(line int, key, why string) {
 // string of requirements; for a dict key, a dict of those), or a name
 // assigned once to one.
 func (sp *setupPy) value(key string, line, i int, isDict bool) error {
-	if i < len(sp.toks) && sp.toks[i].kind == pyName && sp.ends(i+1) {
-		j := sp.assignment(sp.toks[i].text)
+	if i < len(sp.toks) && sp.toks[i].Kind == pysrc.Name && sp.ends(i+1) {
+		j := sp.assignment(sp.toks[i].Text)
 		if j < 0 {
-			sp.unread(line, key, "is "+sp.toks[i].text+", a name not assigned exactly once, or changed by code")
+			sp.unread(line, key, "is "+sp.toks[i].Text+", a name not assigned exactly once, or changed by code")
 			return nil
 		}
 		i = j
@@ -432,7 +271,7 @@ func (sp *setupPy) value(key string, line, i int, isDict bool) error {
 		return nil
 	}
 	sp.done[i] = true
-	var items []pyToken
+	var items []pysrc.Token
 	var end int
 	var ok bool
 	if isDict {
@@ -445,16 +284,16 @@ func (sp *setupPy) value(key string, line, i int, isDict bool) error {
 		return nil
 	}
 	for _, it := range items {
-		for k, text := range strings.Split(it.text, "\n") {
+		for k, text := range strings.Split(it.Text, "\n") {
 			text = strings.TrimSpace(text)
 			if text == "" || strings.HasPrefix(text, "#") {
 				continue
 			}
-			p, err := parseRequirement(text)
+			p, err := ParseRequirement(text)
 			if err != nil {
-				return &ParseError{File: sp.file, Line: it.line + k, Msg: fmt.Sprintf("%s: %s", key, err)}
+				return &ParseError{File: sp.file, Line: it.Line + k, Msg: fmt.Sprintf("%s: %s", key, err)}
 			}
-			p.File, p.Line = sp.file, it.line+k
+			p.File, p.Line = sp.file, it.Line+k
 			if err := sp.st.add(p, false); err != nil {
 				return err
 			}
@@ -466,7 +305,7 @@ func (sp *setupPy) value(key string, line, i int, isDict bool) error {
 // ends reports whether a value ends before token i: the token closes an
 // argument, an item or a statement.
 func (sp *setupPy) ends(i int) bool {
-	if i >= len(sp.toks) || sp.toks[i].kind == pyNewline {
+	if i >= len(sp.toks) || sp.toks[i].Kind == pysrc.Newline {
 		return true
 	}
 	return sp.isOp(i, ",") || sp.isOp(i, ")") || sp.isOp(i, "}") || sp.isOp(i, ";")
@@ -474,28 +313,28 @@ func (sp *setupPy) ends(i int) bool {
 
 // stringItem reads adjacent string literals at token i (Python joins them)
 // as one item.
-func (sp *setupPy) stringItem(i int) (pyToken, int, bool) {
-	if i >= len(sp.toks) || sp.toks[i].kind != pyString {
-		return pyToken{}, i, false
+func (sp *setupPy) stringItem(i int) (pysrc.Token, int, bool) {
+	if i >= len(sp.toks) || !sp.toks[i].Str() {
+		return pysrc.Token{}, i, false
 	}
 	t := sp.toks[i]
-	for i++; i < len(sp.toks) && sp.toks[i].kind == pyString; i++ {
-		t.text += sp.toks[i].text
+	for i++; i < len(sp.toks) && sp.toks[i].Str(); i++ {
+		t.Text += sp.toks[i].Text
 	}
 	return t, i, true
 }
 
 // list reads a literal string, or list or tuple of strings, at token i;
 // it returns the items and the token after the literal.
-func (sp *setupPy) list(i int) ([]pyToken, int, bool) {
+func (sp *setupPy) list(i int) ([]pysrc.Token, int, bool) {
 	if s, end, ok := sp.stringItem(i); ok {
-		return []pyToken{s}, end, true
+		return []pysrc.Token{s}, end, true
 	}
 	if !sp.isOp(i, "[") && !sp.isOp(i, "(") {
 		return nil, i, false
 	}
-	closer := map[string]string{"[": "]", "(": ")"}[sp.toks[i].text]
-	var items []pyToken
+	closer := map[string]string{"[": "]", "(": ")"}[sp.toks[i].Text]
+	var items []pysrc.Token
 	for i++; ; {
 		if sp.isOp(i, closer) {
 			return items, i + 1, true
@@ -515,11 +354,11 @@ func (sp *setupPy) list(i int) ([]pyToken, int, bool) {
 }
 
 // dict reads a literal dict of string keys to literal lists at token i.
-func (sp *setupPy) dict(i int) ([]pyToken, int, bool) {
+func (sp *setupPy) dict(i int) ([]pysrc.Token, int, bool) {
 	if !sp.isOp(i, "{") {
 		return nil, i, false
 	}
-	var items []pyToken
+	var items []pysrc.Token
 	for i++; ; {
 		if sp.isOp(i, "}") {
 			return items, i + 1, true

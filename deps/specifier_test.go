@@ -249,9 +249,13 @@ func TestOnlineRecords(t *testing.T) {
 				http.Error(w, "a version was sent", 400)
 				return
 			}
-			w.Write([]byte(`{"results":[{"vulns":[{"id":"MAL-0000-violet-torchtriton"}]}]}`))
+			if _, err := w.Write([]byte(`{"results":[{"vulns":[{"id":"MAL-0000-violet-torchtriton"}]}]}`)); err != nil {
+				t.Error(err)
+			}
 		case r.URL.Path == "/v1/vulns/MAL-0000-violet-torchtriton":
-			w.Write(mal)
+			if _, err := w.Write(mal); err != nil {
+				t.Error(err)
+			}
 		default:
 			http.NotFound(w, r)
 		}

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pelletier/go-toml/v2/unstable"
+
 	"github.com/violet-mlsecops/violet/deps"
+	"github.com/violet-mlsecops/violet/internal/pysrc"
 )
 
 // depParser reads the packages a dependency file names (all of them; the
@@ -56,17 +60,9 @@ func fromDeps(rel string, src []byte) []Package {
 	}
 	var out []Package
 	for _, p := range m.Packages {
-		if p.Name == "" {
-			continue
+		if p.Name != "" {
+			out = append(out, packageOf(p, p.Line))
 		}
-		spec := p.Specifier
-		switch {
-		case p.Version != "":
-			spec = "==" + p.Version
-		case p.Source != deps.SourceIndex && p.URL != "":
-			spec = "@ " + p.URL
-		}
-		out = append(out, Package{Name: p.Name, Spec: spec, Line: p.Line})
 	}
 	return out
 }
@@ -89,30 +85,38 @@ func mlOnly(pkgs []Package) []Package {
 	return out
 }
 
-var requirementRe = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$`)
-
-// parseRequirement reads one PEP 508 requirement ("torch[cuda]>=2.1; python_version>'3.8'").
+// parseRequirement reads one PEP 508 requirement ("torch[cuda]>=2.1;
+// python_version>'3.8'") with violet deps' parser; ok is false for a
+// string that is not one, or that names no package (a bare URL).
 func parseRequirement(s string, line int) (Package, bool) {
-	s = strings.TrimSpace(s)
-	if i := strings.Index(s, ";"); i >= 0 {
-		s = strings.TrimSpace(s[:i])
-	}
-	m := requirementRe.FindStringSubmatch(s)
-	if m == nil {
+	p, err := deps.ParseRequirement(s)
+	if err != nil || p.Name == "" {
 		return Package{}, false
 	}
-	spec := strings.TrimSpace(m[2])
-	if strings.HasPrefix(spec, "(") && strings.HasSuffix(spec, ")") {
-		spec = strings.TrimSpace(spec[1 : len(spec)-1])
+	return packageOf(p, line), true
+}
+
+// packageOf is the inventory's view of a package deps read: its spec is
+// the pinned version, the direct URL, or the specifier.
+func packageOf(p deps.Package, line int) Package {
+	spec := p.Specifier
+	switch {
+	case p.Version != "":
+		spec = "==" + p.Version
+	case p.Source != deps.SourceIndex && p.URL != "":
+		spec = "@ " + p.URL
 	}
-	return Package{Name: m[1], Spec: spec, Line: line}, true
+	return Package{Name: p.Name, Spec: spec, Line: line}
 }
 
 // requirementsOf reads an array of PEP 508 strings.
 func requirementsOf(v tomlValue) []Package {
 	var out []Package
 	for _, e := range v.array {
-		if p, ok := parseRequirement(e.str, e.line); ok && e.table == nil {
+		if e.table != nil {
+			continue
+		}
+		if p, ok := parseRequirement(e.str, e.line); ok {
 			out = append(out, p)
 		}
 	}
@@ -148,11 +152,10 @@ var pyprojectArrays = map[string]bool{
 // parsePyproject reads PEP 621, PEP 735, Poetry, uv and PDM dependencies.
 func parsePyproject(src []byte) []Package {
 	var out []Package
-	scanTOML(string(src), func(table, key string, v tomlValue) {
+	scanTOML(src, func(table, key string, v tomlValue) {
 		switch {
 		case table == "project" && key == "dependencies",
 			table == "tool.uv" && (key == "dev-dependencies" || key == "constraint-dependencies"),
-			table == "project" && strings.HasPrefix(key, "optional-dependencies."),
 			pyprojectArrays[table]:
 			out = append(out, requirementsOf(v)...)
 		case pyprojectPoetryTable.MatchString(table) && key != "python":
@@ -165,7 +168,7 @@ func parsePyproject(src []byte) []Package {
 // parsePipfile reads a Pipfile's [packages] and [dev-packages].
 func parsePipfile(src []byte) []Package {
 	var out []Package
-	scanTOML(string(src), func(table, key string, v tomlValue) {
+	scanTOML(src, func(table, key string, v tomlValue) {
 		if table == "packages" || table == "dev-packages" {
 			out = append(out, poetrySpec(key, v))
 		}
@@ -179,17 +182,17 @@ var setupKeywords = map[string]bool{"install_requires": true, "extras_require": 
 // parseSetupPy reads the string literals of setup(install_requires=[...])
 // and extras_require={...} without running anything.
 func parseSetupPy(src []byte) []Package {
-	toks := tokenizePython(src)
+	toks, _ := pysrc.Tokenize(src) // what could not be read names no package
 	var out []Package
 	for i := 0; i+2 < len(toks); i++ {
-		if toks[i].kind != tokName || !setupKeywords[toks[i].text] || toks[i+1].text != "=" {
+		if toks[i].Kind != pysrc.Name || !setupKeywords[toks[i].Text] || !toks[i+1].Is("=") {
 			continue
 		}
 		depth := 0
 		for j := i + 2; j < len(toks); j++ {
 			t := toks[j]
-			if t.kind == tokOp {
-				switch t.text {
+			if t.Kind == pysrc.Op {
+				switch t.Text {
 				case "[", "{", "(":
 					depth++
 				case "]", "}", ")":
@@ -200,10 +203,12 @@ func parseSetupPy(src []byte) []Package {
 				break
 			}
 			// The keys of extras_require are strings too: skip a string
-			// followed by a colon.
-			if t.kind == tokString && !(j+1 < len(toks) && toks[j+1].text == ":") {
-				if p, ok := parseRequirement(t.text, t.line); ok {
-					out = append(out, p)
+			// followed by a colon. A string may hold one requirement a line.
+			if t.Str() && (j+1 >= len(toks) || !toks[j+1].Is(":")) {
+				for k, l := range strings.Split(t.Text, "\n") {
+					if p, ok := parseRequirement(l, t.Line+k); ok {
+						out = append(out, p)
+					}
 				}
 			}
 		}
@@ -241,4 +246,110 @@ func parseSetupCfg(src []byte) []Package {
 		}
 	}
 	return out
+}
+
+// tomlValue is a value of a TOML document as the dependency readers see
+// it: a string (or another scalar, as written), an array or an inline
+// table, with the line where it starts.
+type tomlValue struct {
+	str   string
+	array []tomlValue
+	table map[string]tomlValue
+	line  int
+}
+
+// maxTOMLDepth bounds the nested arrays and inline tables read (go-toml
+// bounds what it parses).
+const maxTOMLDepth = 16
+
+// scanTOML reads a TOML document with go-toml's parser and calls emit for
+// every key = value, with the table the value is in ("project",
+// "tool.poetry.dependencies"; dotted keys count: optional-dependencies.x
+// in [project] is x in "project.optional-dependencies"; an array of
+// tables is prefixed "[]") and the last part of its key. The expressions
+// before a syntax error are read, the rest is not; a document larger than
+// deps.MaxFileSize is not read at all.
+func scanTOML(src []byte, emit func(table, key string, v tomlValue)) {
+	if len(src) > deps.MaxFileSize {
+		return
+	}
+	lines := lineStarts(src)
+	var p unstable.Parser
+	p.Reset(src)
+	var table []string
+	prefix := ""
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			table, _ = tomlKey(e.Key(), lines)
+			prefix = ""
+			if e.Kind == unstable.ArrayTable {
+				prefix = "[]"
+			}
+		case unstable.KeyValue:
+			key, line := tomlKey(e.Key(), lines)
+			path := append(slices.Clone(table), key...)
+			n := len(path) - 1
+			emit(prefix+strings.Join(path[:n], "."), path[n], tomlValueOf(e.Value(), line, lines, 0))
+		}
+	}
+}
+
+// tomlKey returns the parts of a key and the line where it starts.
+func tomlKey(it unstable.Iterator, lines []int) ([]string, int) {
+	var parts []string
+	line := 0
+	for it.Next() {
+		if line == 0 {
+			line = lineOf(lines, it.Node(), 0)
+		}
+		parts = append(parts, string(it.Node().Data))
+	}
+	return parts, line
+}
+
+// tomlValueOf converts a value node; line is where its key is.
+func tomlValueOf(n *unstable.Node, line int, lines []int, depth int) tomlValue {
+	v := tomlValue{line: lineOf(lines, n, line)}
+	switch {
+	case depth >= maxTOMLDepth:
+	case n.Kind == unstable.Array:
+		for it := n.Children(); it.Next(); {
+			if c := it.Node(); c.Kind != unstable.Comment {
+				v.array = append(v.array, tomlValueOf(c, v.line, lines, depth+1))
+			}
+		}
+	case n.Kind == unstable.InlineTable:
+		v.table = map[string]tomlValue{}
+		for it := n.Children(); it.Next(); {
+			if kv := it.Node(); kv.Kind == unstable.KeyValue {
+				key, at := tomlKey(kv.Key(), lines)
+				v.table[strings.Join(key, ".")] = tomlValueOf(kv.Value(), at, lines, depth+1)
+			}
+		}
+	default:
+		v.str = string(n.Data)
+	}
+	return v
+}
+
+// lineStarts returns the offsets where the lines of src start.
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// lineOf returns the line (from 1) where node n starts, or def when the
+// parser did not record where.
+func lineOf(starts []int, n *unstable.Node, def int) int {
+	if n.Raw.Offset == 0 && n.Raw.Length == 0 {
+		return def
+	}
+	return sort.SearchInts(starts, int(n.Raw.Offset)+1)
 }

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/violet-mlsecops/violet/internal/pysrc"
 )
 
 // callRule says where a call names a model: which positional arguments and
@@ -131,26 +133,26 @@ const maxCallTokens = 4096
 
 // pythonRefs finds the models named in Python source.
 func pythonRefs(src []byte, c *refCollector) {
-	toks := tokenizePython(src)
+	toks, _ := pysrc.Tokenize(src) // what could not be read names no model
 	for i, t := range toks {
-		switch t.kind {
-		case tokName:
-			if i+1 < len(toks) && toks[i+1].text == "(" && toks[i+1].kind == tokOp {
+		switch t.Kind {
+		case pysrc.Name:
+			if i+1 < len(toks) && toks[i+1].Is("(") {
 				pythonCall(toks, i, c)
 			}
-			if i+2 < len(toks) && toks[i+1].text == "=" && toks[i+2].kind == tokString && statementStart(toks, i) && valueEnds(toks, i+2) {
-				if role, ok := keyRole(t.text); ok && !toks[i+2].dynamic {
-					if id, prov, ok := classifyID(toks[i+2].text, genericPolicy); ok {
-						c.add(toks[i+2].line, id, prov, t.text, role)
+			if i+2 < len(toks) && toks[i+1].Is("=") && toks[i+2].Str() && statementStart(toks, i) && valueEnds(toks, i+2) {
+				if role, ok := keyRole(t.Text); ok {
+					if id, prov, ok := classifyID(toks[i+2].Text, genericPolicy); ok {
+						c.add(toks[i+2].Line, id, prov, t.Text, role)
 					}
 				}
 			}
-		case tokString:
+		case pysrc.String:
 			// A dictionary entry: "model": "gpt-4o".
-			if i+2 < len(toks) && toks[i+1].text == ":" && toks[i+2].kind == tokString && !toks[i+2].dynamic && valueEnds(toks, i+2) {
-				if role, ok := keyRole(t.text); ok {
-					if id, prov, ok := classifyID(toks[i+2].text, genericPolicy); ok {
-						c.add(toks[i+2].line, id, prov, t.text, role)
+			if i+2 < len(toks) && toks[i+1].Is(":") && toks[i+2].Str() && valueEnds(toks, i+2) {
+				if role, ok := keyRole(t.Text); ok {
+					if id, prov, ok := classifyID(toks[i+2].Text, genericPolicy); ok {
+						c.add(toks[i+2].Line, id, prov, t.Text, role)
 					}
 				}
 			}
@@ -160,26 +162,26 @@ func pythonRefs(src []byte, c *refCollector) {
 
 // statementStart reports whether the name at i starts a statement (an
 // assignment, not a keyword argument).
-func statementStart(toks []token, i int) bool {
-	return i == 0 || toks[i-1].kind == tokEOL || toks[i-1].text == ";"
+func statementStart(toks []pysrc.Token, i int) bool {
+	return i == 0 || toks[i-1].Kind == pysrc.Newline || toks[i-1].Is(";")
 }
 
 // valueEnds reports whether the string at i is a whole value: not the
 // start of an expression ("a" + b, "a".format(), "a" "b").
-func valueEnds(toks []token, i int) bool {
+func valueEnds(toks []pysrc.Token, i int) bool {
 	if i+1 >= len(toks) {
 		return true
 	}
 	n := toks[i+1]
-	return n.kind == tokEOL || n.kind == tokOp && strings.Contains(",)}];", n.text)
+	return n.Kind == pysrc.Newline || n.Kind == pysrc.Op && len(n.Text) == 1 && strings.Contains(",)}];", n.Text)
 }
 
 // pythonCall reads the arguments of the call whose name is at i.
-func pythonCall(toks []token, i int, c *refCollector) {
-	name := toks[i].text
+func pythonCall(toks []pysrc.Token, i int, c *refCollector) {
+	name := toks[i].Text
 	rule, ok := callRule{}, false
-	if i >= 2 && toks[i-1].text == "." && toks[i-2].kind == tokName {
-		rule, ok = callRules[toks[i-2].text+"."+name]
+	if i >= 2 && toks[i-1].Is(".") && toks[i-2].Kind == pysrc.Name {
+		rule, ok = callRules[toks[i-2].Text+"."+name]
 	}
 	if !ok {
 		rule, ok = callRules[name]
@@ -188,8 +190,8 @@ func pythonCall(toks []token, i int, c *refCollector) {
 	end := min(len(toks), i+2+maxCallTokens)
 	for j := i + 2; j < end; j++ {
 		t := toks[j]
-		if t.kind == tokOp {
-			switch t.text {
+		if t.Kind == pysrc.Op {
+			switch t.Text {
 			case "(", "[", "{":
 				depth++
 				continue
@@ -207,11 +209,11 @@ func pythonCall(toks []token, i int, c *refCollector) {
 			}
 			// The end of an argument: toks[start:j].
 			callArg(toks[start:j], pos, name, rule, ok, c)
-			if toks[start].kind != tokName || start+1 >= j || toks[start+1].text != "=" {
+			if toks[start].Kind != pysrc.Name || start+1 >= j || !toks[start+1].Is("=") {
 				pos++
 			}
 			start = j + 1
-			if t.text == ")" {
+			if t.Text == ")" {
 				return
 			}
 		}
@@ -220,12 +222,12 @@ func pythonCall(toks []token, i int, c *refCollector) {
 
 // callArg checks one argument of a call: a positional or keyword string
 // literal that the call's rule, or the generic keys, say names a model.
-func callArg(arg []token, pos int, call string, rule callRule, hasRule bool, c *refCollector) {
+func callArg(arg []pysrc.Token, pos int, call string, rule callRule, hasRule bool, c *refCollector) {
 	keyword := ""
-	if len(arg) >= 2 && arg[0].kind == tokName && arg[1].text == "=" {
-		keyword, arg = arg[0].text, arg[2:]
+	if len(arg) >= 2 && arg[0].Kind == pysrc.Name && arg[1].Is("=") {
+		keyword, arg = arg[0].Text, arg[2:]
 	}
-	if len(arg) != 1 || arg[0].kind != tokString || arg[0].dynamic {
+	if len(arg) != 1 || !arg[0].Str() {
 		return
 	}
 	v := arg[0]
@@ -241,15 +243,15 @@ func callArg(arg []token, pos int, call string, rule callRule, hasRule bool, c *
 			}
 		}
 		if match {
-			if id, prov, ok := classifyID(v.text, rule.policy); ok {
-				c.add(v.line, id, prov, call, rule.role)
+			if id, prov, ok := classifyID(v.Text, rule.policy); ok {
+				c.add(v.Line, id, prov, call, rule.role)
 			}
 			return
 		}
 	}
 	if role, ok := keyRole(keyword); ok && keyword != "" {
-		if id, prov, ok := classifyID(v.text, genericPolicy); ok {
-			c.add(v.line, id, prov, call, role)
+		if id, prov, ok := classifyID(v.Text, genericPolicy); ok {
+			c.add(v.Line, id, prov, call, role)
 		}
 	}
 }

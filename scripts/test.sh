@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs Violet's tests: formatting and vet, every Go test (the picklescan
-# corpus, the real-library fixtures, the differential test against CPython's
-# unpickler), the release build of the host platform (GoReleaser snapshot),
-# then a short run of every fuzz target.
+# Runs Violet's tests: formatting, vet and golangci-lint, every Go test (the
+# picklescan corpus, the real-library fixtures, the differential test against
+# CPython's unpickler), the concurrent packages again under the race detector,
+# the release build of the host platform (GoReleaser snapshot), then a short
+# run of every fuzz target.
 #   scripts/test.sh                 everything (what CI runs)
 #   FUZZTIME=1000000x scripts/test.sh  longer fuzz runs
 # The fuzz budget is a count of executions, not a duration: with a duration,
@@ -21,11 +22,23 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 
+echo "== golangci-lint (.golangci.yml; the tool is built from tools/release/go.mod)"
+golangci=(go tool -modfile=tools/release/go.mod golangci-lint)
+"${golangci[@]}" run ./...
+# Cognitive complexity and length: only the functions that the last commit
+# and the work tree add or change (the code before them is not held to it).
+if git rev-parse -q --verify HEAD~1 >/dev/null 2>&1; then
+  "${golangci[@]}" run --enable-only=gocognit,funlen --new-from-rev=HEAD~1 ./...
+fi
+
 echo "== go test"
 if ! command -v python3 >/dev/null; then
   echo "python3 is needed by the differential test (standard library only)"; exit 1
 fi
 go test -count=1 ./...
+
+echo "== go test -race (the packages that run work concurrently; cgo and gcc needed)"
+CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate
 
 echo "== release snapshot (the host platform's release binary: static, stamped)"
 scripts/release-snapshot.sh
