@@ -118,8 +118,12 @@ func TestOfficialExamplesRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want, got any
-			json.Unmarshal(data, &want)
-			json.Unmarshal(out.Bytes(), &got)
+			if err := json.Unmarshal(data, &want); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
 			if !reflect.DeepEqual(want, got) {
 				w, _ := json.MarshalIndent(want, "", " ")
 				g, _ := json.MarshalIndent(got, "", " ")

@@ -11,7 +11,7 @@
 #            the release this copy of the script pins, below)
 #   -b DIR   install violet in DIR (default: VIOLET_INSTALL_DIR, else $HOME/.local/bin)
 #   -c DIR   keep the downloads in DIR/VERSION and reuse them next time; they
-#            are verified again on every run (default: VIOLET_CACHE_DIR, else none)
+#            are verified again on every run (default: VIOLET_INSTALL_CACHE, else none)
 #   -n       print what would be installed (version=, os=, arch=, archive=,
 #            url= lines) and download nothing
 #
@@ -60,7 +60,7 @@ have() {
 }
 
 install_dir=${VIOLET_INSTALL_DIR:-}
-cache_dir=${VIOLET_CACHE_DIR:-}
+cache_dir=${VIOLET_INSTALL_CACHE:-}
 dry_run=false
 while getopts b:c:nh opt; do
 	case $opt in

@@ -43,7 +43,9 @@ func TestEvaluateMemoryBound(t *testing.T) {
 	if name := os.Getenv("VIOLET_GATE_BOMB"); name != "" {
 		// A safety net for the machine running the test: without the
 		// bound, the child dies here rather than taking all memory.
-		syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: 6 << 30, Max: 6 << 30})
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: 6 << 30, Max: 6 << 30}); err != nil {
+			t.Fatal(err)
+		}
 		dir := t.TempDir()
 		writeFile(t, dir, "bomb.rego", bombs[name])
 		p, err := LoadPolicy(context.Background(), []string{dir}, nil)

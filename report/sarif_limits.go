@@ -59,7 +59,7 @@ func clip(s string, n int) string {
 func gzipSize(data []byte) int64 {
 	var n countingWriter
 	zw, _ := gzip.NewWriterLevel(&n, gzip.BestSpeed)
-	zw.Write(data)
+	_, _ = zw.Write(data) // a countingWriter never fails
 	zw.Close()
 	return int64(n)
 }

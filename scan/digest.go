@@ -137,7 +137,7 @@ func Digests(ctx context.Context, target string) ([]FileDigest, error) {
 	if target == Stdin {
 		return nil, errors.New("standard input has no files to hash")
 	}
-	files, err := walk([]string{target}, nil, "")
+	files, err := walk([]string{target}, nil, "", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -145,17 +145,23 @@ func TestDigests(t *testing.T) {
 		"lfs.bin": "version https://git-lfs.github.com/spec/v1\noid sha256:" + strings.Repeat("0", 64) + "\nsize 12345\n",
 	} {
 		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	outside := filepath.Join(top, "outside.pkl")
-	os.WriteFile(outside, []byte("outside"), 0o644)
+	if err := os.WriteFile(outside, []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(outside, filepath.Join(dir, "out.pkl")); err != nil {
 		t.Skip(err)
 	}
-	os.Symlink("sub/b.bin", filepath.Join(dir, "in.bin"))
+	if err := os.Symlink("sub/b.bin", filepath.Join(dir, "in.bin")); err != nil {
+		t.Fatal(err)
+	}
 	got, err := Digests(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)

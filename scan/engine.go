@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -55,6 +56,9 @@ type Options struct {
 	// (digest.go): a file written while it was scanned gets none, and a
 	// SCAN-ERROR finding.
 	Digest bool
+	// Logger receives the engine's debug lines: which analyzer claimed
+	// which input, and why a file was skipped. nil discards them.
+	Logger *slog.Logger
 }
 
 // Scan scans targets (files and folders) and returns the report. It
@@ -68,7 +72,10 @@ func Scan(ctx context.Context, targets []string, opts Options) (*report.Report, 
 	if opts.FailOn == 0 {
 		opts.FailOn = finding.High
 	}
-	files, err := walk(targets, opts.Ignore, opts.ConfigPath)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	files, err := walk(targets, opts.Ignore, opts.ConfigPath, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -167,23 +174,17 @@ type file struct {
 // walk lists the files under targets, in a stable order, by the rules of
 // package walk (the same for every verb): links followed only into the
 // folder, its Hugging Face cache repository or the project's content
-// stores; anything else reported, never read.
-func walk(targets []string, ignore []string, configPath string) ([]file, error) {
-	var out []file
-	seen := map[string]bool{}
-	put := func(f file) {
-		if !seen[f.path] {
-			seen[f.path] = true
-			out = append(out, f)
-		}
-	}
+// stores; anything else reported, never read. log (nil: none) is told of
+// the paths an ignore pattern leaves out.
+func walk(targets []string, ignore []string, configPath string, log *slog.Logger) ([]file, error) {
+	l := &lister{seen: map[string]bool{}, ignore: ignore, configPath: configPath, log: log}
 	stdin := 0
 	for _, t := range targets {
 		if t == Stdin {
 			if stdin++; stdin > 1 {
 				return nil, fmt.Errorf("standard input (-) can be scanned once")
 			}
-			out = append(out, file{path: Stdin, named: true, size: -1})
+			l.out = append(l.out, file{path: Stdin, named: true, size: -1})
 			continue
 		}
 		info, err := os.Stat(t)
@@ -191,61 +192,96 @@ func walk(targets []string, ignore []string, configPath string) ([]file, error) 
 			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
 		}
 		if !info.IsDir() {
-			put(file{path: t, named: true, size: info.Size()})
+			l.put(file{path: t, named: true, size: info.Size()})
 			continue
 		}
-		opts := fswalk.Options{
-			SkipDir: func(rel, name string) bool { return fswalk.VCSDirs[name] || ignored(rel, name, ignore) },
-			Skip:    func(rel, name string) bool { return ignored(rel, name, ignore) },
-		}
-		err = fswalk.Walk(t, opts, func(e fswalk.Entry) error {
-			switch e.Kind {
-			case fswalk.File:
-				if IsConfigFile(filepath.Base(e.Path)) {
-					if abs, err := filepath.Abs(e.Path); err != nil || abs != configPath {
-						put(file{path: e.Path, config: true})
-						return nil
-					}
-				}
-				if strings.HasSuffix(e.Path, ".dvc") {
-					for _, p := range dvcMissing(e.Path) {
-						put(file{path: p, notFetched: "DVC"})
-					}
-				}
-				put(file{path: e.Path, size: e.Size, entry: e})
-			case fswalk.Unreadable:
-				put(file{path: e.Path, size: -1, entry: e})
-			case fswalk.LinkOutside:
-				put(file{path: e.Path, size: max(e.Size, 0), outside: e.Target})
-			case fswalk.Broken:
-				if annexLink(e.LinkText) {
-					put(file{path: e.Path, notFetched: "git-annex"})
-				}
-			}
-			return nil // Special: FIFOs, sockets, devices hold no stored content
-		})
-		if err != nil {
+		if err := l.folder(t); err != nil {
 			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].path < out[j].path })
-	return out, nil
+	sort.SliceStable(l.out, func(i, j int) bool { return l.out[i].path < l.out[j].path })
+	return l.out, nil
 }
 
-func ignored(rel, base string, patterns []string) bool {
+// lister collects the files of a walk, each once.
+type lister struct {
+	out        []file
+	seen       map[string]bool
+	ignore     []string
+	configPath string
+	log        *slog.Logger
+}
+
+func (l *lister) put(f file) {
+	if !l.seen[f.path] {
+		l.seen[f.path] = true
+		l.out = append(l.out, f)
+	}
+}
+
+// folder lists the folder root by the rules of package walk.
+func (l *lister) folder(root string) error {
+	skip := func(rel, name string) bool {
+		p := ignored(rel, name, l.ignore)
+		if p != "" && l.log != nil {
+			l.log.Debug("not scanned: an ignore pattern matches", "path", filepath.Join(root, rel), "pattern", p)
+		}
+		return p != ""
+	}
+	opts := fswalk.Options{
+		SkipDir: func(rel, name string) bool { return fswalk.VCSDirs[name] || skip(rel, name) },
+		Skip:    skip,
+	}
+	return fswalk.Walk(root, opts, func(e fswalk.Entry) error {
+		l.entry(e)
+		return nil
+	})
+}
+
+// entry lists what the walk found: a file to scan, a configuration to
+// report, placeholders of content never fetched, a link out to report.
+// FIFOs, sockets and devices hold no stored content and are not listed.
+func (l *lister) entry(e fswalk.Entry) {
+	switch e.Kind {
+	case fswalk.File:
+		if IsConfigFile(filepath.Base(e.Path)) {
+			if abs, err := filepath.Abs(e.Path); err != nil || abs != l.configPath {
+				l.put(file{path: e.Path, config: true})
+				return
+			}
+		}
+		if strings.HasSuffix(e.Path, ".dvc") {
+			for _, p := range dvcMissing(e.Path) {
+				l.put(file{path: p, notFetched: "DVC"})
+			}
+		}
+		l.put(file{path: e.Path, size: e.Size, entry: e})
+	case fswalk.Unreadable:
+		l.put(file{path: e.Path, size: -1, entry: e})
+	case fswalk.LinkOutside:
+		l.put(file{path: e.Path, size: max(e.Size, 0), outside: e.Target})
+	case fswalk.Broken:
+		if annexLink(e.LinkText) {
+			l.put(file{path: e.Path, notFetched: "git-annex"})
+		}
+	}
+}
+
+// ignored returns the first of patterns that matches the path, or "".
+func ignored(rel, base string, patterns []string) string {
 	rel = filepath.ToSlash(rel)
 	for _, p := range patterns {
 		if ok, _ := filepath.Match(p, rel); ok {
-			return true
+			return p
 		}
 		if ok, _ := filepath.Match(p, base); ok {
-			return true
+			return p
 		}
 		if strings.HasSuffix(p, "/**") && (rel == strings.TrimSuffix(p, "/**") || strings.HasPrefix(rel, strings.TrimSuffix(p, "**"))) {
-			return true
+			return p
 		}
 	}
-	return false
+	return ""
 }
 
 // smallFile is the size up to which a file is read whole into memory.
@@ -418,6 +454,7 @@ func (s *fileScan) reportLimit(rule string, loc finding.Location, msg string) {
 func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 	var matched []analyzer.Analyzer
 	covered := map[string]bool{}
+	debug := s.opts.Logger.Enabled(ctx, slog.LevelDebug)
 	for _, a := range s.opts.Analyzers {
 		claims, err := sniff(a, in)
 		if err != nil {
@@ -438,6 +475,12 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 		if !covered[a.Name()] {
 			run = append(run, a)
 		}
+		if debug {
+			s.opts.Logger.Debug("analyzer claims the input", "input", in.Location.String(), "analyzer", a.Name(), "runs", !covered[a.Name()])
+		}
+	}
+	if debug && len(matched) == 0 {
+		s.opts.Logger.Debug("no analyzer claims the input", "input", in.Location.String(), "size", in.Size, "head", fmt.Sprintf("%x", in.Head[:min(len(in.Head), 16)]))
 	}
 	if len(run) > 1 && !in.HasReaderAt() {
 		// A stream is read once: two formats of the same bytes need random

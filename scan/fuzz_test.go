@@ -53,7 +53,9 @@ func fuzzScanSeeds(tb testing.TB) [][]byte {
 	}
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
-	w.Write([]byte(limPayload))
+	if _, err := w.Write([]byte(limPayload)); err != nil {
+		tb.Fatal(err)
+	}
 	w.Close()
 	inner := limZip(tb, "data.pkl", []byte(limPayload))
 	var z bytes.Buffer
@@ -61,9 +63,13 @@ func fuzzScanSeeds(tb testing.TB) [][]byte {
 	for _, name := range []string{"a/inner.zip", "b/data.pkl.gz"} {
 		f, _ := zw.Create(name)
 		if strings.HasSuffix(name, ".zip") {
-			f.Write(inner)
+			if _, err := f.Write(inner); err != nil {
+				tb.Fatal(err)
+			}
 		} else {
-			f.Write(gz.Bytes())
+			if _, err := f.Write(gz.Bytes()); err != nil {
+				tb.Fatal(err)
+			}
 		}
 	}
 	zw.Close()

@@ -21,8 +21,12 @@ func TestNemoArchiveTarget(t *testing.T) {
 		"./model_config.yaml":  "target: nemo.collections.asr.models.EncDecCTCModel\npreprocessor:\n  _target_: os.system\n  command: id\n",
 		"./model_weights.ckpt": "",
 	} {
-		w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
-		w.Write([]byte(body))
+		if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	path := filepath.Join(t.TempDir(), "asr.nemo")

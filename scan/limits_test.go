@@ -115,10 +115,14 @@ func zerosDeflate(t testing.TB, n int) []byte {
 		t.Fatal(err)
 	}
 	mib := make([]byte, 1<<20)
-	w.Write(mib)
+	if _, err := w.Write(mib); err != nil {
+		t.Fatal(err)
+	}
 	w.Flush() // byte-aligned, not final
 	first := buf.Len()
-	w.Write(mib)
+	if _, err := w.Write(mib); err != nil {
+		t.Fatal(err)
+	}
 	w.Flush()
 	out := slices.Clone(buf.Bytes())
 	copyChunk := slices.Clone(out[first:])
@@ -152,11 +156,17 @@ func zeroPickleDeflate(t testing.TB, n int) []byte {
 		t.Fatal(err)
 	}
 	mib := make([]byte, 1<<20)
-	w.Write(head)
-	w.Write(mib)
+	if _, err := w.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(mib); err != nil {
+		t.Fatal(err)
+	}
 	w.Flush()
 	first := buf.Len()
-	w.Write(mib)
+	if _, err := w.Write(mib); err != nil {
+		t.Fatal(err)
+	}
 	w.Flush()
 	out := slices.Clone(buf.Bytes())
 	copyChunk := slices.Clone(out[first:])
@@ -183,7 +193,9 @@ func TestLimitZipBomb(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Write(d)
+		if _, err := f.Write(d); err != nil {
+			t.Fatal(err)
+		}
 		w.Close()
 		return b.Bytes()
 	}
@@ -245,7 +257,9 @@ func limZip(t testing.TB, name string, data []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(data)
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -311,9 +325,15 @@ func millionMemberZip(t testing.TB, path string, members, local int) {
 		binary.LittleEndian.PutUint32(b[18:], 1)
 		binary.LittleEndian.PutUint32(b[22:], 1)
 		binary.LittleEndian.PutUint16(b[26:], 4)
-		w.Write(b)
-		w.Write(name(i))
-		w.WriteByte('x')
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(name(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteByte('x'); err != nil {
+			t.Fatal(err)
+		}
 		off += 30 + 4 + 1
 	}
 	cdStart := uint64(off)
@@ -333,8 +353,12 @@ func millionMemberZip(t testing.TB, path string, members, local int) {
 			binary.LittleEndian.PutUint32(b[42:], offsets[i])
 		}
 		binary.LittleEndian.PutUint16(b[28:], uint16(len(n)))
-		w.Write(b)
-		w.Write(n)
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(n); err != nil {
+			t.Fatal(err)
+		}
 		cdSize += uint64(46 + len(n))
 	}
 	// ZIP64 end record and locator: a million entries do not fit in 16 bits.
@@ -347,19 +371,25 @@ func millionMemberZip(t testing.TB, path string, members, local int) {
 	binary.LittleEndian.PutUint64(z[32:], uint64(members))
 	binary.LittleEndian.PutUint64(z[40:], cdSize)
 	binary.LittleEndian.PutUint64(z[48:], cdStart)
-	w.Write(z)
+	if _, err := w.Write(z); err != nil {
+		t.Fatal(err)
+	}
 	loc := make([]byte, 20)
 	binary.LittleEndian.PutUint32(loc[0:], 0x07064b50)
 	binary.LittleEndian.PutUint64(loc[8:], cdStart+cdSize)
 	binary.LittleEndian.PutUint32(loc[16:], 1)
-	w.Write(loc)
+	if _, err := w.Write(loc); err != nil {
+		t.Fatal(err)
+	}
 	end := make([]byte, 22)
 	binary.LittleEndian.PutUint32(end[0:], 0x06054b50)
 	binary.LittleEndian.PutUint16(end[8:], 0xffff)
 	binary.LittleEndian.PutUint16(end[10:], 0xffff)
 	binary.LittleEndian.PutUint32(end[12:], 0xffffffff)
 	binary.LittleEndian.PutUint32(end[16:], 0xffffffff)
-	w.Write(end)
+	if _, err := w.Write(end); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +426,9 @@ func TestLimitMembers(t *testing.T) {
 	w := zip.NewWriter(&b)
 	for i := range 60 {
 		f, _ := w.CreateHeader(&zip.FileHeader{Name: "m" + string(rune('A'+i)) + ".zip", Method: zip.Store})
-		f.Write(inner)
+		if _, err := f.Write(inner); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	r = limScan(t, limits, "nested.zip", b.Bytes())
@@ -505,7 +537,9 @@ func TestLimitTimeBetweenMembers(t *testing.T) {
 	w := zip.NewWriter(&b)
 	for i := range 20_000 {
 		f, _ := w.CreateHeader(&zip.FileHeader{Name: "m/" + strconv.Itoa(i), Method: zip.Store})
-		f.Write([]byte("x"))
+		if _, err := f.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	r := limScan(t, limits, "many.zip", b.Bytes())
@@ -514,8 +548,12 @@ func TestLimitTimeBetweenMembers(t *testing.T) {
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
 	for i := range 20_000 {
-		tw.WriteHeader(&tar.Header{Name: "m/" + strconv.Itoa(i), Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
-		tw.Write([]byte("x"))
+		if err := tw.WriteHeader(&tar.Header{Name: "m/" + strconv.Itoa(i), Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tw.Close()
 	r = limScan(t, limits, "many.tar", tb.Bytes())
@@ -548,7 +586,9 @@ func TestEncryptedMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(cipher)
+	if _, err := f.Write(cipher); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	r := limScan(t, analyzer.DefaultLimits(), "secret.zip", b.Bytes())
 	limExpect(t, r, finding.ArchiveEncrypted, report.ExitIncomplete)
@@ -562,7 +602,9 @@ func TestEncryptedMember(t *testing.T) {
 func TestTruncatedGzip(t *testing.T) {
 	var b bytes.Buffer
 	w, _ := flate.NewWriter(&b, flate.BestSpeed)
-	w.Write([]byte(limPayload))
+	if _, err := w.Write([]byte(limPayload)); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	gz := gzipOfDeflate(b.Bytes())
 	r := limScan(t, analyzer.DefaultLimits(), "data.pkl.gz", gz[:len(gz)-12])
@@ -591,9 +633,13 @@ func TestExitCodeContract(t *testing.T) {
 	w := zip.NewWriter(&b)
 	f, _ := w.CreateRaw(&zip.FileHeader{Name: "secret.pkl", Method: zip.Store, Flags: 1,
 		CRC32: 1, CompressedSize64: 20, UncompressedSize64: 8})
-	f.Write(bytes.Repeat([]byte{0x77}, 20))
+	if _, err := f.Write(bytes.Repeat([]byte{0x77}, 20)); err != nil {
+		t.Fatal(err)
+	}
 	f, _ = w.Create("data.pkl")
-	f.Write([]byte(limPayload))
+	if _, err := f.Write([]byte(limPayload)); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	both := write("both.zip", b.Bytes())
 	r = limScanPath(t, analyzer.DefaultLimits(), both)

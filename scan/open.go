@@ -126,7 +126,7 @@ func spool(ctx context.Context, r *os.File, limits spoolLimits) (*os.File, error
 		return nil, err
 	}
 	deadline := time.Now().Add(limits.timeout)
-	r.SetReadDeadline(deadline) // a pipe or a FIFO honours it; a device does not
+	_ = r.SetReadDeadline(deadline) // a pipe or a FIFO honours it; a device does not
 	type result struct {
 		n   int64
 		err error

@@ -157,7 +157,7 @@ func TestSwappedAfterWalk(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := tu.WriteFile(t, dir, "model.pkl", []byte("benign text\n"))
-			files, err := walk([]string{dir}, nil, "")
+			files, err := walk([]string{dir}, nil, "", nil)
 			if err != nil || len(files) != 1 {
 				t.Fatalf("walk: %v %+v", err, files)
 			}

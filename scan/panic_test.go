@@ -87,7 +87,9 @@ func zipOf(t *testing.T, name string, data []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(data)
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

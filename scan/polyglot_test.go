@@ -40,7 +40,9 @@ func TestPolyglots(t *testing.T) {
 	var zipped bytes.Buffer
 	zw := zip.NewWriter(&zipped)
 	w, _ := zw.Create("archive/data.pkl")
-	w.Write(tu.NewPickle(2).EmptyTuple().Stop().Bytes())
+	if _, err := w.Write(tu.NewPickle(2).EmptyTuple().Stop().Bytes()); err != nil {
+		t.Fatal(err)
+	}
 	zw.Close()
 	dir := t.TempDir()
 	for name, data := range map[string][]byte{

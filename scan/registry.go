@@ -1,6 +1,10 @@
 package scan
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/archive"
 	"github.com/violet-mlsecops/violet/analyzer/gguf"
@@ -31,4 +35,36 @@ func Analyzers(policy *pickle.Policy) []analyzer.Analyzer {
 		list = append(list, s)
 	}
 	return append(list, safetensors.Analyzer{}, gguf.Analyzer{}, onnx.Analyzer{}, template.Analyzer{}, tensorflow.Analyzer{}, keras.Analyzer{}, kerash5.Analyzer{}, hfrepo.Analyzer{}, hydra.New(policy), tflite.Analyzer{}, msgpack.Analyzer{}, numpy.New(pk), pytorch.NewLegacy(pk), pytorch.Zip{}, pk)
+}
+
+// Names returns the names of the analyzers of list, in order.
+func Names(list []analyzer.Analyzer) []string {
+	names := make([]string, len(list))
+	for i, a := range list {
+		names[i] = a.Name()
+	}
+	return names
+}
+
+// Select returns the analyzers of list named in only (all of them when
+// only is empty) and not in skip, in the order of list. A name no analyzer
+// of list has is an error listing the names there are, and so is a
+// selection that leaves no analyzer.
+func Select(list []analyzer.Analyzer, only, skip []string) ([]analyzer.Analyzer, error) {
+	names := Names(list)
+	for _, n := range slices.Concat(only, skip) {
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("unknown analyzer %q: the analyzers are %s", n, strings.Join(names, ", "))
+		}
+	}
+	var out []analyzer.Analyzer
+	for _, a := range list {
+		if (len(only) == 0 || slices.Contains(only, a.Name())) && !slices.Contains(skip, a.Name()) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no analyzer left to run: the analyzers are %s", strings.Join(names, ", "))
+	}
+	return out, nil
 }

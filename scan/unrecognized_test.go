@@ -66,8 +66,12 @@ func TestNamedAsModelReadAsNothing(t *testing.T) {
 		if err := os.Mkdir(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(sub, "model.onnx"), []byte{0x08, 0x07}, 0o644)
-		os.WriteFile(filepath.Join(sub, "weights.bin"), bytes.Repeat([]byte{1, 2, 3}, 100), 0o644)
+		if err := os.WriteFile(filepath.Join(sub, "model.onnx"), []byte{0x08, 0x07}, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, "weights.bin"), bytes.Repeat([]byte{1, 2, 3}, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		rep := scanOne(t, filepath.Join(sub, "weights.bin"))
 		if hasRule(rep.AllFindings(), finding.FormatUnrecognized) {
 			t.Errorf("the external data of an ONNX model is reported: %v", rep.AllFindings())

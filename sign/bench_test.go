@@ -42,7 +42,9 @@ func benchFile(b *testing.B, dir, name string, size int64) {
 	buf := make([]byte, min(size, 4*benchMiB))
 	for left := size; left > 0; left -= int64(len(buf)) {
 		chunk := buf[:min(int64(len(buf)), left)]
-		rng.Read(chunk)
+		if _, err := rng.Read(chunk); err != nil {
+			b.Fatal(err)
+		}
 		if _, err := f.Write(chunk); err != nil {
 			b.Fatal(err)
 		}
@@ -169,7 +171,9 @@ func benchLimit(b *testing.B, newHash func() hash.Hash) {
 	bufs := make([][]byte, cores)
 	for i := range bufs {
 		bufs[i] = make([]byte, 256*benchMiB)
-		rand.NewChaCha8([32]byte{byte(i)}).Read(bufs[i])
+		if _, err := rand.NewChaCha8([32]byte{byte(i)}).Read(bufs[i]); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.SetBytes(int64(cores) * 256 * benchMiB)
 	b.ResetTimer()

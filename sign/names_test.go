@@ -75,7 +75,9 @@ func TestNonUTF8Names(t *testing.T) {
 		dir := t.TempDir()
 		for name, content := range files {
 			p := filepath.Join(dir, name)
-			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 				t.Skipf("this file system refuses names that are not UTF-8: %v", err)
 			}
@@ -115,8 +117,12 @@ func TestNonUTF8Names(t *testing.T) {
 			}
 
 			tampered := write(t)
-			os.WriteFile(filepath.Join(tampered, "w\xff.bin"), []byte("changed"), 0o644)
-			os.Rename(filepath.Join(tampered, "w\xfe.bin"), filepath.Join(tampered, "w\xfd.bin"))
+			if err := os.WriteFile(filepath.Join(tampered, "w\xff.bin"), []byte("changed"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(tampered, "w\xfe.bin"), filepath.Join(tampered, "w\xfd.bin")); err != nil {
+				t.Fatal(err)
+			}
 			r, err = sign.VerifyModel(context.Background(), tampered, b, v, sign.VerifyOptions{})
 			want := sign.Diff{Modified: []string{"w\xff.bin"}, Added: []string{"w\xfd.bin"}, Missing: []string{"w\xfe.bin"}}
 			if err != nil || !slices.Equal(r.Diff.Modified, want.Modified) || !slices.Equal(r.Diff.Added, want.Added) ||

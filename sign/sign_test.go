@@ -347,7 +347,9 @@ func TestSignVerify(t *testing.T) {
 			if _, err := sign.VerifyModel(context.Background(), dir, b, wrong, sign.VerifyOptions{SignaturePath: sig}); !errors.Is(err, sign.ErrSignature) {
 				t.Errorf("wrong key: %v", err)
 			}
-			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "llama", "auto_map": {}}`), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "llama", "auto_map": {}}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			r, err = sign.VerifyModel(context.Background(), dir, b, p.good, sign.VerifyOptions{SignaturePath: sig})
 			if err != nil || !slices.Equal(r.Diff.Modified, []string{"config.json"}) {
 				t.Errorf("after a change: %v %+v", err, r)

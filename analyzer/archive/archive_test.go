@@ -623,7 +623,9 @@ func TestZipAnomalyFloodIsCapped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write([]byte("x"))
+		if _, err := w.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	zw.Close()
 	path := filepath.Join(t.TempDir(), "flood.zip")

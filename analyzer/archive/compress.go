@@ -125,7 +125,7 @@ func pythonGzipHeader(r io.Reader) io.Reader {
 	}
 	out := append([]byte(nil), h...)
 	out[3] &^= 0x02
-	br.Discard(10)
+	_, _ = br.Discard(10) // peeked: cannot fail
 	if out[3]&0x04 != 0 { // FEXTRA: a 2-byte length and the field
 		x, err := br.Peek(2)
 		if err != nil {
@@ -142,7 +142,7 @@ func pythonGzipHeader(r io.Reader) io.Reader {
 			out = append(out, b...)
 		}
 	}
-	br.Discard(2) // the header CRC
+	_, _ = br.Discard(2) // the header CRC; a short one is the decompressor's error to report
 	return io.MultiReader(bytes.NewReader(out), br)
 }
 

@@ -40,7 +40,9 @@ func TestArchiveEscapes(t *testing.T) {
 				t.Fatal(err)
 			}
 			if h.Typeflag == tar.TypeReg {
-				w.Write([]byte("x"))
+				if _, err := w.Write([]byte("x")); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		w.Close()
@@ -54,7 +56,9 @@ func TestArchiveEscapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.Write([]byte("x"))
+			if _, err := f.Write([]byte("x")); err != nil {
+				t.Fatal(err)
+			}
 		}
 		w.Close()
 		return b.Bytes()
@@ -68,7 +72,9 @@ func TestArchiveEscapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Write([]byte(target))
+		if _, err := f.Write([]byte(target)); err != nil {
+			t.Fatal(err)
+		}
 		w.Close()
 		return b.Bytes()
 	}

@@ -21,8 +21,11 @@ import (
 // SevenZip hands the files of a 7z archive to the engine.
 type SevenZip struct{}
 
-// Name is "7z".
-func (SevenZip) Name() string { return "7z" }
+// SevenZipName is the name of the SevenZip analyzer (violet scan --analyzers, the report's tool.analyzers).
+const SevenZipName = "7z"
+
+// Name is SevenZipName.
+func (SevenZip) Name() string { return SevenZipName }
 
 // Version is the analyzer's version.
 func (SevenZip) Version() string { return "2" }

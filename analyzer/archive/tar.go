@@ -17,8 +17,11 @@ import (
 // they are read in order from the stream.
 type Tar struct{}
 
-// Name is "tar".
-func (Tar) Name() string { return "tar" }
+// TarName is the name of the Tar analyzer (violet scan --analyzers, the report's tool.analyzers).
+const TarName = "tar"
+
+// Name is TarName.
+func (Tar) Name() string { return TarName }
 
 // Version is the analyzer's version.
 func (Tar) Version() string { return "2" }

@@ -23,8 +23,11 @@ import (
 // every member to the engine, not only the ones a loader would open.
 type Zip struct{}
 
-// Name is "zip".
-func (Zip) Name() string { return "zip" }
+// ZipName is the name of the Zip analyzer (violet scan --analyzers, the report's tool.analyzers).
+const ZipName = "zip"
+
+// Name is ZipName.
+func (Zip) Name() string { return ZipName }
 
 // Version is the analyzer's version.
 func (Zip) Version() string { return "2" }

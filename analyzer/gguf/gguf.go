@@ -887,8 +887,11 @@ func checkTemplates(rep analyzer.Reporter, h *Header) {
 // Analyzer checks GGUF files.
 type Analyzer struct{}
 
-// Name is "gguf".
-func (Analyzer) Name() string { return "gguf" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "gguf"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "2" }

@@ -167,8 +167,11 @@ func (c *Config) addRefs(key string, v any) {
 // Analyzer checks Hugging Face configuration files for remote code.
 type Analyzer struct{}
 
-// Name is "hf-remote-code".
-func (Analyzer) Name() string { return "hf-remote-code" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "hf-remote-code"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

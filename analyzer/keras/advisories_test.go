@@ -218,7 +218,9 @@ func fixedKerasFile(t testing.TB, config string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(m.data)
+		if _, err := w.Write(m.data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
@@ -243,7 +245,9 @@ func advisoriesTSV() string {
 func TestAdvisories(t *testing.T) {
 	tsv := filepath.Join("testdata", "advisories.tsv")
 	if *update {
-		os.MkdirAll(filepath.Join(repoRoot, advisoryDir), 0o755)
+		if err := os.MkdirAll(filepath.Join(repoRoot, advisoryDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(tsv, []byte(advisoriesTSV()), 0o644); err != nil {
 			t.Fatal(err)
 		}

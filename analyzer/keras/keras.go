@@ -515,8 +515,11 @@ func lambdaEvidence(name string, fn any) string {
 // Analyzer checks Keras v3 model files.
 type Analyzer struct{}
 
-// Name is "keras".
-func (Analyzer) Name() string { return "keras" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "keras"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

@@ -222,7 +222,9 @@ func TestSniff(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	w, _ := zw.Create("config.json")
-	w.Write([]byte("{}"))
+	if _, err := w.Write([]byte("{}")); err != nil {
+		t.Fatal(err)
+	}
 	zw.Close()
 	if (keras.Analyzer{}).Sniff(analyzer.NewBytesInput("x.zip", buf.Bytes())) {
 		t.Error("a zip without metadata.json is not a Keras file")

@@ -110,7 +110,9 @@ func TestAdvisories(t *testing.T) {
 			path := filepath.Join(repoRoot, filepath.FromSlash(fixture))
 			data := h5Fixture(t, build(t))
 			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(path, data, 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -37,8 +37,11 @@ const signature = "\x89HDF\r\n\x1a\n"
 // Analyzer checks Keras HDF5 models.
 type Analyzer struct{}
 
-// Name is "keras-h5".
-func (Analyzer) Name() string { return "keras-h5" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "keras-h5"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "2" }

@@ -51,8 +51,11 @@ var itemSizes = map[string]int64{
 // Analyzer checks msgpack files and Flax checkpoints.
 type Analyzer struct{}
 
-// Name is "msgpack".
-func (Analyzer) Name() string { return "msgpack" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "msgpack"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

@@ -33,8 +33,11 @@ type Npy struct {
 // New returns the analyzer; object arrays are judged by p.
 func New(p *pickle.Analyzer) *Npy { return &Npy{pickle: p} }
 
-// Name is "numpy".
-func (*Npy) Name() string { return "numpy" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "numpy"
+
+// Name is Name.
+func (*Npy) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (*Npy) Version() string { return "1" }

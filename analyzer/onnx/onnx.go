@@ -238,8 +238,11 @@ func (w *walker) tensor(b []byte) error {
 // Analyzer checks ONNX models.
 type Analyzer struct{}
 
-// Name is "onnx".
-func (Analyzer) Name() string { return "onnx" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "onnx"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

@@ -23,8 +23,11 @@ type Analyzer struct {
 // New returns a pickle analyzer that judges globals with policy.
 func New(policy *Policy) *Analyzer { return &Analyzer{policy: policy} }
 
-// Name is "pickle".
-func (a *Analyzer) Name() string { return "pickle" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "pickle"
+
+// Name is Name.
+func (a *Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (a *Analyzer) Version() string { return Version }

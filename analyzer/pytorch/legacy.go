@@ -34,8 +34,11 @@ type Legacy struct {
 // NewLegacy returns the analyzer, judging the pickles with p.
 func NewLegacy(p *pickle.Analyzer) *Legacy { return &Legacy{pickle: p} }
 
-// Name is "pytorch-legacy".
-func (*Legacy) Name() string { return "pytorch-legacy" }
+// LegacyName is the name of the Legacy analyzer (violet scan --analyzers, the report's tool.analyzers).
+const LegacyName = "pytorch-legacy"
+
+// Name is LegacyName.
+func (*Legacy) Name() string { return LegacyName }
 
 // Version is the analyzer's version.
 func (*Legacy) Version() string { return "1" }

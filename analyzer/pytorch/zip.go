@@ -45,8 +45,11 @@ var Advisories = []analyzer.Advisory{
 // the same zip, beside it.
 type Zip struct{}
 
-// Name is "pytorch-zip".
-func (Zip) Name() string { return "pytorch-zip" }
+// ZipName is the name of the Zip analyzer (violet scan --analyzers, the report's tool.analyzers).
+const ZipName = "pytorch-zip"
+
+// Name is ZipName.
+func (Zip) Name() string { return ZipName }
 
 // Version is the analyzer's version.
 func (Zip) Version() string { return "1" }

@@ -45,8 +45,11 @@ var dtypeBits = map[string]uint64{
 // Analyzer checks safetensors files.
 type Analyzer struct{}
 
-// Name is "safetensors".
-func (Analyzer) Name() string { return "safetensors" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "safetensors"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

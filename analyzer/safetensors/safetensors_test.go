@@ -233,12 +233,15 @@ func TestAdvisories(t *testing.T) {
 func TestBenignFiles(t *testing.T) {
 	var paths []string
 	for _, root := range []string{filepath.Join("..", "..", "testdata")} { // testdata/corpus/modern included
-		filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".safetensors") && !strings.Contains(path, "malicious") && !strings.Contains(filepath.ToSlash(path), "testdata/threats/") {
 				paths = append(paths, path)
 			}
 			return nil
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(paths) == 0 {
 		t.Skip("no safetensors files")

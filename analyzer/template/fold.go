@@ -521,7 +521,7 @@ func (c *checker) binop(op string, a, b any) (any, bool) {
 		}
 	case "*":
 		if aInt && !bInt {
-			a, b = b, a
+			a = b // the int goes to bi
 			as, aStr, bi, bInt = bs, bStr, ai, true
 		}
 		if !bInt {

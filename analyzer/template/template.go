@@ -27,8 +27,12 @@ const maxJSON = 64 << 20
 // Analyzer is the chat-template analyzer.
 type Analyzer struct{}
 
-// Name returns "chat-template".
-func (Analyzer) Name() string { return "chat-template" }
+// AnalyzerName is the analyzer's name (violet scan --analyzers, the report's
+// tool.analyzers); Name is a kind of node.
+const AnalyzerName = "chat-template"
+
+// Name is AnalyzerName.
+func (Analyzer) Name() string { return AnalyzerName }
 
 // Version returns the analyzer's version.
 func (Analyzer) Version() string { return "1" }

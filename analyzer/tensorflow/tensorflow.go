@@ -367,8 +367,11 @@ func unsafeOp(op string, n *node) string {
 // Analyzer checks TensorFlow SavedModels and GraphDefs.
 type Analyzer struct{}
 
-// Name is "tensorflow".
-func (Analyzer) Name() string { return "tensorflow" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "tensorflow"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

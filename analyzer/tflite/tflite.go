@@ -358,8 +358,11 @@ func (r *reader) buffer(t table, fileSize int64) error {
 // Analyzer checks TFLite models.
 type Analyzer struct{}
 
-// Name is "tflite".
-func (Analyzer) Name() string { return "tflite" }
+// Name is the analyzer's name (violet scan --analyzers, the report's tool.analyzers).
+const Name = "tflite"
+
+// Name is Name.
+func (Analyzer) Name() string { return Name }
 
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }

@@ -19,6 +19,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/gate"
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/sign"
@@ -110,7 +111,7 @@ func TestScanAttest(t *testing.T) {
 	if code != report.ExitFindings {
 		t.Fatalf("scan --attest --cert: exit %d\n%s", code, errOut)
 	}
-	cas, err := readCertificates(filepath.Join(keys, "ca-cert.pem"))
+	cas, err := cli.ReadCertificates(filepath.Join(keys, "ca-cert.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}

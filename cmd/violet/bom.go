@@ -18,21 +18,23 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/bom"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 )
 
 // bomOptions are the flags of violet bom.
 type bomOptions struct {
-	format   string
-	output   string
+	out      cli.OutputOptions
 	scan     bool
 	check    bool
 	minScore int
 }
 
-func newBOMCommand() *cobra.Command {
-	o := &bomOptions{}
+func newBOMCommand(g *globalOptions) *cobra.Command {
+	o := &bomOptions{out: cli.OutputOptions{Formats: []string{"cyclonedx", "cyclonedx-1.7", "spdx3", "text", "json", "cyclonedx-1.6"},
+		FormatUsage: "output format: cyclonedx, cyclonedx-1.7, spdx3 (with --check: text or json)",
+		OutputUsage: "write to `FILE` instead of standard output"}}
 	cmd := &cobra.Command{
 		Use:   "bom PATH",
 		Short: "Write the ML bill of materials of a model folder, cache snapshot or model file",
@@ -45,7 +47,8 @@ Python packages it needs, and with --scan what the scanner found.
 Formats: cyclonedx (CycloneDX 1.6 JSON, the default), cyclonedx-1.7, spdx3
 (SPDX 3.0.1 JSON-LD with the AI and Dataset profiles). --check prints which
 fields a compliance review expects are missing, with a score.
-Set SOURCE_DATE_EPOCH for a reproducible timestamp.`,
+Set SOURCE_DATE_EPOCH for a reproducible timestamp. --scan uses the scanner's
+defaults (like the gate's own scan), not a .violet.yaml.`,
 		Example: `  violet bom ./my-model > my-model.cdx.json
   violet bom --format spdx3 ~/.cache/huggingface/hub/models--org--name
   violet bom --scan -o bom.json ./my-model
@@ -53,13 +56,13 @@ Set SOURCE_DATE_EPOCH for a reproducible timestamp.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return interruptible(cmd.Context(), func(ctx context.Context) error {
-				return runBOM(ctx, cmd, o, args[0])
+				return runBOM(ctx, cmd, g, o, args[0])
 			})
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "bom")
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "cyclonedx", "output format: cyclonedx, cyclonedx-1.7, spdx3 (with --check: text or json)")
-	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
+	o.out.AddFlags(f)
 	f.BoolVar(&o.scan, "scan", false, "scan the model and record the findings as vulnerabilities")
 	f.BoolVar(&o.check, "check", false, "report the completeness of the BOM instead of writing it")
 	f.IntVar(&o.minScore, "min-score", 0, "with --check, exit 1 when the completeness score is below `PERCENT`")
@@ -79,13 +82,13 @@ func bomTime() (time.Time, error) {
 	return time.Now().UTC().Truncate(time.Second), nil
 }
 
-func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string) error {
+func runBOM(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *bomOptions, path string) error {
 	formats := map[string]bool{"cyclonedx": true, "cyclonedx-1.6": true, "cyclonedx-1.7": true, "spdx3": true}
 	if o.check {
 		formats = map[string]bool{"text": true, "json": true, "cyclonedx": true}
 	}
-	if !formats[o.format] {
-		return usageError(fmt.Errorf("--format %q: not a format of violet bom%s", o.format, map[bool]string{true: " --check (text or json)"}[o.check]))
+	if !formats[o.out.Format] {
+		return usageError(fmt.Errorf("--format %q: not a format of violet bom%s", o.out.Format, map[bool]string{true: " --check (text or json)"}[o.check]))
 	}
 	if o.minScore < 0 || o.minScore > 100 {
 		return usageError(fmt.Errorf("--min-score %d: must be a percentage, 0 to 100", o.minScore))
@@ -97,14 +100,18 @@ func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string)
 	if err != nil {
 		return usageError(err)
 	}
+	progress := g.progress(cmd)
+	stop := progress.Busy("reading " + path)
 	m, err := bom.Read(ctx, path)
+	stop()
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	if o.scan {
-		r, err := scan.Scan(ctx, []string{path}, scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High})
+		r, err := scan.Scan(ctx, []string{path}, scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High,
+			Progress: progress.Counter("scanned"), Logger: g.logger})
 		if err != nil {
-			return exitError{code: report.ExitIncomplete, msg: err.Error()}
+			return err
 		}
 		m.Findings = relativeFindings(r.AllFindings(), path)
 	}
@@ -112,13 +119,13 @@ func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string)
 	switch {
 	case o.check:
 		c := bom.Check(m)
-		if o.format == "json" {
+		if o.out.Format == "json" {
 			data, _ := json.MarshalIndent(c, "", "  ")
 			out.Write(append(data, '\n'))
 		} else {
 			c.WriteText(&out, m.Name)
 		}
-		if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+		if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 			return err
 		}
 		if err := unreadError(m); err != nil {
@@ -128,19 +135,19 @@ func runBOM(ctx context.Context, cmd *cobra.Command, o *bomOptions, path string)
 			return exitError{code: report.ExitFindings, msg: fmt.Sprintf("completeness %d%% is below --min-score %d%%", c.Score, o.minScore)}
 		}
 		return nil
-	case o.format == "spdx3":
+	case o.out.Format == "spdx3":
 		err = bom.WriteSPDX(&out, m, bom.SPDXOptions{Created: created, Tool: "violet " + programVersion()})
 	default:
 		v := cdx.SpecVersion1_6
-		if o.format == "cyclonedx-1.7" {
+		if o.out.Format == "cyclonedx-1.7" {
 			v = cdx.SpecVersion1_7
 		}
 		err = bom.WriteCycloneDX(&out, m, bom.CycloneDXOptions{Version: v, Timestamp: created, ToolVersion: programVersion()})
 	}
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
-	if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+	if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 		return err
 	}
 	return unreadError(m)

@@ -406,8 +406,8 @@ func checkActionInstall(t *testing.T, a actionFile) {
 			if s.Env["VIOLET_VERSION"] != "${{ steps.release.outputs.version }}" {
 				t.Errorf("step %q installs %q, not the version the cache is keyed by", s.Name, s.Env["VIOLET_VERSION"])
 			}
-			if s.Env["VIOLET_CACHE_DIR"] == "" || s.Env["VIOLET_CACHE_DIR"] != cachePath {
-				t.Errorf("step %q keeps its downloads in %q, the cache step saves %q", s.Name, s.Env["VIOLET_CACHE_DIR"], cachePath)
+			if s.Env["VIOLET_INSTALL_CACHE"] == "" || s.Env["VIOLET_INSTALL_CACHE"] != cachePath {
+				t.Errorf("step %q keeps its downloads in %q, the cache step saves %q", s.Name, s.Env["VIOLET_INSTALL_CACHE"], cachePath)
 			}
 			if _, ok := s.Env["VIOLET_VERIFY_SIGNATURE"]; ok {
 				t.Errorf("step %q sets VIOLET_VERIFY_SIGNATURE: the action always verifies the signature", s.Name)

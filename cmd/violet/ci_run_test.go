@@ -692,7 +692,7 @@ func TestInstallScript(t *testing.T) {
 				"VIOLET_VERIFY_SIGNATURE": "false",
 				"VIOLET_INSTALL_DIR":      dir,
 				"VIOLET_VERSION":          "",
-				"VIOLET_CACHE_DIR":        "",
+				"VIOLET_INSTALL_CACHE":    "",
 				"GITHUB_ACTIONS":          "",
 			}
 			for k, v := range c.env {
@@ -738,7 +738,7 @@ func TestInstallScript(t *testing.T) {
 // environment set to nothing the script reads as set.
 func unsetEnv(env map[string]string) map[string]string {
 	out := map[string]string{}
-	for _, k := range []string{"VIOLET_VERSION", "VIOLET_CACHE_DIR", "VIOLET_VERIFY_SIGNATURE", "VIOLET_OS", "VIOLET_ARCH", "GITHUB_ACTIONS"} {
+	for _, k := range []string{"VIOLET_VERSION", "VIOLET_INSTALL_CACHE", "VIOLET_VERIFY_SIGNATURE", "VIOLET_OS", "VIOLET_ARCH", "GITHUB_ACTIONS"} {
 		out[k] = ""
 	}
 	for k, v := range env {

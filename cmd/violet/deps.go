@@ -3,28 +3,31 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/violet-mlsecops/violet/deps"
-	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 )
 
 // depsOptions are the flags of violet deps.
 type depsOptions struct {
-	format, output, failOn, osvDB, cacheDir string
-	online                                  bool
+	out     cli.OutputOptions
+	failOn  cli.FailOnOptions
+	config  cli.ConfigOptions
+	osv     cli.OSVOptions
+	verbose bool
 }
 
-func newDepsCommand() *cobra.Command {
-	o := &depsOptions{}
+func newDepsCommand(g *globalOptions) *cobra.Command {
+	o := &depsOptions{
+		out: cli.OutputOptions{Formats: []string{"text", "json", "sarif", "cyclonedx"}, FormatUsage: "output format: text, json, sarif or cyclonedx",
+			OutputUsage: "write the report to `FILE` instead of standard output"},
+		config: cli.ConfigOptions{Usage: "read fail_on from this configuration `FILE` (default: .violet.yaml of the project you run in, as scan reads it; its other keys are the scan's)"},
+	}
 	cmd := &cobra.Command{
 		Use:   "deps PATH",
 		Short: "Check the Python packages around a model: vulnerable, malicious, typosquatted, unpinned",
@@ -36,101 +39,65 @@ known vulnerabilities and malicious releases from OSV (an offline database with
 indexes that open the door to dependency confusion, and unpinned, unhashed or
 direct-URL requirements.
 
-Exit codes: 0 passed, 1 a finding at or above --fail-on (default high),
-2 could not check (bad usage; an unreadable or empty database; a file or folder
-that could not be read, reported while everything else is still checked).`,
+The threshold is --fail-on, else fail_on of the project's .violet.yaml (or of
+--config), else high.`,
 		Example: `  violet deps --osv-db PyPI-all.zip ./training-job
   violet deps --online --format sarif -o deps.sarif .
   violet deps --format cyclonedx --osv-db PyPI-all.zip . > deps.cdx.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return interruptible(cmd.Context(), func(ctx context.Context) error {
-				return runDeps(ctx, cmd, o, args[0])
+				return runDeps(ctx, cmd, g, o, args[0])
 			})
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "deps")
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json, sarif or cyclonedx")
-	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	f.StringVar(&o.failOn, "fail-on", "", "fail (exit 1) on findings at or above `SEVERITY` (default high)")
-	f.StringVar(&o.osvDB, "osv-db", "", "the OSV database: the PyPI all.zip export, or a folder of OSV JSON records (`PATH`)")
-	f.BoolVar(&o.online, "online", false, "query the OSV API (api.osv.dev) for the pinned packages, with a local cache")
-	f.StringVar(&o.cacheDir, "cache-dir", "", "the cache of --online answers (default: the user cache folder, violet/osv)")
+	o.out.AddFlags(f)
+	o.failOn.AddFlags(f)
+	o.config.AddFlags(f)
+	o.osv.AddFlags(f)
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "list the dependency files without findings too in the text report")
 	return cmd
 }
 
-// validate checks the flags before anything is read.
-func (o *depsOptions) validate() error {
-	switch {
-	case o.osvDB != "" && o.online:
-		return errors.New("use --osv-db or --online, not both")
-	case o.cacheDir != "" && !o.online:
-		return errors.New("--cache-dir is the cache of --online: use it with --online")
-	}
-	return nil
-}
-
-// querier is the vulnerability source the flags choose, or nil. The
-// offline database is read when the packages to check are known (its
-// records of those packages only); a path that does not exist fails now.
-func (o *depsOptions) querier() (deps.Querier, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	switch {
-	case o.osvDB != "":
-		if _, err := os.Stat(o.osvDB); err != nil {
-			return nil, fmt.Errorf("osv database: %w", err)
-		}
-		return &deps.OfflineDB{Path: o.osvDB}, nil
-	case o.online:
-		dir := o.cacheDir
-		if dir == "" {
-			base, err := os.UserCacheDir()
-			if err != nil {
-				return nil, fmt.Errorf("no cache folder: set --cache-dir (%v)", err)
-			}
-			dir = filepath.Join(base, "violet", "osv")
-		}
-		return &deps.Online{Client: &http.Client{Timeout: 30 * time.Second}, CacheDir: dir}, nil
-	}
-	return nil, nil
-}
-
-func runDeps(ctx context.Context, cmd *cobra.Command, o *depsOptions, path string) error {
-	failOn := finding.High
-	if o.failOn != "" {
-		s, err := finding.ParseSeverity(o.failOn)
-		if err != nil {
+func runDeps(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *depsOptions, path string) error {
+	for _, v := range []interface{ Validate() error }{&o.out, &o.failOn, &o.config, &o.osv} {
+		if err := v.Validate(); err != nil {
 			return usageError(err)
 		}
-		failOn = s
 	}
-	write, err := depsWriter(o.format)
+	cfg, _, err := o.config.Load()
 	if err != nil {
 		return usageError(err)
 	}
-	if err := o.validate(); err != nil {
+	failOn, err := o.failOn.Threshold(cfg.FailOn)
+	if err != nil {
 		return usageError(err)
 	}
-	q, err := o.querier()
+	write, err := depsWriter(o.out.Format)
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return usageError(err)
+	}
+	q, err := o.osv.Querier()
+	if err != nil {
+		return err
 	}
 	if q == nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "violet: no vulnerability data (--osv-db or --online): checking names, pins and indexes only")
+		g.notice(cmd, "violet: no vulnerability data (--osv-db or --online): checking names, pins and indexes only\n")
 	}
 	started := time.Now()
 	res, err := deps.CheckPath(ctx, path, q)
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	rep := res.Report(programVersion(), started, failOn)
 	var out bytes.Buffer
-	if err := write(&out, res, rep); err != nil {
+	text := report.TextOptions{Verbose: o.verbose, Color: o.out.Output == "" && g.color(cmd.OutOrStdout())}
+	if err := write(&out, res, rep, text); err != nil {
 		return err
 	}
-	if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+	if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 		return err
 	}
 	if code := rep.ExitCode(failOn); code != report.ExitPass {
@@ -139,19 +106,23 @@ func runDeps(ctx context.Context, cmd *cobra.Command, o *depsOptions, path strin
 	return nil
 }
 
-// depsWriter returns the writer of a format.
-func depsWriter(format string) (func(*bytes.Buffer, *deps.Result, *report.Report) error, error) {
+// depsWriter returns the writer of a format; text options apply to text.
+func depsWriter(format string) (func(*bytes.Buffer, *deps.Result, *report.Report, report.TextOptions) error, error) {
 	switch format {
 	case "text":
-		return func(w *bytes.Buffer, _ *deps.Result, r *report.Report) error {
-			return report.WriteText(w, r, report.TextOptions{})
+		return func(w *bytes.Buffer, _ *deps.Result, r *report.Report, o report.TextOptions) error {
+			return report.WriteText(w, r, o)
 		}, nil
 	case "json":
-		return func(w *bytes.Buffer, _ *deps.Result, r *report.Report) error { return report.WriteJSON(w, r) }, nil
+		return func(w *bytes.Buffer, _ *deps.Result, r *report.Report, _ report.TextOptions) error {
+			return report.WriteJSON(w, r)
+		}, nil
 	case "sarif":
-		return func(w *bytes.Buffer, _ *deps.Result, r *report.Report) error { return report.WriteSARIF(w, r) }, nil
+		return func(w *bytes.Buffer, _ *deps.Result, r *report.Report, _ report.TextOptions) error {
+			return report.WriteSARIF(w, r)
+		}, nil
 	case "cyclonedx":
-		return func(w *bytes.Buffer, res *deps.Result, _ *report.Report) error {
+		return func(w *bytes.Buffer, res *deps.Result, _ *report.Report, _ report.TextOptions) error {
 			return deps.WriteCycloneDX(w, res, programVersion())
 		}, nil
 	}

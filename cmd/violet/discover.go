@@ -9,13 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/violet-mlsecops/violet/discover"
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 )
 
 // discoverOptions are the flags of violet discover.
 type discoverOptions struct {
-	format  string
-	output  string
+	out     cli.OutputOptions
 	noGit   bool
 	commits int
 	workers int
@@ -30,8 +30,9 @@ var discoverWriters = map[string]func(io.Writer, *discover.Result) error{
 	},
 }
 
-func newDiscoverCommand() *cobra.Command {
-	o := &discoverOptions{}
+func newDiscoverCommand(*globalOptions) *cobra.Command {
+	o := &discoverOptions{out: cli.OutputOptions{Formats: []string{"text", "json", "cyclonedx"}, FormatUsage: "output format: text, json or cyclonedx",
+		OutputUsage: "write the inventory to `FILE` instead of standard output"}}
 	cmd := &cobra.Command{
 		Use:   "discover PATH",
 		Short: "Find the ML in a code base: models, notebooks, ML dependencies, model references, and their owners",
@@ -43,8 +44,7 @@ CODEOWNERS and the recent git history.
 Git history is read by Violet itself, never by running git: nothing a scanned repository configures
 (hooks, pagers, fsmonitor, gpg, diff drivers, filters) runs.
 
-Discovery is an inventory, not a gate. Exit codes: 0 done, 2 bad usage, an unreadable PATH, or a
-file or folder under PATH that could not be read (listed; everything else is still inventoried).`,
+Discovery is an inventory, not a gate.`,
 		Example: `  violet discover .
   violet discover --format json -o ml-inventory.json ~/src/platform
   violet discover --format cyclonedx -o ml-bom.cdx.json .`,
@@ -53,9 +53,9 @@ file or folder under PATH that could not be read (listed; everything else is sti
 			return runDiscover(cmd.Context(), cmd.OutOrStdout(), o, args[0])
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "discover")
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json or cyclonedx")
-	f.StringVarP(&o.output, "output", "o", "", "write the inventory to `FILE` instead of standard output")
+	o.out.AddFlags(f)
 	f.BoolVar(&o.noGit, "no-git", false, "do not read git history for owners (CODEOWNERS only)")
 	f.IntVar(&o.commits, "git-commits", 0, "how many recent commits the owners come from (default 1000)")
 	f.IntVar(&o.workers, "workers", 0, "folders read in parallel (default: twice the cores)")
@@ -63,23 +63,23 @@ file or folder under PATH that could not be read (listed; everything else is sti
 }
 
 func runDiscover(ctx context.Context, stdout io.Writer, o *discoverOptions, root string) error {
-	write, ok := discoverWriters[o.format]
-	if !ok {
-		return exitError{code: report.ExitIncomplete, msg: fmt.Sprintf("unknown format %q: use text, json or cyclonedx", o.format)}
+	if err := o.out.Validate(); err != nil {
+		return usageError(err)
 	}
+	write := discoverWriters[o.out.Format]
 	var res *discover.Result
 	err := interruptible(ctx, func(ctx context.Context) (err error) {
 		res, err = discover.Discover(ctx, root, discover.Options{NoGit: o.noGit, GitCommits: o.commits, Workers: o.workers})
 		return err
 	})
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	var buf bytes.Buffer
 	if err := write(&buf, res); err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
-	if err := writeOutput(stdout, o.output, buf.Bytes()); err != nil {
+	if err := o.out.Write(stdout, buf.Bytes()); err != nil {
 		return err
 	}
 	if n := res.Stats.Unreadable; n > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/finding"
 	"github.com/violet-mlsecops/violet/gate"
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/sign"
@@ -24,18 +25,19 @@ import (
 // gateOptions are the flags of violet gate: its own, and those of the
 // commands it runs.
 type gateOptions struct {
-	format, output                string
+	out                           cli.OutputOptions
 	policies, data, evidence      []string
 	requireSignature              bool
 	verify                        verifyOptions
-	deps                          depsOptions
+	osv                           cli.OSVOptions
 	attestations                  []string
 	attestationKey, attestationCA string
 	printInput                    bool
 }
 
-func newGateCommand() *cobra.Command {
-	o := &gateOptions{}
+func newGateCommand(g *globalOptions) *cobra.Command {
+	o := &gateOptions{out: cli.OutputOptions{Formats: []string{"text", "json", "sarif"}, FormatUsage: "output format: text, json or sarif",
+		OutputUsage: "write the decision to `FILE` instead of standard output"}}
 	cmd := &cobra.Command{
 		Use:   "gate PATH",
 		Short: "Decide whether a model may be released, under a policy, from all the evidence",
@@ -51,22 +53,21 @@ report given with --evidence is not signed: it is checked against the model's
 files and the attestation (EVIDENCE-MISMATCH), never used as the verdict; a deps
 report's findings are added to the gate's own. See docs/policy.md.
 
-Exit codes: 0 allow, 1 deny, 2 error (bad usage, unreadable evidence, a verify
-report given as evidence, a policy that does not evaluate: an error never
-allows).`,
+The gate reads no .violet.yaml: its own scan uses the scanner's defaults. To
+carry a scan made with your configuration into the gate, attest it.`,
 		Example: `  violet gate ./my-model --key publisher.pub.pem --require-signature --osv-db PyPI-all.zip
   violet gate ./my-model --attestation scan.att.json --attestation-key ci.pub.pem --osv-db PyPI-all.zip
   violet gate ./my-model --policy policies/ --data team.yaml --format sarif -o gate.sarif`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return interruptible(cmd.Context(), func(ctx context.Context) error {
-				return runGate(ctx, cmd, o, args[0])
+				return runGate(ctx, cmd, g, o, args[0])
 			})
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "gate")
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json or sarif")
-	f.StringVarP(&o.output, "output", "o", "", "write the decision to `FILE` instead of standard output")
+	o.out.AddFlags(f)
 	f.StringSliceVar(&o.policies, "policy", nil, "evaluate the Rego policy in `PATH` (a file or folder; repeatable) instead of the built-in one")
 	f.StringSliceVar(&o.data, "data", nil, "override the policy's data (thresholds, allowlists) with this JSON or YAML `FILE`; repeatable")
 	f.StringSliceVar(&o.evidence, "evidence", nil, "check this JSON report of an earlier step (scan or deps --format json) against the model: a scan report must match it, a deps report's findings are added; repeatable")
@@ -82,9 +83,7 @@ allows).`,
 	f.StringSliceVar(&o.verify.ignorePaths, "ignore-paths", nil, "leave `PATH` out of the signature check; repeatable")
 	f.BoolVar(&o.verify.ignoreUnsigned, "ignore-unsigned-files", false, "do not fail the signature check on files it does not name")
 	// The flags of deps.
-	f.StringVar(&o.deps.osvDB, "osv-db", "", "the OSV database for the dependency check (`PATH`)")
-	f.BoolVar(&o.deps.online, "online", false, "query the OSV API for the dependency check")
-	f.StringVar(&o.deps.cacheDir, "cache-dir", "", "the cache of --online answers")
+	o.osv.AddFlags(f)
 	// Attestations.
 	f.StringSliceVar(&o.attestations, "attestation", nil, "check this scan attestation (violet scan --attest) against the model's files; repeatable")
 	f.StringVar(&o.attestationKey, "attestation-key", "", "the public key that signed the attestations (`FILE`)")
@@ -105,19 +104,23 @@ func verifierMethod(o *verifyOptions) string {
 	return ""
 }
 
-func runGate(ctx context.Context, cmd *cobra.Command, o *gateOptions, path string) error {
-	if o.format != "text" && o.format != "json" && o.format != "sarif" {
-		return usageError(fmt.Errorf("--format %q: want text, json or sarif", o.format))
+func runGate(ctx context.Context, cmd *cobra.Command, gl *globalOptions, o *gateOptions, path string) error {
+	if err := o.out.Validate(); err != nil {
+		return usageError(err)
+	}
+	if err := o.osv.Validate(); err != nil {
+		return usageError(err)
 	}
 	if _, err := os.Stat(path); err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	policy, err := gate.LoadPolicy(ctx, o.policies, o.data)
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	g := gate.GatherOptions{
-		Scan:             scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High},
+		Scan: scan.Options{Analyzers: scan.Analyzers(pickle.DefaultPolicy()), Limits: analyzer.DefaultLimits(), FailOn: finding.High,
+			Progress: gl.progress(cmd).Counter("scanned"), Logger: gl.logger},
 		Signature:        o.verify.signature,
 		Method:           verifierMethod(&o.verify),
 		Verify:           sign.VerifyOptions{IgnorePaths: o.verify.ignorePaths, IgnoreUnsignedFiles: o.verify.ignoreUnsigned},
@@ -132,11 +135,11 @@ func runGate(ctx context.Context, cmd *cobra.Command, o *gateOptions, path strin
 	} else if o.requireSignature {
 		return usageError(errors.New("--require-signature: the gate verifies the signature itself: give it --key, --ca or --identity"))
 	}
-	if g.Deps, err = o.deps.querier(); err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+	if g.Deps, err = o.osv.Querier(); err != nil {
+		return err
 	}
 	if g.Deps != nil {
-		g.DepsData = map[bool]string{true: "online", false: "offline"}[o.deps.online]
+		g.DepsData = o.osv.Source()
 	}
 	if o.attestationKey != "" || o.attestationCA != "" {
 		av := verifyOptions{key: o.attestationKey}
@@ -149,19 +152,19 @@ func runGate(ctx context.Context, cmd *cobra.Command, o *gateOptions, path strin
 	}
 	in, err := gate.Gather(ctx, path, g)
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	if o.printInput {
 		data, _ := json.MarshalIndent(in, "", "  ")
-		return writeOutput(cmd.OutOrStdout(), o.output, append(data, '\n'))
+		return o.out.Write(cmd.OutOrStdout(), append(data, '\n'))
 	}
 	started := time.Now()
 	d, err := policy.Evaluate(ctx, in)
 	if err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
+		return err
 	}
 	var out bytes.Buffer
-	switch o.format {
+	switch o.out.Format {
 	case "json":
 		data, _ := json.MarshalIndent(struct {
 			Allow   bool          `json:"allow"`
@@ -176,7 +179,7 @@ func runGate(ctx context.Context, cmd *cobra.Command, o *gateOptions, path strin
 	default:
 		writeGateText(&out, path, d)
 	}
-	if err := writeOutput(cmd.OutOrStdout(), o.output, out.Bytes()); err != nil {
+	if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 		return err
 	}
 	if !d.Allow {

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 )
 
@@ -53,48 +56,156 @@ func (e exitError) Error() string {
 	return fmt.Sprintf("exit status %d", e.code)
 }
 
+// exitCode is the one place an error becomes an exit code, and the message
+// to print: nil passes; an exitError carries its code (1 for findings, a
+// failed verification, a denied release, a failed test); any other error
+// (bad usage, a flag value or a VIOLET_ variable refused, unreadable input,
+// an interrupt) is 2. An error never passes.
+func exitCode(err error) (code int, msg string) {
+	var ee exitError
+	switch {
+	case err == nil:
+		return report.ExitPass, ""
+	case errors.As(err, &ee):
+		return ee.code, ee.msg
+	default:
+		return report.ExitIncomplete, err.Error()
+	}
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes the command line and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRoot()
+	root, g := newRootWith()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
-	var ee exitError
-	switch {
-	case err == nil:
-		return report.ExitPass
-	case errors.As(err, &ee):
-		if ee.msg != "" {
-			fmt.Fprintln(stderr, "violet:", ee.msg)
+	code, msg := exitCode(root.Execute())
+	if msg != "" {
+		if code == report.ExitIncomplete {
+			msg += cli.EnvNote(msg, g.env, nil)
 		}
-		return ee.code
-	default:
-		// Cobra's own errors: unknown flags and commands, bad arguments.
-		fmt.Fprintln(stderr, "violet:", err)
-		return report.ExitIncomplete
+		fmt.Fprintln(stderr, "violet:", msg)
+	}
+	return code
+}
+
+// globalOptions are the flags of the root command, which every command
+// takes, and what a command gets from them before it runs.
+type globalOptions struct {
+	quiet    bool
+	noColor  bool
+	logLevel string
+	// logger writes the logs of --log-level on standard error.
+	logger *slog.Logger
+	// env holds the flags set from VIOLET_ variables: the variable, by
+	// flag name.
+	env map[string]string
+}
+
+// notice prints a remark on standard error, unless --quiet.
+func (g *globalOptions) notice(cmd *cobra.Command, format string, args ...any) {
+	if !g.quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), format, args...)
 	}
 }
 
+// progress is the progress line of the command: nil (none) unless
+// standard error is a terminal and the command is not --quiet.
+func (g *globalOptions) progress(cmd *cobra.Command) *cli.Progress {
+	return cli.NewProgress(cmd.ErrOrStderr(), g.quiet)
+}
+
+// color reports whether a text report written to w is coloured.
+func (g *globalOptions) color(w io.Writer) bool {
+	return cli.Color(w, g.noColor)
+}
+
+// newRoot returns the command tree.
 func newRoot() *cobra.Command {
+	root, _ := newRootWith()
+	return root
+}
+
+// newRootWith returns the command tree and the options of its root.
+func newRootWith() (*cobra.Command, *globalOptions) {
+	g := &globalOptions{logger: slog.New(slog.DiscardHandler)}
 	root := &cobra.Command{
 		Use:   "violet",
 		Short: "Violet: security controls for machine-learning models, in the pipeline",
 		Long: "Violet is an MLSecOps toolkit: it scans model files for code that runs when they are loaded (scan), signs and\n" +
 			"verifies models (sign, verify, hash), writes their bill of materials (bom), checks the Python packages around\n" +
-			"them (deps), finds the ML in a code base (discover), and decides on a release under a policy (gate, policy).\n" +
-			"Exit codes: 0 passed, 1 findings at or above --fail-on (a signature that does not verify, a denied release),\n" +
-			"2 could not do the job (bad usage, unreadable or not fully analyzed input).",
+			"them (deps), finds the ML in a code base (discover), and decides on a release under a policy (gate, policy).\n\n" +
+			"Every flag can also be set by an environment variable VIOLET_<FLAG> (VIOLET_FAIL_ON=critical,\n" +
+			"VIOLET_FORMAT=json); the flag wins over the variable.\n\n" +
+			exitCodesHelp(""),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       programVersion(),
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setUp(cmd)
+		},
 	}
-	root.AddCommand(newScanCommand(), newGateCommand(), newDepsCommand(), newBOMCommand(), newHashCommand(), newSignCommand(), newVerifyCommand(), newDiscoverCommand(), newPolicyCommand(), newVersionCommand())
-	return root
+	f := root.PersistentFlags()
+	f.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on standard error but errors, warnings and logs: no progress, no notices (the report is still written)")
+	f.BoolVar(&g.noColor, "no-color", false, "never colour the text report (NO_COLOR=1 does the same)")
+	f.Var(cli.NewChoice(&g.logLevel, cli.DefaultLogLevel, cli.LogLevels...), "log-level", "log on standard error at `LEVEL` and above: debug, info, warn or error (debug explains the scan's decisions)")
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(newScanCommand(g), newGateCommand(g), newDepsCommand(g), newBOMCommand(g), newHashCommand(g), newSignCommand(g), newVerifyCommand(g), newDiscoverCommand(g), newPolicyCommand(g), newVersionCommand())
+	registerCompletions(root)
+	return root, g
+}
+
+// setUp applies the VIOLET_ variables to the flags the command line did
+// not set, and makes the logger of --log-level. Shell completion
+// (cobra's __complete) reads no variable.
+func (g *globalOptions) setUp(cmd *cobra.Command) error {
+	if cmd.Name() != cobra.ShellCompRequestCmd && cmd.Name() != cobra.ShellCompNoDescRequestCmd {
+		env, err := cli.ApplyEnv(cmd.Flags(), nil)
+		if err != nil {
+			return err
+		}
+		g.env = env
+	}
+	logger, err := cli.NewLogger(cmd.ErrOrStderr(), g.logLevel)
+	if err != nil {
+		return err
+	}
+	g.logger = logger
+	for flag, name := range g.env {
+		logger.Info("flag set from the environment", "flag", "--"+flag, "variable", name)
+	}
+	return nil
+}
+
+// flagError words a flag value the flag refuses as the commands word
+// their usage errors: --hash "md5": want sha256 or blake3.
+func flagError(_ *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("--%s %q: %v", bad.GetFlag().Name, bad.GetValue(), bad.Unwrap())
+	}
+	return err
+}
+
+// registerCompletions makes shell completion offer the words of every flag
+// that takes one of a fixed set (formats, severities, levels), in every
+// command of the tree.
+func registerCompletions(cmd *cobra.Command) {
+	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if c, ok := f.Value.(cli.Chooser); ok {
+			words := c.Choices()
+			cmd.RegisterFlagCompletionFunc(f.Name, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+				return words, cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+	})
+	for _, c := range cmd.Commands() {
+		registerCompletions(c)
+	}
 }
 
 // programVersion is the version set at build time (-ldflags -X), else the

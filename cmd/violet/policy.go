@@ -15,7 +15,7 @@ import (
 	"github.com/violet-mlsecops/violet/report"
 )
 
-func newPolicyCommand() *cobra.Command {
+func newPolicyCommand(*globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "Test a release policy (Rego), or show the default one",
@@ -40,11 +40,7 @@ func newPolicyTestCommand() *cobra.Command {
 		Short: "Run the Rego tests of a policy",
 		Long: `Run the tests (rules named test_... in *_test.rego files) of the policy in DIR,
 with its modules (*.rego) and data (data.json, data.yaml) and the --data files
-merged over the default data. With no DIR, the embedded default policy's tests.
-
-Exit codes: 0 every test passed, 1 a test failed, 2 the policy could not be
-tested (a module that does not parse or compile, a test that stopped on an
-error, no tests).`,
+merged over the default data. With no DIR, the embedded default policy's tests.`,
 		Example: `  violet policy show -o my-policy && violet policy test my-policy
   violet policy test --data team.yaml ./policy`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +49,7 @@ error, no tests).`,
 			})
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "policy test")
 	f := cmd.Flags()
 	f.StringArrayVar(&o.data, "data", nil, "a data `FILE` (JSON or YAML) merged over the policy's data; repeatable")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print the errors of tests that stopped on one in full")
@@ -118,6 +115,7 @@ policy of your own.`,
 			return runPolicyShow(cmd, o)
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "policy show")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the policy's files into `DIR`")
 	return cmd
 }

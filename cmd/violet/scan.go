@@ -7,15 +7,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
 	"github.com/violet-mlsecops/violet/finding"
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/sign"
@@ -23,10 +23,9 @@ import (
 
 // scanOptions are the flags of violet scan.
 type scanOptions struct {
-	format  string
-	output  string
-	failOn  string
-	config  string
+	out     cli.OutputOptions
+	failOn  cli.FailOnOptions
+	config  cli.ConfigOptions
 	allow   []string
 	ignore  []string
 	timeout time.Duration
@@ -35,13 +34,20 @@ type scanOptions struct {
 	requireModels bool
 	verbose       bool
 	explain       bool
-	// attest, key, cert and chain: write a signed scan attestation.
-	attest, key, cert string
-	chain             []string
+	// analyzers and skipAnalyzers select the analyzers by name.
+	analyzers, skipAnalyzers []string
+	// attest and key: write a signed scan attestation.
+	attest string
+	key    cli.SigningKeyOptions
 }
 
-func newScanCommand() *cobra.Command {
-	o := &scanOptions{}
+func newScanCommand(g *globalOptions) *cobra.Command {
+	o := &scanOptions{
+		out: cli.OutputOptions{Formats: []string{"text", "json", "sarif"}, FormatUsage: "output format: text, json or sarif",
+			OutputUsage: "write the report to `FILE` instead of standard output"},
+		config: cli.ConfigOptions{Usage: "read the configuration from `FILE` (default: .violet.yaml of the project you run in: this folder, up to the top of its git work tree; never one inside a scanned target)"},
+		key:    cli.SigningKeyOptions{Purpose: "with --attest: "},
+	}
 	cmd := &cobra.Command{
 		Use:   "scan PATH...",
 		Short: "Scan model files and folders for malicious or unsafe content",
@@ -58,25 +64,28 @@ With --attest, also write a signed in-toto attestation of the result (a Sigstore
 bundle, as violet sign writes them), bound to the SHA-256 of every file scanned,
 that violet gate verifies: see docs/signing.md, "Scan attestations".
 
-Exit codes: 0 passed, 1 a finding at or above --fail-on, 2 could not scan
-(bad usage, an unreadable file, or a file that could not be fully analyzed)
-or could not write the attestation.`,
+--analyzers and --skip-analyzers choose the analyzers by name: a file that
+only a left-out analyzer reads is then not checked (the report lists the
+analyzers that ran). -v lists the clean and skipped files too; --log-level
+debug explains which analyzer claimed each input and why files were skipped.
+The analyzers: ` + strings.Join(scan.Names(scan.Analyzers(pickle.DefaultPolicy())), ", ") + `.`,
 		Example: `  violet scan model.pt
   curl -sL https://example.com/model.pt | violet scan -
   violet scan --format sarif --output violet.sarif ./models
   violet scan --allow mylib.models.MyNet checkpoint.pt
   violet scan --explain checkpoint.pt    # every pickle global, how it is used, which entry decided
-  violet scan ./my-model --attest my-model.scan.sigstore.json --key signing-key.pem`,
+  violet scan ./my-model --attest my-model.scan.sigstore.json --key signing-key.pem
+  violet scan --skip-analyzers gguf,onnx ./models`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runScan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
+			return runScan(cmd.Context(), cmd, g, o, args)
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "scan")
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text, json or sarif")
-	f.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	f.StringVar(&o.failOn, "fail-on", "", "fail (exit 1) on findings at or above `SEVERITY`: info, low, medium, high, critical (default high)")
-	f.StringVar(&o.config, "config", "", "read the configuration from `FILE` (default: .violet.yaml of the project you run in: this folder, up to the top of its git work tree; never one inside a scanned target)")
+	o.out.AddFlags(f)
+	o.failOn.AddFlags(f)
+	o.config.AddFlags(f)
 	f.StringSliceVar(&o.allow, "allow", nil, "allow the pickle global `module.name` (or module.*, module.**); repeatable")
 	f.StringSliceVar(&o.ignore, "ignore", nil, "do not scan paths matching `GLOB`; repeatable")
 	f.DurationVar(&o.timeout, "timeout", 0, "time budget of each file (default 2m)")
@@ -85,88 +94,45 @@ or could not write the attestation.`,
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list clean files too in the text report")
 	f.BoolVar(&o.explain, "explain", false, "report every pickle global: how it is used and which allowlist, library or denylist entry decided (PICKLE-GLOBAL, info)")
 	f.StringVar(&o.attest, "attest", "", "write a signed attestation of the scan to `FILE` (needs --key; one target only)")
-	f.StringVar(&o.key, "key", "", "with --attest: the ECDSA private key, PEM (`FILE`)")
-	f.StringVar(&o.cert, "cert", "", "with --attest: the signing certificate of the key, PEM (`FILE`)")
-	f.StringSliceVar(&o.chain, "chain", nil, "with --attest: the certificates from the signing certificate up to the root, PEM (`FILE`); repeatable")
+	o.key.AddFlags(f)
+	f.StringSliceVar(&o.analyzers, "analyzers", nil, "run only the analyzers named `NAME,...`")
+	f.StringSliceVar(&o.skipAnalyzers, "skip-analyzers", nil, "do not run the analyzers named `NAME,...`")
+	for _, name := range []string{"analyzers", "skip-analyzers"} {
+		cmd.RegisterFlagCompletionFunc(name, completeAnalyzers)
+	}
 	return cmd
 }
 
-func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targets []string) error {
+// completeAnalyzers completes a comma-separated list of analyzer names.
+func completeAnalyzers(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	prefix := toComplete[:strings.LastIndex(toComplete, ",")+1]
+	var words []string
+	for _, name := range scan.Names(scan.Analyzers(pickle.DefaultPolicy())) {
+		if !slices.Contains(strings.Split(prefix, ","), name) && strings.HasPrefix(prefix+name, toComplete) {
+			words = append(words, prefix+name)
+		}
+	}
+	return words, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+func runScan(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *scanOptions, targets []string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 
-	write, err := writerFor(o.format)
+	write, err := o.validate()
 	if err != nil {
 		return usageError(err)
-	}
-	if o.workers < 0 {
-		return usageError(fmt.Errorf("--workers %d: must be 0 (all cores) or more", o.workers))
-	}
-	if o.timeout < 0 {
-		return usageError(fmt.Errorf("--timeout %s: must be positive", o.timeout))
 	}
 	signer, err := attestSigner(o, targets)
 	if err != nil {
 		return usageError(err)
 	}
-	cfg := scan.DefaultConfig()
-	path := o.config
-	if path == "" {
-		if path, err = scan.ProjectConfig("."); err != nil {
-			return usageError(err)
-		}
-	}
-	configPath := ""
-	if path != "" {
-		if cfg, err = scan.LoadConfig(path); err != nil {
-			return usageError(err)
-		}
-		if configPath, err = filepath.Abs(path); err != nil {
-			return usageError(err)
-		}
-	}
-	failOn := finding.High
-	for _, s := range []string{cfg.FailOn, o.failOn} {
-		if s != "" {
-			if failOn, err = finding.ParseSeverity(s); err != nil {
-				return usageError(fmt.Errorf("--fail-on: %w", err))
-			}
-		}
-	}
-	policy, err := pickle.DefaultPolicy().WithAllowed(append(cfg.Allow, o.allow...)...)
+	opts, err := o.scanOptions(cmd, g, signer != nil)
 	if err != nil {
 		return usageError(err)
-	}
-	if o.explain {
-		policy = policy.WithExplain()
-	}
-	if o.timeout > 0 {
-		cfg.Limits.Timeout = o.timeout
-	}
-	opts := scan.Options{
-		Analyzers: scan.Analyzers(policy),
-		Limits:    cfg.Limits,
-		Workers:   o.workers,
-		Ignore:    append(cfg.Ignore, o.ignore...),
-		Severity:  cfg.SeverityOverrides(),
-		FailOn:    failOn,
-		Version:   programVersion(),
-
-		ConfigPath: configPath,
-		// An attestation names each file by the digest of the bytes the
-		// scan analyzed.
-		Digest: signer != nil,
-	}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		opts.Progress = func(done, total int) {
-			fmt.Fprintf(stderr, "\rscanned %d/%d files", done, total)
-			if done == total {
-				fmt.Fprint(stderr, "\r\033[K")
-			}
-		}
 	}
 	r, err := scan.Scan(ctx, targets, opts)
 	if err != nil {
@@ -177,23 +143,10 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 	if signer != nil {
 		attestErr = checkDigests(r)
 	}
-	out := stdout
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			return usageError(err)
-		}
-		defer f.Close()
-		out = f
+	if err := o.writeReport(cmd, g, write, r); err != nil {
+		return err
 	}
-	color := false
-	if f, ok := out.(*os.File); ok && o.format == "text" && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
-		color = true
-	}
-	if err := write(out, r, report.TextOptions{Color: color, Verbose: o.verbose}); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	code := r.ExitCode(failOn)
+	code := r.ExitCode(opts.FailOn)
 	if signer != nil {
 		if attestErr == nil {
 			attestErr = writeAttestation(o.attest, r, code, signer)
@@ -201,10 +154,101 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 		if attestErr != nil {
 			return exitError{code: report.ExitIncomplete, msg: "attestation not written: " + attestErr.Error()}
 		}
-		fmt.Fprintf(stderr, "Attestation: %s\n", o.attest)
+		g.notice(cmd, "Attestation: %s\n", o.attest)
 	}
 	if code != report.ExitPass {
 		return exitError{code: code}
+	}
+	return nil
+}
+
+// reportWriter writes a report in one format.
+type reportWriter = func(io.Writer, *report.Report, report.TextOptions) error
+
+// validate checks the flag values that need no file, and returns the
+// writer of the format asked for.
+func (o *scanOptions) validate() (reportWriter, error) {
+	if err := o.out.Validate(); err != nil {
+		return nil, err
+	}
+	write, err := writerFor(o.out.Format)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.failOn.Validate(); err != nil {
+		return nil, err
+	}
+	if o.workers < 0 {
+		return nil, fmt.Errorf("--workers %d: must be 0 (all cores) or more", o.workers)
+	}
+	if o.timeout < 0 {
+		return nil, fmt.Errorf("--timeout %s: must be positive", o.timeout)
+	}
+	if o.attest != "" && (len(o.analyzers) > 0 || len(o.skipAnalyzers) > 0) {
+		return nil, errors.New("--attest attests a scan by every analyzer: do not combine it with --analyzers or --skip-analyzers")
+	}
+	return write, nil
+}
+
+// scanOptions builds the engine's options from the flags and the
+// configuration (--config, or the project's .violet.yaml).
+func (o *scanOptions) scanOptions(cmd *cobra.Command, g *globalOptions, digest bool) (scan.Options, error) {
+	cfg, configPath, err := o.config.Load()
+	if err != nil {
+		return scan.Options{}, err
+	}
+	failOn, err := o.failOn.Threshold(cfg.FailOn)
+	if err != nil {
+		return scan.Options{}, err
+	}
+	policy, err := pickle.DefaultPolicy().WithAllowed(append(cfg.Allow, o.allow...)...)
+	if err != nil {
+		return scan.Options{}, err
+	}
+	if o.explain {
+		policy = policy.WithExplain()
+	}
+	if o.timeout > 0 {
+		cfg.Limits.Timeout = o.timeout
+	}
+	analyzers, err := scan.Select(scan.Analyzers(policy), o.analyzers, o.skipAnalyzers)
+	if err != nil {
+		return scan.Options{}, err
+	}
+	if len(o.analyzers) > 0 || len(o.skipAnalyzers) > 0 {
+		g.logger.Warn("not every analyzer runs: a file only a left-out analyzer reads is not checked", "analyzers", strings.Join(scan.Names(analyzers), ","))
+	}
+	return scan.Options{
+		Analyzers:  analyzers,
+		Limits:     cfg.Limits,
+		Workers:    o.workers,
+		Ignore:     append(cfg.Ignore, o.ignore...),
+		Severity:   cfg.SeverityOverrides(),
+		FailOn:     failOn,
+		Version:    programVersion(),
+		ConfigPath: configPath,
+		// An attestation names each file by the digest of the bytes the
+		// scan analyzed.
+		Digest:   digest,
+		Progress: g.progress(cmd).Counter("scanned"),
+		Logger:   g.logger,
+	}, nil
+}
+
+// writeReport writes the report to --output or standard output.
+func (o *scanOptions) writeReport(cmd *cobra.Command, g *globalOptions, write reportWriter, r *report.Report) error {
+	out := cmd.OutOrStdout()
+	if o.out.Output != "" {
+		f, err := os.Create(o.out.Output)
+		if err != nil {
+			return usageError(err)
+		}
+		defer f.Close()
+		out = f
+	}
+	color := o.out.Format == "text" && g.color(out)
+	if err := write(out, r, report.TextOptions{Color: color, Verbose: o.verbose}); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
 	}
 	return nil
 }
@@ -213,12 +257,12 @@ func runScan(ctx context.Context, stdout, stderr io.Writer, o *scanOptions, targ
 // without --attest.
 func attestSigner(o *scanOptions, targets []string) (sign.Signer, error) {
 	if o.attest == "" {
-		if o.key != "" || o.cert != "" || len(o.chain) > 0 {
+		if o.key.Given() {
 			return nil, errors.New("--key, --cert and --chain sign an attestation: they need --attest")
 		}
 		return nil, nil
 	}
-	if o.key == "" {
+	if o.key.Key == "" {
 		return nil, errors.New("--attest needs --key (and --cert and --chain for certificate signing)")
 	}
 	if len(targets) != 1 {
@@ -227,7 +271,7 @@ func attestSigner(o *scanOptions, targets []string) (sign.Signer, error) {
 	if targets[0] == scan.Stdin {
 		return nil, errors.New("--attest attests the scan of files: standard input has none the gate could check")
 	}
-	return loadSigner(o.key, o.cert, o.chain)
+	return o.key.Signer()
 }
 
 // checkDigests checks that the scan bound every file of r to the SHA-256

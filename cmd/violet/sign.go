@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +14,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/sign"
 )
@@ -27,16 +29,16 @@ type hashFlags struct {
 	allowSymlinks bool
 }
 
-func (h *hashFlags) register(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.StringVar(&h.hashType, "hash", sign.HashSHA256, "digest of each file or shard: sha256 or blake3 (blake3 is faster; model_signing 1.1 and later verify it)")
+// AddFlags adds the serialization flags to f.
+func (h *hashFlags) AddFlags(f *pflag.FlagSet) {
+	f.Var(cli.NewChoice(&h.hashType, sign.HashSHA256, sign.HashSHA256, sign.HashBLAKE3), "hash", "digest of each file or shard: sha256 or blake3 (blake3 is faster; model_signing 1.1 and later verify it)")
 	f.Int64Var(&h.shardSize, "shard-size", 0, "hash files in shards of `BYTES` (method shards), so that a large file is hashed on all cores; 0 hashes whole files (method files)")
 	f.StringSliceVar(&h.ignorePaths, "ignore-paths", nil, "leave `PATH` (relative to the model, or absolute inside it) out of the manifest; repeatable")
 	f.BoolVar(&h.allowSymlinks, "allow-symlinks", false, "follow symbolic links to files inside the model (never outside it)")
 }
 
-// validate refuses flag values that mean nothing, as usage errors.
-func (h *hashFlags) validate() error {
+// Validate refuses flag values that mean nothing, as usage errors.
+func (h *hashFlags) Validate() error {
 	if h.hashType != sign.HashSHA256 && h.hashType != sign.HashBLAKE3 {
 		return usageError(fmt.Errorf("--hash %q: want sha256 or blake3", h.hashType))
 	}
@@ -64,9 +66,10 @@ func (h *hashFlags) serialization(signature string) sign.Serialization {
 	return s
 }
 
-func newHashCommand() *cobra.Command {
+func newHashCommand(g *globalOptions) *cobra.Command {
 	h := &hashFlags{}
-	var output, signature string
+	out := &cli.OutputOptions{OutputUsage: "write the manifest to `FILE` instead of standard output"}
+	var signature string
 	cmd := &cobra.Command{
 		Use:   "hash DIR|FILE",
 		Short: "Print the manifest of a model: one digest per file (or shard), as JSON",
@@ -80,30 +83,27 @@ the one sign would sign.`,
   violet hash --shard-size 1000000000 --hash blake3 model.safetensors`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := h.validate(); err != nil {
+			if err := h.Validate(); err != nil {
 				return err
 			}
 			model := args[0]
 			if signature == "" {
 				signature = sign.DefaultSignaturePath(model)
 			}
-			var m *sign.Manifest
-			err := interruptible(cmd.Context(), func(ctx context.Context) (err error) {
-				m, err = sign.Hash(ctx, model, h.serialization(signature), sign.HashOptions{})
-				return err
-			})
+			m, err := hashModel(cmd, g, "hashing", model, h.serialization(signature))
 			if err != nil {
-				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+				return err
 			}
 			data, err := json.MarshalIndent(m, "", "  ")
 			if err != nil {
 				return err
 			}
-			return writeOutput(cmd.OutOrStdout(), output, append(data, '\n'))
+			return out.Write(cmd.OutOrStdout(), append(data, '\n'))
 		},
 	}
-	h.register(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write the manifest to `FILE` instead of standard output")
+	cmd.Long = withExitCodes(cmd.Long, "hash")
+	h.AddFlags(cmd.Flags())
+	out.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&signature, "signature", "", "leave the signature at `PATH` out, as sign does (default: model.sig in the model folder, or beside a model file)")
 	return cmd
 }
@@ -115,22 +115,23 @@ func interruptible(ctx context.Context, fn func(context.Context) error) error {
 	return fn(ctx)
 }
 
-// writeOutput writes data to path, or to w when path is empty.
-func writeOutput(w io.Writer, path string, data []byte) error {
-	if path == "" {
-		_, err := w.Write(data)
+// hashModel hashes a model for hash and sign, interruptible, with a
+// progress line ("hashing ./model (12s)") on a terminal.
+func hashModel(cmd *cobra.Command, g *globalOptions, verb, model string, s sign.Serialization) (*sign.Manifest, error) {
+	var m *sign.Manifest
+	stop := g.progress(cmd).Busy(verb + " " + model)
+	err := interruptible(cmd.Context(), func(ctx context.Context) (err error) {
+		m, err = sign.Hash(ctx, model, s, sign.HashOptions{})
 		return err
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
-	}
-	return nil
+	})
+	stop()
+	return m, err
 }
 
-func newSignCommand() *cobra.Command {
+func newSignCommand(g *globalOptions) *cobra.Command {
 	h := &hashFlags{}
-	var key, cert, signature string
-	var chain []string
+	key := &cli.SigningKeyOptions{}
+	var signature string
 	cmd := &cobra.Command{
 		Use:   "sign DIR|FILE --key KEY.pem [--cert LEAF.pem --chain CHAIN.pem]",
 		Short: "Sign a model folder or file (OpenSSF Model Signing v1.0)",
@@ -144,45 +145,39 @@ Keyless Sigstore signing needs the public Sigstore services and is not offered.`
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			model := args[0]
-			if err := h.validate(); err != nil {
+			if err := h.Validate(); err != nil {
 				return err
 			}
-			if key == "" {
+			if key.Key == "" {
 				return usageError(errors.New("sign needs --key (and --cert and --chain for certificate signing)"))
 			}
-			signer, err := loadSigner(key, cert, chain)
+			signer, err := key.Signer()
 			if err != nil {
 				return usageError(err)
 			}
 			if signature == "" {
 				signature = sign.DefaultSignaturePath(model)
 			}
-			s := h.serialization(signature)
-			var m *sign.Manifest
-			err = interruptible(cmd.Context(), func(ctx context.Context) (err error) {
-				m, err = sign.Hash(ctx, model, s, sign.HashOptions{})
-				return err
-			})
+			m, err := hashModel(cmd, g, "signing", model, h.serialization(signature))
 			if err != nil {
-				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+				return err
 			}
 			bundle, err := sign.SignManifest(m, signer)
 			if err != nil {
-				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+				return err
 			}
 			if err := os.WriteFile(signature, bundle, 0o644); err != nil {
-				return exitError{code: report.ExitIncomplete, msg: err.Error()}
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Signed %s: %d resources (%s, %s), root digest sha256:%x\nSignature: %s\n",
 				model, len(m.Resources), m.Serialization.Method, m.Serialization.HashType, m.RootDigest(), signature)
 			return nil
 		},
 	}
-	h.register(cmd)
+	cmd.Long = withExitCodes(cmd.Long, "sign")
 	f := cmd.Flags()
-	f.StringVar(&key, "key", "", "the ECDSA private key, PEM (`FILE`)")
-	f.StringVar(&cert, "cert", "", "the signing certificate of the key, PEM (`FILE`)")
-	f.StringSliceVar(&chain, "chain", nil, "the certificates from the signing certificate up to the root, PEM (`FILE`); repeatable")
+	h.AddFlags(f)
+	key.AddFlags(f)
 	f.StringVar(&signature, "signature", "", "write the signature to `PATH` (default: model.sig in the model folder, or beside a model file)")
 	return cmd
 }
@@ -200,69 +195,15 @@ func absolute(p string) string {
 	return abs
 }
 
-// loadSigner reads the key, and the certificates when cert is given.
-func loadSigner(keyPath, certPath string, chainPaths []string) (sign.Signer, error) {
-	data, err := os.ReadFile(keyPath)
-	if err != nil {
-		return nil, err
-	}
-	key, err := sign.ParsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	if certPath == "" {
-		if len(chainPaths) > 0 {
-			return nil, errors.New("--chain needs --cert")
-		}
-		return sign.NewKeySigner(key)
-	}
-	leaf, err := readCertificates(certPath)
-	if err != nil {
-		return nil, err
-	}
-	var chain []*x509.Certificate
-	for _, p := range chainPaths {
-		cs, err := readCertificates(p)
-		if err != nil {
-			return nil, err
-		}
-		chain = append(chain, cs...)
-	}
-	return sign.NewCertificateSigner(key, leaf[0], chain)
-}
-
-// readAllCertificates reads the PEM certificates of every file.
-func readAllCertificates(paths []string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for _, p := range paths {
-		cs, err := readCertificates(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
-}
-
-// readCertificates reads the PEM certificates of a file.
-func readCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := sign.ParseCertificates(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cs, nil
-}
-
 // verifyOptions are the flags of violet verify (gate uses them too). A
 // verifyTime of "" is verifyTimeNow.
 type verifyOptions struct {
-	signature, key, identity, issuer, trustedRoot, format, verifyTime string
-	ca, tsaRoots, ignorePaths                                         []string
-	ignoreUnsigned                                                    bool
+	signature, key, identity, issuer, trustedRoot, verifyTime string
+	ca, tsaRoots, ignorePaths                                 []string
+	ignoreUnsigned                                            bool
+	// out and verbose are verify's own: gate has its output.
+	out     cli.OutputOptions
+	verbose bool
 }
 
 // The values of --verify-time.
@@ -271,8 +212,9 @@ const (
 	verifyTimeCertStart = "signing-cert-start"
 )
 
-func newVerifyCommand() *cobra.Command {
-	o := &verifyOptions{}
+func newVerifyCommand(g *globalOptions) *cobra.Command {
+	o := &verifyOptions{out: cli.OutputOptions{Formats: []string{"text", "json"}, FormatUsage: "output format: text or json",
+		OutputUsage: "write the report to `FILE` instead of standard output"}}
 	cmd := &cobra.Command{
 		Use:   "verify DIR|FILE (--key PUB.pem | --ca CA.pem | --identity ID --issuer URL --trusted-root FILE)",
 		Short: "Verify a model against its signature, and name every file that changed",
@@ -282,31 +224,34 @@ root CA of a private PKI, or a Sigstore identity checked offline against a pinne
 trusted root; then the content, hashed again as the signature records it.
 
 On failure it says whether the signature or the content is at fault, and lists
-the modified, added and missing files.
-Exit codes: 0 verified, 1 the signature or the content does not verify,
-2 could not verify (bad usage, unreadable signature or model).`,
+the modified, added and missing files; -v lists every file verified, with its
+digest.`,
 		Example: `  violet verify ./my-model --key signing-key-pub.pem
   violet verify ./my-model --ca ca-cert.pem --signature my-model.sig
   violet verify ./my-model --identity alice@example.com --issuer https://accounts.google.com --trusted-root trusted_root.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stop := g.progress(cmd).Busy("verifying " + args[0])
+			defer stop()
 			return interruptible(cmd.Context(), func(ctx context.Context) error {
-				return runVerify(ctx, cmd.OutOrStdout(), o, args[0])
+				return runVerify(ctx, cmd.OutOrStdout(), o, args[0], stop)
 			})
 		},
 	}
+	cmd.Long = withExitCodes(cmd.Long, "verify")
 	f := cmd.Flags()
 	f.StringVar(&o.signature, "signature", "", "the signature `PATH` (default: model.sig in the model folder, or beside a model file)")
 	f.StringVar(&o.key, "key", "", "verify with this ECDSA public key, PEM or DER (`FILE`)")
 	f.StringSliceVar(&o.ca, "ca", nil, "verify a certificate signature up to this root CA, PEM (`FILE`); repeatable")
 	f.StringSliceVar(&o.tsaRoots, "tsa-root", nil, "with --ca: trust RFC 3161 timestamps of this timestamp authority root, PEM (`FILE`), and check the chain at the bundle's timestamp; repeatable")
-	f.StringVar(&o.verifyTime, "verify-time", verifyTimeNow, "with --ca: when the certificate chain must be valid: now (or at a timestamp trusted with --tsa-root), or signing-cert-start (model_signing's rule: when the signing certificate became valid, a time the signer chose; expired certificates then verify)")
+	f.Var(cli.NewChoice(&o.verifyTime, verifyTimeNow, verifyTimeNow, verifyTimeCertStart), "verify-time", "with --ca: when the certificate chain must be valid: now (or at a timestamp trusted with --tsa-root), or signing-cert-start (model_signing's rule: when the signing certificate became valid, a time the signer chose; expired certificates then verify)")
 	f.StringVar(&o.identity, "identity", "", "verify a keyless Sigstore signature of this identity (email or URI)")
 	f.StringVar(&o.issuer, "issuer", "", "the OIDC issuer of --identity")
 	f.StringVar(&o.trustedRoot, "trusted-root", "", "the Sigstore trusted_root.json `FILE` that --identity is checked against, offline")
 	f.StringSliceVar(&o.ignorePaths, "ignore-paths", nil, "leave `PATH` out of the model besides what the signature ignores; repeatable")
 	f.BoolVar(&o.ignoreUnsigned, "ignore-unsigned-files", false, "do not fail on files that the signature does not name")
-	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	o.out.AddFlags(f)
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every file verified, with its digest, in the text report")
 	return cmd
 }
 
@@ -341,11 +286,11 @@ func loadVerifier(o *verifyOptions) (sign.Verifier, error) {
 		}
 		return sign.NewKeyVerifier(pub)
 	case len(o.ca) > 0:
-		roots, err := readAllCertificates(o.ca)
+		roots, err := cli.ReadAllCertificates(o.ca)
 		if err != nil {
 			return nil, err
 		}
-		tsaRoots, err := readAllCertificates(o.tsaRoots)
+		tsaRoots, err := cli.ReadAllCertificates(o.tsaRoots)
 		if err != nil {
 			return nil, err
 		}
@@ -382,9 +327,11 @@ type verifyReport struct {
 	CertStart bool `json:"checked_at_signing_cert_start,omitempty"`
 }
 
-func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model string) error {
-	if o.format != "text" && o.format != "json" {
-		return usageError(fmt.Errorf("--format %q: want text or json", o.format))
+// runVerify verifies model as o asks; stop ends the progress line before
+// the report is written.
+func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model string, stop func()) error {
+	if err := o.out.Validate(); err != nil {
+		return usageError(err)
 	}
 	v, err := loadVerifier(o)
 	if err != nil {
@@ -417,7 +364,9 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 		rep.Modified, rep.Added, rep.Missing = res.Diff.Modified, res.Diff.Added, res.Diff.Missing
 		rep.Manifest = res.Signed
 	}
-	if o.format == "json" {
+	stop()
+	var buf bytes.Buffer
+	if o.out.Format == "json" {
 		for _, l := range []*[]string{&rep.Modified, &rep.Added, &rep.Missing} {
 			for i, p := range *l {
 				(*l)[i] = sign.EncodeName(p)
@@ -427,9 +376,12 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 		if err != nil {
 			return err
 		}
-		stdout.Write(append(out, '\n'))
+		buf.Write(append(out, '\n'))
 	} else {
-		writeVerifyText(stdout, rep)
+		writeVerifyText(&buf, rep, o.verbose)
+	}
+	if err := o.out.Write(stdout, buf.Bytes()); err != nil {
+		return err
 	}
 	if !rep.Verified {
 		return exitError{code: report.ExitFindings}
@@ -441,7 +393,7 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 // file names and error messages (which may quote a certificate's subject)
 // are escaped as the scan's text report escapes them, so that a hostile
 // name cannot move the cursor or forge a line.
-func writeVerifyText(w io.Writer, r verifyReport) {
+func writeVerifyText(w io.Writer, r verifyReport, verbose bool) {
 	model, sig := report.SafeText(r.Model), report.SafeText(r.Signature)
 	switch {
 	case r.SignatureError != "":
@@ -452,6 +404,11 @@ func writeVerifyText(w io.Writer, r verifyReport) {
 			model, sig, len(m.Resources), m.Serialization.Method, m.Serialization.HashType, m.RootDigest())
 		if r.CertStart {
 			fmt.Fprintln(w, "Note: the certificate chain was checked when the signing certificate became valid (--verify-time signing-cert-start), not now.")
+		}
+		if verbose {
+			for _, res := range m.Resources {
+				fmt.Fprintf(w, "  %s:%x  %s\n", m.Serialization.HashType, res.Digest, report.SafeText(res.Name))
+			}
 		}
 	default:
 		fmt.Fprintf(w, "FAIL: the signature %s is valid, but the content of %s does not match it:\n", sig, model)

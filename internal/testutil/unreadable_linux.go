@@ -29,7 +29,11 @@ func UnreadableDir(t testing.TB, dir string, files map[string]string) string {
 		if err := os.Chmod(p, 0); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.Chmod(p, 0o755) })
+		t.Cleanup(func() {
+			if err := os.Chmod(p, 0o755); err != nil {
+				t.Error(err)
+			}
+		})
 		return p
 	}
 	fd, err := syscall.Open(dir, syscall.O_DIRECTORY|syscall.O_RDONLY, 0)

@@ -169,7 +169,11 @@ func TestUnreadable(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "a"), 0); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "a"), 0o755) })
+	t.Cleanup(func() {
+		if err := os.Chmod(filepath.Join(dir, "a"), 0o755); err != nil {
+			t.Error(err)
+		}
+	})
 	got, _ := collect(t, dir, Options{})
 	if got["a"].Kind != Unreadable || got["a"].Err == nil || got["b/y.bin"].Kind != File {
 		t.Errorf("%+v", got)

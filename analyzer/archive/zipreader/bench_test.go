@@ -37,14 +37,20 @@ func writeBigZip(b *testing.B, n, size int) string {
 		h = binary.LittleEndian.AppendUint16(h, uint16(len(name)))
 		h = binary.LittleEndian.AppendUint16(h, 0)
 		h = append(h, name...)
-		w.Write(h)
-		w.Write(payload)
+		if _, err := w.Write(h); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Write(payload); err != nil {
+			b.Fatal(err)
+		}
 		var d []byte
 		d = binary.LittleEndian.AppendUint32(d, sigDescriptor)
 		d = binary.LittleEndian.AppendUint32(d, crc)
 		d = binary.LittleEndian.AppendUint32(d, uint32(size))
 		d = binary.LittleEndian.AppendUint32(d, uint32(size))
-		w.Write(d)
+		if _, err := w.Write(d); err != nil {
+			b.Fatal(err)
+		}
 		central = binary.LittleEndian.AppendUint32(central, sigCentral)
 		central = append(central, 20, 3, 20, 0, 8, 8, 0, 0, 0, 0, 0, 0)
 		central = binary.LittleEndian.AppendUint32(central, crc)
@@ -56,7 +62,9 @@ func writeBigZip(b *testing.B, n, size int) string {
 		central = append(central, name...)
 		off += uint32(len(h) + size + len(d))
 	}
-	w.Write(central)
+	if _, err := w.Write(central); err != nil {
+		b.Fatal(err)
+	}
 	var e []byte
 	e = binary.LittleEndian.AppendUint32(e, sigEOCD)
 	e = append(e, 0, 0, 0, 0)
@@ -65,7 +73,9 @@ func writeBigZip(b *testing.B, n, size int) string {
 	e = binary.LittleEndian.AppendUint32(e, uint32(len(central)))
 	e = binary.LittleEndian.AppendUint32(e, off)
 	e = append(e, 0, 0)
-	w.Write(e)
+	if _, err := w.Write(e); err != nil {
+		b.Fatal(err)
+	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
 	}

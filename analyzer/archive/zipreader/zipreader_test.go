@@ -77,7 +77,9 @@ func deflateBytes(t testing.TB, p []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(p)
+	if _, err := w.Write(p); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	return buf.Bytes()
 }
@@ -99,7 +101,9 @@ func lzmaBytes(t testing.TB, p []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(p)
+	if _, err := w.Write(p); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	b := buf.Bytes() // props(1) dict(4) size(8) stream
 	out := []byte{9, 20, 5, 0}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/violet-mlsecops/violet/report"
+)
+
+// exitMeaning is what the exit codes of a command mean: by code, a code
+// the command never returns left out. Markdown backticks mark flags and
+// values; help shows them plain.
+type exitMeaning struct {
+	command string // "scan", "policy test"; "" for violet itself
+	codes   map[int]string
+}
+
+// exitMeanings are the exit codes of every command, from which the help of
+// each command and the tables of README.md and docs/ci.md are written
+// (TestExitCodeDocs checks them).
+var exitMeanings = []exitMeaning{
+	{"", map[int]string{
+		report.ExitPass:       "passed",
+		report.ExitFindings:   "found what the command looks for: a finding at or above `--fail-on`, a signature that does not verify, a denied release",
+		report.ExitIncomplete: "could not do the job: bad usage, unreadable or not fully analyzed input. An error never passes",
+	}},
+	{"scan", map[int]string{
+		report.ExitPass:       "no finding at or above `--fail-on` (default `high`), and every file was fully analyzed",
+		report.ExitFindings:   "a finding at or above `--fail-on` (this wins over 2)",
+		report.ExitIncomplete: "could not scan: bad usage, an unreadable file, a file that could not be fully analyzed, no model with `--require-models`, or an attestation that could not be written",
+	}},
+	{"deps", map[int]string{
+		report.ExitPass:       "no finding at or above `--fail-on` (default `high`)",
+		report.ExitFindings:   "a finding at or above `--fail-on`",
+		report.ExitIncomplete: "could not check: bad usage, an unreadable or empty OSV database, a file or folder that could not be read (everything else is still checked and reported)",
+	}},
+	{"verify", map[int]string{
+		report.ExitPass:       "the signature is trusted and the content matches it",
+		report.ExitFindings:   "the signature is not trusted, or files were modified, added or removed",
+		report.ExitIncomplete: "could not verify: bad usage, an unreadable signature or model",
+	}},
+	{"bom", map[int]string{
+		report.ExitPass:       "the BOM was written (with `--check`: the score is at least `--min-score`)",
+		report.ExitFindings:   "`--check` scored below `--min-score`",
+		report.ExitIncomplete: "bad usage, an unreadable model, or entries of the model folder that could not be read (the BOM would not cover them)",
+	}},
+	{"gate", map[int]string{
+		report.ExitPass:       "allow",
+		report.ExitFindings:   "deny (every reason is printed)",
+		report.ExitIncomplete: "error: bad usage, unreadable evidence, a verify report given as evidence, a policy that does not evaluate (an error never allows)",
+	}},
+	{"discover", map[int]string{
+		report.ExitPass:       "the inventory was written",
+		report.ExitIncomplete: "bad usage, an unreadable PATH, or a file or folder under PATH that could not be read (listed; everything else is still inventoried)",
+	}},
+	{"hash", map[int]string{
+		report.ExitPass:       "the manifest was written",
+		report.ExitIncomplete: "bad usage or an unreadable model",
+	}},
+	{"sign", map[int]string{
+		report.ExitPass:       "the signature was written",
+		report.ExitIncomplete: "bad usage, an unreadable key, certificate or model, or a signature that could not be written",
+	}},
+	{"policy test", map[int]string{
+		report.ExitPass:       "every test passed",
+		report.ExitFindings:   "a test failed",
+		report.ExitIncomplete: "the policy could not be tested: a module that does not parse or compile, a test that stopped on an error, no tests",
+	}},
+	{"policy show", map[int]string{
+		report.ExitPass:       "the policy was printed or written",
+		report.ExitIncomplete: "the files could not be written (a file of the same name is never overwritten)",
+	}},
+}
+
+// exitCodeList are the exit codes, in order.
+var exitCodeList = []int{report.ExitPass, report.ExitFindings, report.ExitIncomplete}
+
+// meaningsOf returns the exit codes of command.
+func meaningsOf(command string) map[int]string {
+	for _, m := range exitMeanings {
+		if m.command == command {
+			return m.codes
+		}
+	}
+	panic("no exit codes for command " + command)
+}
+
+// exitCodesHelp is the "Exit codes:" paragraph of a command's help.
+func exitCodesHelp(command string) string {
+	var b strings.Builder
+	b.WriteString("Exit codes:")
+	codes := meaningsOf(command)
+	for _, c := range exitCodeList {
+		if m, ok := codes[c]; ok {
+			fmt.Fprintf(&b, "\n  %d  %s.", c, strings.ReplaceAll(m, "`", ""))
+		}
+	}
+	return b.String()
+}
+
+// withExitCodes is a command's long help followed by its exit codes.
+func withExitCodes(long, command string) string {
+	return strings.TrimRight(long, "\n") + "\n\n" + exitCodesHelp(command)
+}
+
+// exitCodesTable is the Markdown table of one command's exit codes
+// (README.md, "Use it").
+func exitCodesTable(command string) string {
+	var b strings.Builder
+	b.WriteString("| Exit code | Meaning |\n|---|---|\n")
+	codes := meaningsOf(command)
+	for _, c := range exitCodeList {
+		if m, ok := codes[c]; ok {
+			fmt.Fprintf(&b, "| %d | %s. |\n", c, capitalize(m))
+		}
+	}
+	return b.String()
+}
+
+// exitCodesMatrix is the Markdown table of every command's exit codes
+// (docs/ci.md), "—" for a code a command never returns.
+func exitCodesMatrix() string {
+	var b strings.Builder
+	b.WriteString("| Command |")
+	for _, c := range exitCodeList {
+		fmt.Fprintf(&b, " %d |", c)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(exitCodeList)) + "\n")
+	for _, m := range exitMeanings {
+		if m.command == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "| `violet %s` |", m.command)
+		for _, c := range exitCodeList {
+			text, ok := m.codes[c]
+			if !ok {
+				text = "—"
+			}
+			fmt.Fprintf(&b, " %s |", text)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// capitalize upper-cases the first letter of s.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
