@@ -12,6 +12,10 @@
 # fixed in Go 1.27).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The store's tests run on PostgreSQL too: one throwaway server for the
+# whole run (scripts/pg-test.sh starts it, sets VIOLET_TEST_POSTGRES, runs
+# this script again under it, then stops and removes it).
+if [ -z "${VIOLET_TEST_POSTGRES:-}" ]; then exec scripts/pg-test.sh "$0" "$@"; fi
 
 fuzztime="${FUZZTIME:-100000x}"
 
@@ -38,7 +42,7 @@ fi
 go test -count=1 ./...
 
 echo "== go test -race (the packages that run work concurrently; cgo and gcc needed)"
-CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate
+CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate ./store
 
 echo "== release snapshot (the host platform's release binary: static, stamped)"
 scripts/release-snapshot.sh

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Evidence kinds: which Violet document a report is.
+const (
+	EvidenceScan   = "scan"   // violet scan --format json
+	EvidenceVerify = "verify" // a signature verification
+	EvidenceBOM    = "bom"    // an ML-BOM
+	EvidenceDeps   = "deps"   // violet deps
+	EvidenceGate   = "gate"   // a policy decision
+)
+
+// EvidenceKinds lists the evidence kinds.
+func EvidenceKinds() []string {
+	return []string{EvidenceScan, EvidenceVerify, EvidenceBOM, EvidenceDeps, EvidenceGate}
+}
+
+// Evidence describes a stored report (without the report itself: see
+// EvidenceReport).
+type Evidence struct {
+	ID        int64
+	VersionID int64
+	Kind      string
+	// SHA256 is the lower-case hex SHA-256 of the report's bytes.
+	SHA256     string
+	Size       int64
+	UploadedBy string
+	UploadedAt time.Time
+}
+
+// AddEvidence stores a report for a model version, byte for byte. It is
+// idempotent: the same report (same SHA-256) of the same kind for the same
+// version returns the stored evidence and created=false, with no change
+// and no audit record. The report must be JSON and at most
+// MaxEvidenceSize bytes (ErrTooLarge); the uploader is the actor.
+func (s *Store) AddEvidence(ctx context.Context, a Actor, versionID int64, kind string, report []byte) (e Evidence, created bool, err error) {
+	if err := oneOf("evidence kind", kind, EvidenceKinds()); err != nil {
+		return Evidence{}, false, err
+	}
+	if len(report) > MaxEvidenceSize {
+		return Evidence{}, false, fmt.Errorf("evidence: %d bytes, more than %d: %w", len(report), MaxEvidenceSize, ErrTooLarge)
+	}
+	if !json.Valid(report) {
+		return Evidence{}, false, fmt.Errorf("evidence: the report is not JSON: %w", ErrInvalid)
+	}
+	sum := sha256.Sum256(report)
+	e = Evidence{VersionID: versionID, Kind: kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(report)),
+		UploadedBy: a.Name, UploadedAt: s.stamp()}
+	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
+		// ON CONFLICT: of two identical uploads racing, one inserts and the
+		// other finds its row.
+		err := tx.QueryRowContext(ctx, `INSERT INTO evidence
+			(version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (version_id, kind, sha256) DO NOTHING RETURNING id`,
+			versionID, kind, e.SHA256, e.Size, report, e.UploadedBy, fmtTime(e.UploadedAt)).Scan(&e.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			var at dbTime
+			err = tx.QueryRowContext(ctx, `SELECT id, uploaded_by, uploaded_at FROM evidence
+				WHERE version_id = $1 AND kind = $2 AND sha256 = $3`, versionID, kind, e.SHA256).Scan(&e.ID, &e.UploadedBy, &at)
+			e.UploadedAt = at.T
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		log.add("evidence.add", objectID("evidence", e.ID), map[string]any{
+			"version": versionID, "kind": kind, "sha256": e.SHA256, "size": e.Size})
+		return nil
+	})
+	if err != nil {
+		return Evidence{}, false, err
+	}
+	return e, created, nil
+}
+
+// ListEvidence lists a version's evidence, oldest first; kind "" lists
+// every kind.
+func (s *Store) ListEvidence(ctx context.Context, versionID int64, kind string) ([]Evidence, error) {
+	q := `SELECT id, version_id, kind, sha256, size, uploaded_by, uploaded_at FROM evidence WHERE version_id = $1`
+	args := []any{versionID}
+	if kind != "" {
+		q += ` AND kind = $2`
+		args = append(args, kind)
+	}
+	out, err := queryAll(ctx, s.rdb, func(row scanner) (Evidence, error) {
+		var e Evidence
+		var at dbTime
+		err := row.Scan(&e.ID, &e.VersionID, &e.Kind, &e.SHA256, &e.Size, &e.UploadedBy, &at)
+		e.UploadedAt = at.T
+		return e, err
+	}, q+` ORDER BY id`, args...)
+	return out, s.wrap(err)
+}
+
+// EvidenceReport returns a stored report's bytes, checked against its
+// SHA-256: a report changed in the database is an error, never returned.
+func (s *Store) EvidenceReport(ctx context.Context, id int64) ([]byte, error) {
+	var report []byte
+	var want string
+	err := s.rdb.QueryRowContext(ctx, `SELECT report, sha256 FROM evidence WHERE id = $1`, id).Scan(&report, &want)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: evidence %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	if sum := sha256.Sum256(report); hex.EncodeToString(sum[:]) != want {
+		return nil, fmt.Errorf("store: evidence %d: the stored report does not match its SHA-256 (changed in the database)", id)
+	}
+	return report, nil
+}

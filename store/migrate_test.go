@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/violet-mlsecops/violet/finding"
+)
+
+func TestEmbeddedMigrations(t *testing.T) {
+	lite, pg := migrations(sqliteDialect), migrations(postgresDialect)
+	if len(lite) == 0 || len(lite) != len(pg) {
+		t.Fatalf("sqlite has %d migrations, postgres %d: both dialects need the same versions", len(lite), len(pg))
+	}
+	for i := range lite {
+		if lite[i].name != pg[i].name {
+			t.Errorf("version %d: sqlite %s, postgres %s", i+1, lite[i].name, pg[i].name)
+		}
+	}
+	if SchemaVersion() != len(lite) {
+		t.Errorf("SchemaVersion %d, want %d", SchemaVersion(), len(lite))
+	}
+	if len(migrationSeeds) != len(lite) {
+		t.Errorf("%d migration seeds for %d versions: add a seed for each new version", len(migrationSeeds), len(lite))
+	}
+}
+
+func TestParseMigrationsRefusesBadSets(t *testing.T) {
+	sqlFile := &fstest.MapFile{Data: []byte("SELECT 1;")}
+	for name, files := range map[string]fstest.MapFS{
+		"gap":       {"m/0001_a.sql": sqlFile, "m/0003_c.sql": sqlFile},
+		"duplicate": {"m/0001_a.sql": sqlFile, "m/0001_b.sql": sqlFile},
+		"from two":  {"m/0002_a.sql": sqlFile},
+		"bad name":  {"m/0001_a.sql": sqlFile, "m/2_b.sql": sqlFile},
+		"not sql":   {"m/0001_a.sql": sqlFile, "m/README": sqlFile},
+		"empty":     {"m/x/0001_a.sql": sqlFile},
+	} {
+		if _, err := parseMigrations(files, "m"); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	ms, err := parseMigrations(fstest.MapFS{"m/0002_b.sql": sqlFile, "m/0001_a.sql": sqlFile}, "m")
+	if err != nil || len(ms) != 2 || ms[0].name != "0001_a.sql" {
+		t.Fatalf("good set: %v %v", ms, err)
+	}
+}
+
+// tables lists the tables the schema must have after the last migration.
+var tables = []string{"schema_migrations", "teams", "users", "memberships", "api_tokens", "audit_log",
+	"models", "model_versions", "version_files", "evidence", "findings", "finding_sightings", "finding_states"}
+
+func TestMigrateUpFromEmpty(t *testing.T) {
+	eachBackend(t, func(t *testing.T, target string) {
+		s := openT(t, target)
+		for _, tb := range tables {
+			count(t, s, tb)
+		}
+		if n := count(t, s, "schema_migrations"); n != SchemaVersion() {
+			t.Fatalf("%d versions recorded, want %d", n, SchemaVersion())
+		}
+		s.Close()
+		// Opening again applies nothing and changes nothing.
+		s = openT(t, target)
+		if n := count(t, s, "schema_migrations"); n != SchemaVersion() {
+			t.Fatalf("reopen: %d versions recorded, want %d", n, SchemaVersion())
+		}
+	})
+}
+
+// migrationSeeds[v-1] writes rows into the tables of version v, with the
+// schema at version v (or later), as a database of that version would hold
+// them. TestMigrateFromEveryVersion applies versions 1..k, seeds them,
+// applies the rest and checks the rows. Every new migration adds its seed.
+var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
+	// 0001_accounts
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO teams (name, created_at) VALUES ('seed team', '2025-01-02T03:04:05.000000Z')`,
+			`INSERT INTO users (login, display_name, password_hash, created_at)
+			 VALUES ('seed', 'Seed', NULL, '2025-01-02T03:04:05.000000Z')`,
+			`INSERT INTO memberships (team_id, user_id, role, created_at)
+			 SELECT t.id, u.id, 'security', '2025-01-02T03:04:05.000000Z' FROM teams t, users u
+			 WHERE t.name = 'seed team' AND u.login = 'seed'`,
+			`INSERT INTO api_tokens (token_sha256, name, user_id, team_id, role, created_at, expires_at)
+			 SELECT '` + sha("vlt_seed") + `', 'ci', u.id, t.id, 'security', '2025-01-02T03:04:05.000000Z',
+			        '2999-01-01T00:00:00.000000Z'
+			 FROM teams t, users u WHERE t.name = 'seed team' AND u.login = 'seed'`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("team.create", "team/1", map[string]any{"name": "seed team"})
+		q.add("user.create", "user/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
+	// 0002_inventory
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO models (team_id, name, source_kind, source_ref, created_at)
+			SELECT id, 'seed model', 'path', '/models/seed', '2025-01-02T03:04:05.000000Z' FROM teams WHERE name = 'seed team'`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO model_versions (model_id, digest, label, created_at)
+			SELECT id, $1, 'seed', '2025-01-02T03:04:05.000000Z' FROM models WHERE name = 'seed model'`,
+			"sha256:"+sha("seed version")); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO version_files (version_id, path, sha256, size)
+			SELECT id, 'model.bin', $1, 42 FROM model_versions WHERE label = 'seed'`, sha("seed file")); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO evidence (version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
+			SELECT id, 'scan', $1, $2, $3, 'seed', '2025-01-02T03:04:05.000000Z' FROM model_versions WHERE label = 'seed'`,
+			sha(`{"seed":true}`), len(`{"seed":true}`), []byte(`{"seed":true}`)); err != nil {
+			return err
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("model.create", "model/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
+	// 0003_findings
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO findings (model_id, rule, file_sha256, location, severity, message, first_seen_at)
+			SELECT id, 'PICKLE-GLOBAL', $1, 'data.pkl@12', 'critical', 'os.system', '2025-01-02T03:04:05.000000Z'
+			FROM models WHERE name = 'seed model'`, sha("seed file")); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO finding_sightings (finding_id, version_id, evidence_id, seen_at)
+			SELECT f.id, v.id, e.id, '2025-01-02T03:04:05.000000Z' FROM findings f, model_versions v, evidence e
+			WHERE f.rule = 'PICKLE-GLOBAL' AND v.label = 'seed' AND e.version_id = v.id`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO finding_states (finding_id, state, reason, expires_at, set_by, set_at)
+			SELECT id, 'false-positive', 'test fixture', NULL, 'seed', '2025-01-02T03:04:05.000000Z'
+			FROM findings WHERE rule = 'PICKLE-GLOBAL'`); err != nil {
+			return err
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("finding.state", "finding/1", map[string]any{"state": "false-positive"})
+		return s.appendAudit(ctx, tx, q)
+	},
+}
+
+// checkSeeds checks, through the store's API, the rows that the seeds of
+// versions 1..k wrote.
+func checkSeeds(t *testing.T, s *Store, k int) {
+	t.Helper()
+	ctx := context.Background()
+	teams := must[[]Team](t)(s.Teams(ctx))
+	if len(teams) != 1 || teams[0].Name != "seed team" || teams[0].CreatedAt != time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) {
+		t.Fatalf("teams %+v", teams)
+	}
+	u := must[User](t)(s.UserByLogin(ctx, "seed"))
+	ms := must[[]Membership](t)(s.Memberships(ctx, u.ID))
+	if len(ms) != 1 || ms[0].Role != RoleSecurity {
+		t.Fatalf("memberships %+v", ms)
+	}
+	tok, err := s.AuthenticateToken(ctx, "vlt_seed", "")
+	if err != nil || tok.Name != "ci" {
+		t.Fatalf("seed token: %+v %v", tok, err)
+	}
+	if k < 2 {
+		return
+	}
+	models := must[[]Model](t)(s.Models(ctx, teams[0].ID))
+	if len(models) != 1 || models[0].SourceRef != "/models/seed" {
+		t.Fatalf("models %+v", models)
+	}
+	vs := must[[]Version](t)(s.Versions(ctx, models[0].ID))
+	if len(vs) != 1 || vs[0].Digest != "sha256:"+sha("seed version") {
+		t.Fatalf("versions %+v", vs)
+	}
+	files := must[[]File](t)(s.VersionFiles(ctx, vs[0].ID))
+	if len(files) != 1 || files[0] != (File{Path: "model.bin", SHA256: sha("seed file"), Size: 42}) {
+		t.Fatalf("files %+v", files)
+	}
+	ev := must[[]Evidence](t)(s.ListEvidence(ctx, vs[0].ID, ""))
+	if len(ev) != 1 {
+		t.Fatalf("evidence %+v", ev)
+	}
+	if r := must[[]byte](t)(s.EvidenceReport(ctx, ev[0].ID)); string(r) != `{"seed":true}` {
+		t.Fatalf("report %q", r)
+	}
+	if k < 3 {
+		return
+	}
+	fs := must[[]Finding](t)(s.VersionFindings(ctx, vs[0].ID))
+	if len(fs) != 1 || fs[0].Severity != finding.Critical || fs[0].State != StateFalsePositive || fs[0].Last.Reason != "test fixture" {
+		t.Fatalf("findings %+v", fs)
+	}
+}
+
+func TestMigrateFromEveryVersion(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for k := 1; k <= SchemaVersion(); k++ {
+				target := b.target(t)
+				raw, err := openRaw(ctx, target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := migrate(ctx, raw.db, raw.dialect, k); err != nil {
+					t.Fatalf("migrate to %d: %v", k, err)
+				}
+				tx, err := raw.db.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for v := 1; v <= k; v++ {
+					if err := migrationSeeds[v-1](ctx, raw, tx); err != nil {
+						t.Fatalf("version %d: seed %d: %v", k, v, err)
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				head := verifyOK(t, raw)
+				raw.Close()
+
+				s, err := Open(ctx, target) // applies k+1..newest
+				if err != nil {
+					t.Fatalf("from version %d: %v", k, err)
+				}
+				if n := count(t, s, "schema_migrations"); n != SchemaVersion() {
+					t.Fatalf("from version %d: at %d", k, n)
+				}
+				if got := verifyOK(t, s); got != head {
+					t.Fatalf("from version %d: audit head %+v, want %+v", k, got, head)
+				}
+				checkSeeds(t, s, k)
+				// The upgraded store works: a change appends to the chain.
+				newFixture(t, s, "after")
+				verifyOK(t, s)
+				s.Close()
+			}
+		})
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	eachBackend(t, func(t *testing.T, target string) {
+		s := openT(t, target)
+		newFixture(t, s, "x")
+		next := SchemaVersion() + 1
+		if _, err := s.db.Exec(`INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES ($1, $2, $3, $4)`,
+			next, "9999_future.sql", sha("future"), "2030-01-01T00:00:00.000000Z"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		_, err := Open(context.Background(), target)
+		wantErr(t, err, ErrSchemaNewer)
+		if !strings.Contains(err.Error(), "upgrade Violet") {
+			t.Errorf("message %q does not say what to do", err)
+		}
+		// Nothing was changed: the future row is still there.
+		raw, err := openRaw(context.Background(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if n := count(t, raw, "schema_migrations"); n != next {
+			t.Fatalf("%d versions, want %d", n, next)
+		}
+	})
+}
+
+func TestOpenRefusesEditedMigration(t *testing.T) {
+	eachBackend(t, func(t *testing.T, target string) {
+		s := openT(t, target)
+		// Rewrite the recorded checksum of version 1 (as if its file had
+		// been edited after release).
+		if _, err := s.db.Exec(`DELETE FROM schema_migrations WHERE version = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Exec(`INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (1, $1, $2, $3)`,
+			migrations(s.dialect)[0].name, sha("other"), "2025-01-01T00:00:00.000000Z"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		_, err := Open(context.Background(), target)
+		if err == nil || !strings.Contains(err.Error(), "differs from this binary") {
+			t.Fatalf("edited migration accepted: %v", err)
+		}
+		if errors.Is(err, ErrSchemaNewer) {
+			t.Fatalf("reported as newer: %v", err)
+		}
+	})
+}
