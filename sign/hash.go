@@ -37,7 +37,16 @@ type HashOptions struct {
 	// is left out of the manifest, so that Compare reports it as missing. Ignore paths still apply.
 	// Only does not apply to a single-file model.
 	Only []string
+	// MaxResources bounds the files and shards of a manifest (0 means
+	// DefaultMaxResources): a shard size a signature chose, tiny against
+	// the model's files, must not make the verifier list and hash
+	// billions of shards.
+	MaxResources int
 }
+
+// DefaultMaxResources is the most files and shards a manifest may hold:
+// a model of 1 TiB in the default 1 GB shards has about a thousand.
+const DefaultMaxResources = 1 << 20
 
 // modelFile is one regular file of the model.
 type modelFile struct {
@@ -126,10 +135,18 @@ func Hash(ctx context.Context, modelPath string, s Serialization, opts HashOptio
 	// The files are hashed while the folder is listed: small files at once, large ones (and all
 	// their shards) once the listing is over, largest first, so that no large file starts last.
 	nfiles := 0
+	maxResources := opts.MaxResources
+	if maxResources <= 0 {
+		maxResources = DefaultMaxResources
+	}
+	resources := int64(0)
 	produce := func(ctx context.Context, emit func(hashTask) bool) error {
 		var deferred []hashTask
 		add := func(f modelFile) error {
 			nfiles++
+			if resources += taskCount(f, s); resources > int64(maxResources) {
+				return fmt.Errorf("%s: more than %d files and shards (shard size %d): too many to hash; use larger shards", modelPath, maxResources, s.ShardSize)
+			}
 			tasks := fileTasks(f, s)
 			if f.size >= deferSize {
 				deferred = append(deferred, tasks...)
@@ -424,6 +441,15 @@ func (w *modelWalker) classify(p string, info fs.FileInfo) (modelFile, bool, err
 		return modelFile{}, false, fmt.Errorf("%s: a symbolic link to a special file", p)
 	}
 	return modelFile{}, false, fmt.Errorf("%s: not a regular file or a directory (%v)", p, typ)
+}
+
+// taskCount is the number of tasks fileTasks makes of f, computed without
+// making them.
+func taskCount(f modelFile, s Serialization) int64 {
+	if s.Method == MethodFiles {
+		return 1
+	}
+	return (f.size + s.ShardSize - 1) / s.ShardSize
 }
 
 // fileTasks cuts a file into tasks: the whole file for method files, its shards for method shards.

@@ -456,3 +456,30 @@ func TestModelName(t *testing.T) {
 		}
 	}
 }
+
+// TestHashTooManyShards: a shard size tiny against the model (one a
+// signature chose, that the verifier must follow) is refused before any
+// shard is listed, instead of listing and hashing millions of them; the
+// bound counts files and shards, exactly at the limit is accepted.
+func TestHashTooManyShards(t *testing.T) {
+	root := writeHashTree(t, map[string]string{"w.bin": strings.Repeat("a", 64), "x": "yz"})
+	s := Serialization{Method: MethodShards, HashType: HashSHA256, ShardSize: 2}
+	if _, err := Hash(context.Background(), root, s, HashOptions{MaxResources: 32}); err == nil || !strings.Contains(err.Error(), "too many to hash") {
+		t.Errorf("33 shards, a limit of 32: %v", err)
+	}
+	if _, err := Hash(context.Background(), root, s, HashOptions{MaxResources: 33}); err != nil {
+		t.Errorf("33 shards, a limit of 33: %v", err)
+	}
+	big := writeHashTree(t, map[string]string{})
+	f, err := os.Create(filepath.Join(big, "sparse.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil { // 1 GiB of holes: a billion 1-byte shards
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Hash(context.Background(), big, Serialization{Method: MethodShards, HashType: HashSHA256, ShardSize: 1}, HashOptions{}); err == nil {
+		t.Error("a billion shards: no error")
+	}
+}
