@@ -415,17 +415,25 @@ func rangeAffects(events []OSVEvent, v Version) bool {
 	return affected
 }
 
-// recordSeverity rates a record: the highest CVSS v3 base score of the
-// record or its affected entries, else GitHub's database_specific
+// cvssScorers score the OSV severity types Violet reads; the highest base
+// score of a record wins.
+var cvssScorers = map[string]func(string) (float64, error){
+	"CVSS_V3": CVSS3BaseScore,
+	"CVSS_V4": CVSS4BaseScore,
+}
+
+// recordSeverity rates a record: the highest CVSS v3 or v4 base score of
+// the record or its affected entries, else GitHub's database_specific
 // severity ("CRITICAL", "HIGH", "MODERATE", "LOW"), else unknown.
 func recordSeverity(r *OSVRecord) (string, float64) {
 	best := -1.0
 	check := func(ss []OSVSeverity) {
 		for _, s := range ss {
-			if s.Type != "CVSS_V3" {
+			score, ok := cvssScorers[s.Type]
+			if !ok {
 				continue
 			}
-			if sc, err := CVSS3BaseScore(s.Score); err == nil && sc > best {
+			if sc, err := score(s.Score); err == nil && sc > best {
 				best = sc
 			}
 		}
