@@ -18,9 +18,11 @@ import (
 // caller keeps the ML ones).
 type depParser func(src []byte) []Package
 
-// depFiles maps the names of the dependency files that violet deps does
-// not read (they declare what to install, not what is locked) to their
-// type and parser.
+// depFiles maps the names of the project files (they declare what to
+// install, not what is locked) to their type and discover's own parser.
+// violet deps reads them too, strictly: a file it cannot read whole is
+// DEPS-MALFORMED and names no package; the inventory reads what it can of
+// the same file (with the same tokenizer, PEP 508 parser and TOML parser).
 var depFiles = map[string]struct {
 	typ   string
 	parse depParser
