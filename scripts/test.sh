@@ -35,6 +35,15 @@ if git rev-parse -q --verify HEAD~1 >/dev/null 2>&1; then
   "${golangci[@]}" run --enable-only=gocognit,funlen --new-from-rev=HEAD~1 ./...
 fi
 
+echo "== Chromium (the web UI's browser test; installed from Debian's packages when missing)"
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo -n"; fi
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium; } >/dev/null; then
+    echo "Chromium is needed by the web UI's browser test and could not be installed (apt-get install chromium)"; exit 1
+  fi
+fi
+
 echo "== go test"
 if ! command -v python3 >/dev/null; then
   echo "python3 is needed by the differential test (standard library only)"; exit 1
@@ -42,7 +51,7 @@ fi
 go test -count=1 ./...
 
 echo "== go test -race (the packages that run work concurrently; cgo and gcc needed)"
-CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate ./store
+CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate ./store ./webui
 
 echo "== release snapshot (the host platform's release binary: static, stamped)"
 scripts/release-snapshot.sh

@@ -1,0 +1,42 @@
+package webui
+
+import "github.com/violet-mlsecops/violet/store"
+
+// capability is something a role lets a user do in the web UI, in the
+// teams where the user holds the role.
+type capability uint8
+
+const (
+	// canView: see the team's inventory, models, evidence and findings.
+	canView capability = 1 << iota
+	// canTriage: accept a risk, mark a false positive, reopen a finding.
+	canTriage
+)
+
+// roleCan is the one table of what each role may do in the web UI. A role
+// missing here may do nothing.
+var roleCan = map[store.Role]capability{
+	store.RoleAdmin:           canView | canTriage,
+	store.RoleSecurity:        canView | canTriage,
+	store.RoleMLEngineer:      canView,
+	store.RoleSME:             canView,
+	store.RoleLegalCompliance: canView,
+	store.RoleHR:              canView,
+	store.RoleProcurement:     canView,
+	store.RoleViewer:          canView,
+}
+
+// viewer is the logged-in user of a request with the roles they hold now
+// (read from the store on every request, so that a role taken away takes
+// effect at once).
+type viewer struct {
+	sessionID string
+	sess      session
+	// caps is what the user may do, by team id.
+	caps map[int64]capability
+	// teamNames names the teams the user is a member of.
+	teamNames map[int64]string
+}
+
+// can reports whether the viewer may do c in team.
+func (v *viewer) can(team int64, c capability) bool { return v.caps[team]&c == c }
