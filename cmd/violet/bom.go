@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
+	"github.com/violet-mlsecops/violet/store"
 )
 
 // bomOptions are the flags of violet bom.
@@ -29,6 +31,8 @@ type bomOptions struct {
 	scan     bool
 	check    bool
 	minScore int
+	// upload sends the CycloneDX BOM to a Violet server.
+	upload uploadOptions
 }
 
 func newBOMCommand(g *globalOptions) *cobra.Command {
@@ -66,6 +70,7 @@ defaults (like the gate's own scan), not a .violet.yaml.`,
 	f.BoolVar(&o.scan, "scan", false, "scan the model and record the findings as vulnerabilities")
 	f.BoolVar(&o.check, "check", false, "report the completeness of the BOM instead of writing it")
 	f.IntVar(&o.minScore, "min-score", 0, "with --check, exit 1 when the completeness score is below `PERCENT`")
+	o.upload.addFlags(f)
 	return cmd
 }
 
@@ -95,6 +100,12 @@ func runBOM(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *bomOpt
 	}
 	if o.minScore != 0 && !o.check {
 		return usageError(fmt.Errorf("--min-score applies to --check only"))
+	}
+	if err := o.upload.validate([]string{path}); err != nil {
+		return usageError(err)
+	}
+	if o.upload.url != "" && (o.check || !strings.HasPrefix(o.out.Format, "cyclonedx")) {
+		return usageError(errors.New("--upload uploads a CycloneDX BOM: not with --check or --format spdx3"))
 	}
 	created, err := bomTime()
 	if err != nil {
@@ -150,7 +161,15 @@ func runBOM(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *bomOpt
 	if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 		return err
 	}
-	return unreadError(m)
+	if err := unreadError(m); err != nil {
+		return err
+	}
+	if o.upload.url != "" {
+		if err := o.upload.upload(ctx, cmd, g, path, store.EvidenceBOM, out.Bytes()); err != nil {
+			return usageError(fmt.Errorf("upload failed: %w", err))
+		}
+	}
+	return nil
 }
 
 // unreadError is exit 2 naming the entries of the model folder the BOM

@@ -11,6 +11,7 @@ import (
 	"github.com/violet-mlsecops/violet/deps"
 	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/store"
 )
 
 // depsOptions are the flags of violet deps.
@@ -20,6 +21,8 @@ type depsOptions struct {
 	config  cli.ConfigOptions
 	osv     cli.OSVOptions
 	verbose bool
+	// upload sends the JSON report to a Violet server.
+	upload uploadOptions
 }
 
 func newDepsCommand(g *globalOptions) *cobra.Command {
@@ -58,6 +61,7 @@ The threshold is --fail-on, else fail_on of the project's .violet.yaml (or of
 	o.config.AddFlags(f)
 	o.osv.AddFlags(f)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list the dependency files without findings too in the text report")
+	o.upload.addFlags(f)
 	return cmd
 }
 
@@ -66,6 +70,9 @@ func runDeps(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *depsO
 		if err := v.Validate(); err != nil {
 			return usageError(err)
 		}
+	}
+	if err := o.upload.validate([]string{path}); err != nil {
+		return usageError(err)
 	}
 	cfg, _, err := o.config.Load()
 	if err != nil {
@@ -100,7 +107,13 @@ func runDeps(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *depsO
 	if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 		return err
 	}
-	if code := rep.ExitCode(failOn); code != report.ExitPass {
+	code := rep.ExitCode(failOn)
+	if o.upload.url != "" {
+		if err := o.upload.uploadReport(ctx, cmd, g, path, store.EvidenceDeps, rep, code); err != nil {
+			return err
+		}
+	}
+	if code != report.ExitPass {
 		return exitError{code: code}
 	}
 	return nil

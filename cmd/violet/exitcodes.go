@@ -66,6 +66,19 @@ var exitMeanings = []exitMeaning{
 		report.ExitFindings:   "a test failed",
 		report.ExitIncomplete: "the policy could not be tested: a module that does not parse or compile, a test that stopped on an error, no tests",
 	}},
+	{"serve", map[int]string{
+		report.ExitPass:       "stopped on SIGINT or SIGTERM after finishing the requests under way",
+		report.ExitIncomplete: "could not serve: bad usage, a database that does not open or migrate, an address in use, an admin.token in the way on the first start",
+	}},
+	{"serve backup", map[int]string{
+		report.ExitPass:       "the copy was written",
+		report.ExitIncomplete: "bad usage, a database that does not open, a file already at `--to`, or PostgreSQL (use pg_dump)",
+	}},
+	{"audit verify", map[int]string{
+		report.ExitPass:       "the audit log's hash chain is intact (its head is printed)",
+		report.ExitFindings:   "the chain is broken: the first broken record is named",
+		report.ExitIncomplete: "bad usage or a database that does not open or read",
+	}},
 	{"policy show", map[int]string{
 		report.ExitPass:       "the policy was printed or written",
 		report.ExitIncomplete: "the files could not be written (a file of the same name is never overwritten)",

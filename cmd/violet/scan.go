@@ -19,6 +19,7 @@ import (
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/store"
 )
 
 // scanOptions are the flags of violet scan.
@@ -39,6 +40,8 @@ type scanOptions struct {
 	// attest and key: write a signed scan attestation.
 	attest string
 	key    cli.SigningKeyOptions
+	// upload sends the JSON report to a Violet server.
+	upload uploadOptions
 }
 
 func newScanCommand(g *globalOptions) *cobra.Command {
@@ -95,6 +98,7 @@ The analyzers: ` + strings.Join(scan.Names(scan.Analyzers(pickle.DefaultPolicy()
 	f.BoolVar(&o.explain, "explain", false, "report every pickle global: how it is used and which allowlist, library or denylist entry decided (PICKLE-GLOBAL, info)")
 	f.StringVar(&o.attest, "attest", "", "write a signed attestation of the scan to `FILE` (needs --key; one target only)")
 	o.key.AddFlags(f)
+	o.upload.addFlags(f)
 	f.StringSliceVar(&o.analyzers, "analyzers", nil, "run only the analyzers named `NAME,...`")
 	f.StringSliceVar(&o.skipAnalyzers, "skip-analyzers", nil, "do not run the analyzers named `NAME,...`")
 	for _, name := range []string{"analyzers", "skip-analyzers"} {
@@ -130,7 +134,11 @@ func runScan(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *scanO
 	if err != nil {
 		return usageError(err)
 	}
-	opts, err := o.scanOptions(cmd, g, signer != nil)
+	if err := o.upload.validate(targets); err != nil {
+		return usageError(err)
+	}
+	// An attestation and an upload bind the report to the files' digests.
+	opts, err := o.scanOptions(cmd, g, signer != nil || o.upload.url != "")
 	if err != nil {
 		return usageError(err)
 	}
@@ -155,6 +163,11 @@ func runScan(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *scanO
 			return exitError{code: report.ExitIncomplete, msg: "attestation not written: " + attestErr.Error()}
 		}
 		g.notice(cmd, "Attestation: %s\n", o.attest)
+	}
+	if o.upload.url != "" {
+		if err := o.upload.uploadReport(ctx, cmd, g, r.Targets[0], store.EvidenceScan, r, code); err != nil {
+			return err
+		}
 	}
 	if code != report.ExitPass {
 		return exitError{code: code}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/server"
+	"github.com/violet-mlsecops/violet/store"
+)
+
+// AdminTokenFile is the file, in the data folder, where the first start
+// writes the admin's API token.
+const AdminTokenFile = "admin.token"
+
+// adminTokenLifetime is the validity of the first admin token.
+const adminTokenLifetime = 365 * 24 * time.Hour
+
+// storeOptions are the flags that name the store.
+type storeOptions struct {
+	data, database string
+}
+
+func (o *storeOptions) addFlags(cmd *cobra.Command, dataUsage string) {
+	cmd.Flags().StringVar(&o.data, "data", "", dataUsage)
+	cmd.Flags().StringVar(&o.database, "database", "", "use the PostgreSQL database at `URL` (postgres://...) instead of SQLite in --data")
+}
+
+// open opens the store: --database when given, else SQLite in --data.
+func (o *storeOptions) open(ctx context.Context) (*store.Store, error) {
+	dsn := o.database
+	if dsn == "" {
+		if o.data == "" {
+			return nil, usageError(errors.New("--data DIR (or --database URL) is needed"))
+		}
+		dsn = o.data
+	} else if !isPostgresURL(dsn) {
+		return nil, usageError(errors.New("--database: want a postgres:// URL"))
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return st, nil
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+func newServeCommand(g *globalOptions) *cobra.Command {
+	o := &storeOptions{}
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Violet server: inventory, evidence, findings and triage over an HTTP API",
+		Long: `Run the Violet server on --addr: the HTTP API of docs/server.md (OpenAPI
+document at /api/v1/openapi.json), on SQLite in --data or on PostgreSQL
+(--database). On the first start it creates the admin user and writes an
+admin API token to DATA/admin.token (mode 0600), and says so once. It stops
+gracefully on SIGINT or SIGTERM.
+
+Serve plain HTTP on 127.0.0.1 only: in front of it, put a reverse proxy that
+terminates TLS. Rate limits count by the address the connection comes from.`,
+		Example: `  violet serve --data /var/lib/violet
+  violet serve --data /var/lib/violet --database postgres://violet@/violet?host=/run/postgresql
+  violet serve backup --data /var/lib/violet --to /backup/violet-$(date +%F).db`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, g, o, addr)
+		},
+	}
+	cmd.Long = withExitCodes(cmd.Long, "serve")
+	o.addFlags(cmd, "keep the SQLite database and admin.token in `DIR` (created with mode 0700)")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
+	cmd.AddCommand(newServeBackupCommand())
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string) error {
+	if o.data == "" {
+		return usageError(errors.New("--data DIR is needed (it holds admin.token, and the database unless --database)"))
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrapAdmin(ctx, cmd, st, o.data); err != nil {
+		return usageError(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return usageError(err)
+	}
+	srv := &http.Server{
+		Handler:           server.New(st, server.Options{Logger: g.logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "Listening on http://%s (%s)\n", ln.Addr(), st.Dialect())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return usageError(err)
+	case <-ctx.Done():
+	}
+	g.notice(cmd, "Stopping: finishing the requests under way\n")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return usageError(fmt.Errorf("shutdown: %w", err))
+	}
+	return nil
+}
+
+// bootstrapAdmin creates, on the first start (no user "admin"), the team
+// "admin", the user "admin" with the admin role there, and an API token
+// written to dir/admin.token (created exclusively, mode 0600).
+func bootstrapAdmin(ctx context.Context, cmd *cobra.Command, st *store.Store, dir string) error {
+	if _, err := st.UserByLogin(ctx, "admin"); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, AdminTokenFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("first start: the admin token: %w (move the old one away)", err)
+	}
+	secret, exp, err := createAdmin(ctx, st)
+	if err == nil {
+		_, err = fmt.Fprintln(f, secret)
+		err = errors.Join(err, f.Sync())
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
+		return errors.Join(fmt.Errorf("first start: %w", err), os.Remove(path))
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "First start: created the user admin (team admin) and wrote its API token to %s; it expires on %s. Keep it secret.\n",
+		path, exp.Format("2006-01-02"))
+	return nil
+}
+
+func createAdmin(ctx context.Context, st *store.Store) (string, time.Time, error) {
+	a := store.Actor{Name: "system"}
+	team, err := adminTeam(ctx, st, a)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	u, err := st.CreateUser(ctx, a, "admin", "Administrator", "")
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := st.AddMember(ctx, a, store.Membership{TeamID: team.ID, UserID: u.ID, Role: store.RoleAdmin}); err != nil {
+		return "", time.Time{}, err
+	}
+	secret, tok, err := st.CreateToken(ctx, a, store.TokenSpec{Name: "admin (first start)", UserID: u.ID, TeamID: team.ID,
+		Role: store.RoleAdmin, ExpiresAt: time.Now().Add(adminTokenLifetime)})
+	return secret, tok.ExpiresAt, err
+}
+
+func newServeBackupCommand() *cobra.Command {
+	o := &storeOptions{}
+	var to string
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Write a consistent copy of the SQLite database, while the server runs",
+		Long: `Write a consistent copy of the server's SQLite database to --to (mode 0600,
+never over an existing file), while the server runs. For PostgreSQL, use
+pg_dump. To restore, stop the server and put the copy in an empty data folder
+as violet.db; check it with violet audit verify.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return usageError(errors.New("--to FILE is needed"))
+			}
+			st, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Backup(cmd.Context(), to); err != nil {
+				return usageError(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Backup written to %s\n", to)
+			return nil
+		},
+	}
+	cmd.Long = withExitCodes(cmd.Long, "serve backup")
+	o.addFlags(cmd, "the server's data folder `DIR`")
+	cmd.Flags().StringVar(&to, "to", "", "write the copy to `FILE` (must not exist)")
+	return cmd
+}
+
+func newAuditCommand() *cobra.Command {
+	audit := &cobra.Command{
+		Use:   "audit",
+		Short: "Check the server's audit log",
+		Args:  cobra.NoArgs,
+	}
+	o := &storeOptions{}
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify the hash chain of the server's audit log",
+		Long: `Walk the server's audit log and check its hash chain: exit 0 and print the
+head (sequence number and hash: keep it outside the database, and compare
+later) when it is intact; exit 1 naming the first broken record otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			st, err := o.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			head, err := st.VerifyAudit(ctx)
+			var b *store.AuditBreak
+			if errors.As(err, &b) {
+				return exitError{code: report.ExitFindings, msg: b.Error()}
+			}
+			if err != nil {
+				return usageError(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Audit log intact: %d records, head seq %d hash %s\n", head.Seq, head.Seq, head.Hash)
+			return nil
+		},
+	}
+	verify.Long = withExitCodes(verify.Long, "audit verify")
+	o.addFlags(verify, "the server's data folder `DIR`")
+	audit.AddCommand(verify)
+	return audit
+}
+
+// adminTeam returns the team "admin", created when missing.
+func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team, error) {
+	team, err := st.CreateTeam(ctx, a, "admin")
+	if !errors.Is(err, store.ErrExists) {
+		return team, err
+	}
+	teams, err := st.Teams(ctx)
+	if err != nil {
+		return store.Team{}, err
+	}
+	for _, t := range teams {
+		if t.Name == "admin" {
+			return t, nil
+		}
+	}
+	return store.Team{}, fmt.Errorf("team admin: %w", store.ErrNotFound)
+}

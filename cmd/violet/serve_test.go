@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/store"
+)
+
+// syncBuffer is a buffer that a running server and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs violet serve in-process on 127.0.0.1 and returns its
+// URL, its standard error, and a function that stops it and returns the
+// command's error.
+func startServe(t *testing.T, data string) (string, *syncBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	root := newRoot()
+	stderr := &syncBuffer{}
+	root.SetArgs([]string{"serve", "--data", data, "--addr", "127.0.0.1:0"})
+	root.SetOut(io.Discard)
+	root.SetErr(stderr)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	listening := regexp.MustCompile(`Listening on (http://127\.0\.0\.1:[0-9]+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+			stop := func() error { cancel(); return <-done }
+			return m[1], stderr, stop
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended: %v: %s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not listen: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// api calls the server and decodes its answer into out (when not nil).
+func api(t *testing.T, method, url, token string, body, out any, want int) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, url, resp.StatusCode, want, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestServeEndToEnd: start violet serve, read admin.token, create a team
+// and tokens through the API, violet scan --upload a malicious sample,
+// see the finding, accept the risk as security, verify the audit chain,
+// back up; a broken chain is exit 1 naming the record.
+func TestServeEndToEnd(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	url, stderr, stop := startServe(t, data)
+	tokenFile := filepath.Join(data, AdminTokenFile)
+	fi, err := os.Stat(tokenFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.token: %v %v", fi, err)
+	}
+	raw, _ := os.ReadFile(tokenFile)
+	admin := strings.TrimSpace(string(raw))
+	if !strings.Contains(stderr.String(), "First start") {
+		t.Errorf("the first start was not announced: %s", stderr.String())
+	}
+
+	api(t, "POST", url+"/api/v1/teams", admin, map[string]string{"name": "ml"}, nil, 201)
+	secret := func(login, role string) string {
+		api(t, "POST", url+"/api/v1/users", admin, map[string]string{"login": login, "team": "ml", "role": role}, nil, 201)
+		var tok struct{ Secret string }
+		api(t, "POST", url+"/api/v1/tokens", admin, map[string]any{"login": login, "team": "ml", "role": role, "name": login}, &tok, 201)
+		return tok.Secret
+	}
+	ci, sec := secret("ci", "ml-engineer"), secret("sec", "security")
+
+	model := filepath.Join(t.TempDir(), "fraud-detector")
+	os.Mkdir(model, 0o755)
+	sample, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "models", "malicious", "pickle", "system_p0.pkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(model, "model.pkl"), sample, 0o644)
+	os.WriteFile(filepath.Join(model, "README.md"), []byte("# fraud detector\n"), 0o644)
+
+	t.Setenv(TokenEnv, ci)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"scan", "--upload", url, "--format", "json", model}, &out, &errOut); code != report.ExitFindings {
+		t.Fatalf("scan --upload: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "Uploaded the scan report of fraud-detector") {
+		t.Errorf("no upload notice: %s", errOut.String())
+	}
+
+	var versions struct{ Items []struct{ Digest string } }
+	api(t, "GET", url+"/api/v1/models/fraud-detector/versions", ci, nil, &versions, 200)
+	if len(versions.Items) != 1 {
+		t.Fatalf("versions: %+v", versions)
+	}
+	vp := url + "/api/v1/models/fraud-detector/versions/" + versions.Items[0].Digest
+	var findings struct {
+		Items []struct {
+			ID       int64
+			Rule     string
+			Severity string
+			State    string
+		}
+	}
+	api(t, "GET", vp+"/findings", sec, nil, &findings, 200)
+	if len(findings.Items) == 0 || findings.Items[0].Severity != "critical" {
+		t.Fatalf("findings: %+v", findings)
+	}
+	fp := fmt.Sprintf("%s/findings/%d", vp, findings.Items[0].ID)
+	api(t, "PUT", fp+"/state", ci, map[string]string{"state": "false-positive", "reason": "mine"}, nil, 403)
+	api(t, "PUT", fp+"/state", sec, map[string]any{"state": "accepted-risk", "reason": "isolated sandbox",
+		"expires_at": time.Now().Add(7 * 24 * time.Hour)}, nil, 201)
+	api(t, "GET", vp+"/findings", ci, nil, &findings, 200)
+	if findings.Items[0].State != "accepted-risk" {
+		t.Errorf("state %q", findings.Items[0].State)
+	}
+
+	// The BOM of the same folder binds to the same version.
+	errOut.Reset()
+	if code := run([]string{"bom", "--upload", url, "-o", filepath.Join(t.TempDir(), "bom.json"), model}, io.Discard, &errOut); code != report.ExitPass ||
+		!strings.Contains(errOut.String(), "Uploaded the bom report of fraud-detector") {
+		t.Errorf("bom --upload: exit %d: %s", code, errOut.String())
+	}
+	// And the deps report of a requirements file in it, once the folder
+	// holds it (a new version).
+	os.WriteFile(filepath.Join(model, "requirements.txt"), []byte("torch==2.5.1\n"), 0o644)
+	errOut.Reset()
+	if code := run([]string{"deps", "--upload", url, "--upload-model", "fraud-detector", model}, io.Discard, &errOut); code == report.ExitIncomplete ||
+		!strings.Contains(errOut.String(), "Uploaded the deps report of fraud-detector") {
+		t.Errorf("deps --upload: exit %d: %s", code, errOut.String())
+	}
+	var evidence struct{ Items []struct{ Kind string } }
+	api(t, "GET", vp+"/evidence", ci, nil, &evidence, 200)
+	if len(evidence.Items) != 2 || evidence.Items[1].Kind != "bom" {
+		t.Errorf("evidence: %+v", evidence)
+	}
+	api(t, "GET", url+"/api/v1/models/fraud-detector/versions", ci, nil, &versions, 200)
+	if len(versions.Items) != 2 {
+		t.Errorf("versions after deps: %+v", versions)
+	}
+
+	// A failed upload fails the command with the server's code.
+	benign := filepath.Join(t.TempDir(), "benign")
+	os.Mkdir(benign, 0o755)
+	os.WriteFile(filepath.Join(benign, "notes.txt"), []byte("nothing\n"), 0o644)
+	t.Setenv(TokenEnv, store.TokenPrefix+"revoked-or-wrong")
+	errOut.Reset()
+	if code := run([]string{"scan", "--upload", url, benign}, io.Discard, &errOut); code != report.ExitIncomplete || !strings.Contains(errOut.String(), "unauthorized") {
+		t.Errorf("an upload with a bad token: exit %d: %s", code, errOut.String())
+	}
+	t.Setenv(TokenEnv, "")
+	errOut.Reset()
+	if code := run([]string{"scan", "--upload", url, benign}, io.Discard, &errOut); code != report.ExitIncomplete || !strings.Contains(errOut.String(), TokenEnv) {
+		t.Errorf("an upload without a token: exit %d: %s", code, errOut.String())
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	// A second start creates nothing and says nothing of it.
+	_, stderr2, stop2 := startServe(t, data)
+	if strings.Contains(stderr2.String(), "First start") {
+		t.Errorf("the second start bootstrapped again: %s", stderr2.String())
+	}
+	if raw2, _ := os.ReadFile(tokenFile); !bytes.Equal(raw, raw2) {
+		t.Error("admin.token changed")
+	}
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+
+	out.Reset()
+	if code := run([]string{"audit", "verify", "--data", data}, &out, &errOut); code != report.ExitPass || !strings.Contains(out.String(), "intact") {
+		t.Fatalf("audit verify: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	backup := filepath.Join(t.TempDir(), "violet-backup.db")
+	if code := run([]string{"serve", "backup", "--data", data, "--to", backup}, io.Discard, &errOut); code != report.ExitPass {
+		t.Fatalf("backup: exit %d: %s", code, errOut.String())
+	}
+	if code := run([]string{"serve", "backup", "--data", data, "--to", backup}, io.Discard, io.Discard); code != report.ExitIncomplete {
+		t.Errorf("a backup over an existing file: exit %d", code)
+	}
+
+	// Break the chain as someone with the file would: drop the trigger,
+	// change a record.
+	db, err := sql.Open("sqlite", filepath.Join(data, store.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	errOut.Reset()
+	if code := run([]string{"audit", "verify", "--data", data}, io.Discard, &errOut); code != report.ExitFindings || !strings.Contains(errOut.String(), "seq 3") {
+		t.Errorf("a broken chain: exit %d: %s", code, errOut.String())
+	}
+}
+
+// TestServeUsage: missing or conflicting flags are usage errors (2).
+func TestServeUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"serve"},
+		{"serve", "--data", dir, "--database", "mysql://x"},
+		{"serve", "backup", "--data", dir},
+		{"audit", "verify"},
+		{"scan", "--upload", "ftp://x", dir},
+		{"scan", "--upload-model", "m", dir},
+		{"scan", "--upload", "http://127.0.0.1:1", dir, dir},
+	} {
+		if code := run(args, io.Discard, io.Discard); code != report.ExitIncomplete {
+			t.Errorf("violet %s: exit %d, want 2", strings.Join(args, " "), code)
+		}
+	}
+	// An admin.token in the way of the first start is refused, not overwritten.
+	os.WriteFile(filepath.Join(dir, AdminTokenFile), []byte("old\n"), 0o600)
+	var errOut bytes.Buffer
+	if code := run([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, io.Discard, &errOut); code != report.ExitIncomplete || !strings.Contains(errOut.String(), "admin token") {
+		t.Errorf("an admin.token in the way: exit %d: %s", code, errOut.String())
+	}
+}

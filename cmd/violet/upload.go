@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/server"
+	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/store"
+)
+
+// TokenEnv is the variable that holds the API token of --upload: a secret,
+// so it is no flag (a flag shows in the process list and shell history).
+const TokenEnv = "VIOLET_TOKEN"
+
+// uploadOptions are the flags that upload a report to a Violet server.
+type uploadOptions struct {
+	url, model string
+}
+
+func (u *uploadOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&u.url, "upload", "", "upload the JSON report to the Violet server at `URL` (token from "+TokenEnv+"); a failed upload fails the command")
+	f.StringVar(&u.model, "upload-model", "", "with --upload: the model's `NAME` on the server (default: the folder's or file's name)")
+}
+
+// validate checks the upload flags against the targets.
+func (u *uploadOptions) validate(targets []string) error {
+	if u.url == "" {
+		if u.model != "" {
+			return errors.New("--upload-model needs --upload")
+		}
+		return nil
+	}
+	if p, err := url.Parse(u.url); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("--upload %q: want http(s)://host[:port]", u.url)
+	}
+	if len(targets) != 1 || targets[0] == "-" {
+		return fmt.Errorf("--upload uploads the report of one model folder or file: %d targets given", len(targets))
+	}
+	if os.Getenv(TokenEnv) == "" {
+		return fmt.Errorf("--upload needs the API token in %s", TokenEnv)
+	}
+	return nil
+}
+
+// upload sends the report of target, of the evidence kind, with the
+// version's digest and files as violet hash computes them. A failure is
+// an error naming the server's code.
+func (u *uploadOptions) upload(ctx context.Context, cmd *cobra.Command, g *globalOptions, target, kind string, rep []byte) error {
+	s := sign.DefaultSerialization()
+	s.IgnorePaths = append(s.IgnorePaths, absolute(sign.DefaultSignaturePath(target)))
+	m, err := sign.Hash(ctx, target, s, sign.HashOptions{})
+	if err != nil {
+		return fmt.Errorf("upload: hashing %s: %w", target, err)
+	}
+	var files []store.File
+	for _, r := range m.Resources {
+		p := target
+		if r.Name != "." {
+			p = filepath.Join(target, filepath.FromSlash(r.Name))
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("upload: %w", err)
+		}
+		files = append(files, store.File{Path: r.Name, SHA256: hex.EncodeToString(r.Digest), Size: fi.Size()})
+	}
+	name := u.model
+	if name == "" {
+		name = filepath.Base(absolute(target))
+	}
+	c := &server.Client{BaseURL: u.url, Token: os.Getenv(TokenEnv)}
+	digest := "sha256:" + hex.EncodeToString(m.RootDigest())
+	res, err := c.Upload(ctx, server.Upload{Model: name, Source: store.Model{SourceKind: store.SourcePath, SourceRef: absolute(target)},
+		Digest: digest, Files: files, Kind: kind, Report: rep})
+	if err != nil {
+		return err
+	}
+	verb := "Uploaded"
+	if !res.Created {
+		verb = "Already on the server:"
+	}
+	g.notice(cmd, "%s the %s report of %s (version %s, evidence %d) to %s\n", verb, kind, name, digest, res.Evidence, u.url)
+	return nil
+}
+
+// uploadReport uploads the JSON report rep of target, of the evidence
+// kind, for a command whose report gave the exit code code: a failed
+// upload is exit 2, except that 1 (findings) wins, as for every error of
+// scan and deps. It is never ignored: the message names the server's
+// code.
+func (u *uploadOptions) uploadReport(ctx context.Context, cmd *cobra.Command, g *globalOptions, target, kind string, r *report.Report, code int) error {
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b, r); err != nil {
+		return err
+	}
+	err := u.upload(ctx, cmd, g, target, kind, b.Bytes())
+	if err == nil {
+		return nil
+	}
+	if code == report.ExitFindings {
+		return exitError{code: code, msg: "upload failed: " + err.Error()}
+	}
+	return exitError{code: report.ExitIncomplete, msg: "upload failed: " + err.Error()}
+}

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/violet-mlsecops/violet/store"
+)
+
+// FuzzBind: the report and BOM readers of the evidence upload never panic
+// and never bind a report to a version whose files it does not name.
+func FuzzBind(f *testing.F) {
+	files := []store.File{{Path: "model.pkl", SHA256: strings.Repeat("a", 64)}}
+	f.Add([]byte(`{"tool":{"name":"violet"},"targets":["m"],"files":[{"path":"m/model.pkl","findings":[]}]}`))
+	f.Add([]byte(`{"bomFormat":"CycloneDX","components":[{"type":"file","name":"model.pkl","hashes":[{"alg":"SHA-256","content":"00"}]}]}`))
+	f.Add([]byte(`{"tool":{"name":"violet"},"targets":["m"],"files":[{"path":"m/x","findings":[{"rule":"R","severity":"critical","location":{"path":"m/x","offset":-1}}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if out, err := bindScan(data, files); err == nil {
+			for _, x := range out {
+				if x.FileSHA256 != files[0].SHA256 {
+					t.Fatalf("a finding bound to %q", x.FileSHA256)
+				}
+			}
+		}
+		if got, err := bomFiles(data); err == nil {
+			if bindFiles("bom", got, files) == nil && (len(got) == 0 || got[0].Path != "model.pkl") {
+				t.Fatalf("bound %v", got)
+			}
+		}
+	})
+}
