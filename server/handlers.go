@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/violet-mlsecops/violet/webui"
 
 	"github.com/violet-mlsecops/violet/store"
 )
@@ -294,6 +297,7 @@ func (s *Server) createUser(c *call) error {
 		DisplayName string `json:"display_name"`
 		Team        string `json:"team"`
 		Role        string `json:"role"`
+		Password    string `json:"password"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
@@ -305,7 +309,17 @@ func (s *Server) createUser(c *call) error {
 	if !isRole(in.Role) {
 		return fail(http.StatusUnprocessableEntity, "invalid", "role %q: unknown", clipText(in.Role))
 	}
-	u, err := s.st.CreateUser(c.ctx, c.actor, in.Login, in.DisplayName, "")
+	hash := ""
+	if in.Password != "" {
+		if n := utf8.RuneCountInString(in.Password); n < 12 || len(in.Password) > 1024 {
+			return fail(http.StatusUnprocessableEntity, "invalid", "password: 12 characters at least, 1024 bytes at most")
+		}
+		var err error
+		if hash, err = webui.HashPassword(in.Password); err != nil {
+			return err
+		}
+	}
+	u, err := s.st.CreateUser(c.ctx, c.actor, in.Login, in.DisplayName, hash)
 	if err != nil {
 		return err
 	}

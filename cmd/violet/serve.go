@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/violet-mlsecops/violet/webui"
+
 	"github.com/spf13/cobra"
 
 	"github.com/violet-mlsecops/violet/report"
@@ -66,13 +68,15 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the Violet server: inventory, evidence, findings and triage over an HTTP API",
 		Long: `Run the Violet server on --addr: the HTTP API of docs/server.md (OpenAPI
-document at /api/v1/openapi.json), on SQLite in --data or on PostgreSQL
+document at /api/v1/openapi.json) and the web UI at /ui/ (users created with a
+password sign in there), on SQLite in --data or on PostgreSQL
 (--database). On the first start it creates the admin user and writes an
 admin API token to DATA/admin.token (mode 0600), and says so once. It stops
 gracefully on SIGINT or SIGTERM.
 
 Serve plain HTTP on 127.0.0.1 only: in front of it, put a reverse proxy that
-terminates TLS. Rate limits count by the address the connection comes from.`,
+terminates TLS (the UI's session cookie is Secure: browsers send it over
+HTTPS, and to http://localhost). Rate limits count by the address the connection comes from.`,
 		Example: `  violet serve --data /var/lib/violet
   violet serve --data /var/lib/violet --database postgres://violet@/violet?host=/run/postgresql
   violet serve backup --data /var/lib/violet --to /backup/violet-$(date +%F).db`,
@@ -111,7 +115,7 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 		return usageError(err)
 	}
 	srv := &http.Server{
-		Handler:           server.New(st, server.Options{Logger: g.logger}),
+		Handler:           handler(st, g),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -133,6 +137,15 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 		return usageError(fmt.Errorf("shutdown: %w", err))
 	}
 	return nil
+}
+
+// handler is what violet serve serves: the web UI under /ui/ (for people
+// signing in with a password), the API and the health checks elsewhere.
+func handler(st *store.Store, g *globalOptions) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", webui.New(st, webui.Options{BasePath: "/ui", Logger: g.logger}))
+	mux.Handle("/", server.New(st, server.Options{Logger: g.logger}))
+	return mux
 }
 
 // bootstrapAdmin creates, on the first start (no user "admin"), the team

@@ -128,6 +128,17 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	ci, sec := secret("ci", "ml-engineer"), secret("sec", "security")
 
+	// People sign in to the web UI, served by the same process under /ui/,
+	// with a password set when their user is created (its login flow is
+	// tested in package webui).
+	api(t, "POST", url+"/api/v1/users", admin, map[string]string{"login": "legal", "team": "ml", "role": "legal-compliance", "password": "short"}, nil, 422)
+	api(t, "POST", url+"/api/v1/users", admin, map[string]string{"login": "legal", "team": "ml", "role": "legal-compliance", "password": "correct horse battery"}, nil, 201)
+	if resp, err := http.Get(url + "/ui/login"); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("the web UI's login page: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	model := filepath.Join(t.TempDir(), "fraud-detector")
 	os.Mkdir(model, 0o755)
 	sample, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "models", "malicious", "pickle", "system_p0.pkl"))
