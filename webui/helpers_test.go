@@ -61,7 +61,7 @@ func hashFor(t *testing.T, password string) string {
 	return h
 }
 
-func must[T any](t *testing.T) func(T, error) T {
+func must[T any](t testing.TB) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
 		if err != nil {

@@ -8,7 +8,9 @@
 // database is escaped) from embedded templates and one stylesheet; there
 // is no JavaScript. Sessions live in memory, in a Secure, HttpOnly,
 // SameSite=Lax cookie; every POST form carries a CSRF token; login
-// attempts are rate limited per client address; every response carries a
+// attempts are rate limited per client address; people sign in with a
+// password or, when Options.OIDC is set, through an OpenID Connect
+// provider (oidc.go) as an existing user; every response carries a
 // Content-Security-Policy without inline script and X-Frame-Options DENY.
 // A user sees only the models of their teams: any other model is 404.
 package webui
@@ -54,6 +56,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OIDC, when set, offers single sign-on with an OpenID Connect
+	// provider beside passwords (see OIDCConfig).
+	OIDC *OIDCConfig
 }
 
 // Names of the cookies. The __Host- prefix makes browsers insist on
@@ -96,7 +101,9 @@ type ui struct {
 	// login takes as long as a wrong password.
 	dummyHash string
 	verdicts  verdictCache
-	mux       *http.ServeMux
+	// oidc is the single sign-on client; nil when it is off.
+	oidc *oidcClient
+	mux  *http.ServeMux
 }
 
 // New returns the web UI's handler over st.
@@ -131,6 +138,12 @@ func New(st *store.Store, opts Options) http.Handler {
 		argon:    make(chan struct{}, maxArgonAtOnce),
 		verdicts: verdictCache{m: map[int64]string{}},
 	}
+	if opts.OIDC != nil {
+		u.oidc = newOIDCClient(opts.OIDC, opts.Now)
+		if u.oidc.err != nil {
+			u.log.Error("webui: single sign-on is off", "err", u.oidc.err)
+		}
+	}
 	var err error
 	if u.dummyHash, err = HashPassword("violet: no such user"); err != nil {
 		panic("webui: " + err.Error()) // crypto/rand failed
@@ -145,6 +158,8 @@ func New(st *store.Store, opts Options) http.Handler {
 	m.HandleFunc("GET "+b+"/login", u.loginForm)
 	m.HandleFunc("POST "+b+"/login", u.login)
 	m.HandleFunc("POST "+b+"/logout", u.authed(u.logout))
+	m.HandleFunc("GET "+b+"/oidc/login", u.oidcLogin)
+	m.HandleFunc("GET "+b+"/oidc/callback", u.oidcCallback)
 	m.HandleFunc("GET "+b+"/static/style.css", u.stylesheet)
 	m.HandleFunc(b+"/", func(w http.ResponseWriter, r *http.Request) { u.notFound(w, r, nil) })
 	u.mux = m
@@ -319,7 +334,12 @@ func (u *ui) renderLogin(w http.ResponseWriter, status int, msg string) {
 		return
 	}
 	u.setCookie(w, loginCookie, tok, 3600)
-	u.render(w, status, "login", nil, page{Title: "Sign in", CSRF: tok, Error: msg})
+	u.render(w, status, "login", nil, page{Title: "Sign in", CSRF: tok, Error: msg, Data: loginData{SSO: u.oidc != nil}})
+}
+
+// loginData is the login page: SSO offers single sign-on.
+type loginData struct {
+	SSO bool
 }
 
 // login checks a username and password and starts a session.
@@ -345,6 +365,12 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 		u.renderLogin(w, http.StatusUnauthorized, "Wrong username or password.")
 		return
 	}
+	u.startSession(w, r, user)
+}
+
+// startSession signs user in, after a password or single sign-on: a new
+// session and its cookie, and a redirect to the inventory.
+func (u *ui) startSession(w http.ResponseWriter, r *http.Request, user *store.User) {
 	id, ok, err := u.sessions.create(user.ID, user.Login)
 	if err != nil {
 		u.serverError(w, nil, err)

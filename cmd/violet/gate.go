@@ -20,6 +20,7 @@ import (
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/store"
 )
 
 // gateOptions are the flags of violet gate: its own, and those of the
@@ -33,6 +34,7 @@ type gateOptions struct {
 	attestations                  []string
 	attestationKey, attestationCA string
 	printInput                    bool
+	upload                        uploadOptions
 }
 
 func newGateCommand(g *globalOptions) *cobra.Command {
@@ -88,6 +90,7 @@ carry a scan made with your configuration into the gate, attest it.`,
 	f.StringSliceVar(&o.attestations, "attestation", nil, "check this scan attestation (violet scan --attest) against the model's files; repeatable")
 	f.StringVar(&o.attestationKey, "attestation-key", "", "the public key that signed the attestations (`FILE`)")
 	f.StringVar(&o.attestationCA, "attestation-ca", "", "the root CA of the attestations' signing certificates (`FILE`)")
+	o.upload.addFlags(f)
 	return cmd
 }
 
@@ -110,6 +113,12 @@ func runGate(ctx context.Context, cmd *cobra.Command, gl *globalOptions, o *gate
 	}
 	if err := o.osv.Validate(); err != nil {
 		return usageError(err)
+	}
+	if err := o.upload.validate([]string{path}); err != nil {
+		return usageError(err)
+	}
+	if o.upload.url != "" && o.printInput {
+		return usageError(errors.New("--upload uploads the decision: not with --print-input"))
 	}
 	if _, err := os.Stat(path); err != nil {
 		return err
@@ -163,15 +172,14 @@ func runGate(ctx context.Context, cmd *cobra.Command, gl *globalOptions, o *gate
 	if err != nil {
 		return err
 	}
+	decision, err := gateJSON(d, in)
+	if err != nil {
+		return err
+	}
 	var out bytes.Buffer
 	switch o.out.Format {
 	case "json":
-		data, _ := json.MarshalIndent(struct {
-			Allow   bool          `json:"allow"`
-			Reasons []gate.Reason `json:"reasons"`
-			Input   *gate.Input   `json:"input"`
-		}{d.Allow, nonNilReasons(d.Reasons), in}, "", "  ")
-		out.Write(append(data, '\n'))
+		out.Write(decision)
 	case "sarif":
 		if err := report.WriteSARIF(&out, gateReport(path, d, started)); err != nil {
 			return err
@@ -182,10 +190,30 @@ func runGate(ctx context.Context, cmd *cobra.Command, gl *globalOptions, o *gate
 	if err := o.out.Write(cmd.OutOrStdout(), out.Bytes()); err != nil {
 		return err
 	}
+	code := report.ExitPass
 	if !d.Allow {
-		return exitError{code: report.ExitFindings}
+		code = report.ExitFindings
+	}
+	if o.upload.url != "" {
+		if err := o.upload.uploadJSON(ctx, cmd, gl, path, store.EvidenceGate, decision, code); err != nil {
+			return err
+		}
+	}
+	if code != report.ExitPass {
+		return exitError{code: code}
 	}
 	return nil
+}
+
+// gateJSON is the decision as --format json writes it (and --upload
+// uploads it): allow, the reasons and the input the policy saw.
+func gateJSON(d *gate.Decision, in *gate.Input) ([]byte, error) {
+	data, err := json.MarshalIndent(struct {
+		Allow   bool          `json:"allow"`
+		Reasons []gate.Reason `json:"reasons"`
+		Input   *gate.Input   `json:"input"`
+	}{d.Allow, nonNilReasons(d.Reasons), in}, "", "  ")
+	return append(data, '\n'), err
 }
 
 func nonNilReasons(r []gate.Reason) []gate.Reason {

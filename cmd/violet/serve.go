@@ -64,6 +64,7 @@ func isPostgresURL(s string) bool {
 func newServeCommand(g *globalOptions) *cobra.Command {
 	o := &storeOptions{}
 	var addr string
+	sso := &oidcOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Violet server: inventory, evidence, findings and triage over an HTTP API",
@@ -82,19 +83,24 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
   violet serve backup --data /var/lib/violet --to /backup/violet-$(date +%F).db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd, g, o, addr)
+			return runServe(cmd, g, o, addr, sso)
 		},
 	}
 	cmd.Long = withExitCodes(cmd.Long, "serve")
 	o.addFlags(cmd, "keep the SQLite database and admin.token in `DIR` (created with mode 0700)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
+	sso.addFlags(cmd.Flags())
 	cmd.AddCommand(newServeBackupCommand())
 	return cmd
 }
 
-func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string) error {
+func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string, sso *oidcOptions) error {
 	if o.data == "" {
 		return usageError(errors.New("--data DIR is needed (it holds admin.token, and the database unless --database)"))
+	}
+	oidc, err := sso.config(cmd.Flags())
+	if err != nil {
+		return usageError(err)
 	}
 	ctx := cmd.Context()
 	if ctx == nil {
@@ -115,7 +121,7 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 		return usageError(err)
 	}
 	srv := &http.Server{
-		Handler:           handler(st, g),
+		Handler:           handler(st, g, oidc),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -140,10 +146,11 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 }
 
 // handler is what violet serve serves: the web UI under /ui/ (for people
-// signing in with a password), the API and the health checks elsewhere.
-func handler(st *store.Store, g *globalOptions) http.Handler {
+// signing in with a password, or with single sign-on when oidc is set),
+// the API and the health checks elsewhere.
+func handler(st *store.Store, g *globalOptions, oidc *webui.OIDCConfig) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/ui/", webui.New(st, webui.Options{BasePath: "/ui", Logger: g.logger}))
+	mux.Handle("/ui/", webui.New(st, webui.Options{BasePath: "/ui", Logger: g.logger, OIDC: oidc}))
 	mux.Handle("/", server.New(st, server.Options{Logger: g.logger}))
 	return mux
 }

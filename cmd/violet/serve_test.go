@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,15 +40,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startServe runs violet serve in-process on 127.0.0.1 and returns its
-// URL, its standard error, and a function that stops it and returns the
-// command's error.
-func startServe(t *testing.T, data string) (string, *syncBuffer, func() error) {
+// startServe runs violet serve in-process on 127.0.0.1, with more flags
+// when given, and returns its URL, its standard error, and a function that
+// stops it and returns the command's error.
+func startServe(t *testing.T, data string, flags ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRoot()
 	stderr := &syncBuffer{}
-	root.SetArgs([]string{"serve", "--data", data, "--addr", "127.0.0.1:0"})
+	root.SetArgs(append([]string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, flags...))
 	root.SetOut(io.Discard)
 	root.SetErr(stderr)
 	done := make(chan error, 1)
@@ -205,7 +207,44 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	api(t, "GET", url+"/api/v1/models/fraud-detector/versions", ci, nil, &versions, 200)
 	if len(versions.Items) != 2 {
-		t.Errorf("versions after deps: %+v", versions)
+		t.Fatalf("versions after deps: %+v", versions)
+	}
+
+	// verify and gate upload their JSON result to the same version (the
+	// signature file is left out of it, as hash leaves it out).
+	priv, pub := keyPair(t, t.TempDir())
+	if code, out, errOut := violet(t, "sign", model, "--key", priv); code != report.ExitPass {
+		t.Fatalf("sign: %d %s %s", code, out, errOut)
+	}
+	errOut.Reset()
+	out.Reset()
+	if code := run([]string{"verify", "--upload", url, model, "--key", pub}, &out, &errOut); code != report.ExitPass ||
+		!strings.HasPrefix(out.String(), "PASS") || !strings.Contains(errOut.String(), "Uploaded the verify report of fraud-detector") {
+		t.Errorf("verify --upload: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"gate", "--upload", url, "--key", pub, "--require-signature", model}, io.Discard, &errOut); code != report.ExitFindings ||
+		!strings.Contains(errOut.String(), "Uploaded the gate report of fraud-detector") {
+		t.Errorf("gate --upload of a malicious model: exit %d: %s", code, errOut.String())
+	}
+	api(t, "GET", url+"/api/v1/models/fraud-detector/versions", ci, nil, &versions, 200)
+	if len(versions.Items) != 2 {
+		t.Fatalf("versions after verify and gate: %+v", versions)
+	}
+	vp2 := url + "/api/v1/models/fraud-detector/versions/" + versions.Items[1].Digest
+	var evidence2 struct {
+		Items []struct {
+			ID   int64
+			Kind string
+		}
+	}
+	api(t, "GET", vp2+"/evidence", ci, nil, &evidence2, 200)
+	var kinds []string
+	for _, e := range evidence2.Items {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, ",") != "deps,verify,gate" {
+		t.Fatalf("evidence of the signed version: %v", kinds)
 	}
 
 	// A failed upload fails the command with the server's code.
@@ -217,6 +256,23 @@ func TestServeEndToEnd(t *testing.T) {
 	if code := run([]string{"scan", "--upload", url, benign}, io.Discard, &errOut); code != report.ExitIncomplete || !strings.Contains(errOut.String(), "unauthorized") {
 		t.Errorf("an upload with a bad token: exit %d: %s", code, errOut.String())
 	}
+	// verify: exit 2 when it verified, 1 when it did not; gate: 1 on deny.
+	errOut.Reset()
+	if code := run([]string{"verify", "--upload", url, model, "--key", pub}, io.Discard, &errOut); code != report.ExitIncomplete ||
+		!strings.Contains(errOut.String(), "upload failed") || !strings.Contains(errOut.String(), "unauthorized") {
+		t.Errorf("verify --upload with a bad token: exit %d: %s", code, errOut.String())
+	}
+	_, otherPub := keyPair(t, t.TempDir())
+	errOut.Reset()
+	if code := run([]string{"verify", "--upload", url, model, "--key", otherPub}, io.Discard, &errOut); code != report.ExitFindings ||
+		!strings.Contains(errOut.String(), "upload failed") {
+		t.Errorf("verify --upload, not verified, with a bad token: exit %d: %s", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"gate", "--upload", url, model}, io.Discard, &errOut); code != report.ExitFindings ||
+		!strings.Contains(errOut.String(), "upload failed") {
+		t.Errorf("gate --upload with a bad token: exit %d: %s", code, errOut.String())
+	}
 	t.Setenv(TokenEnv, "")
 	errOut.Reset()
 	if code := run([]string{"scan", "--upload", url, benign}, io.Discard, &errOut); code != report.ExitIncomplete || !strings.Contains(errOut.String(), TokenEnv) {
@@ -226,6 +282,17 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
+	// What was uploaded is the JSON result of verify and gate.
+	st, err := store.Open(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range map[int]string{1: `"verified": true`, 2: `"allow": false`} {
+		if b, err := st.EvidenceReport(context.Background(), evidence2.Items[i].ID); err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("the %s report on the server: %v %.300s", kinds[i], err, b)
+		}
+	}
+	st.Close()
 
 	// A second start creates nothing and says nothing of it.
 	_, stderr2, stop2 := startServe(t, data)
@@ -272,6 +339,7 @@ func TestServeEndToEnd(t *testing.T) {
 // TestServeUsage: missing or conflicting flags are usage errors (2).
 func TestServeUsage(t *testing.T) {
 	dir := t.TempDir()
+	empty := write(t, t.TempDir(), "empty-secret", []byte("\n"))
 	for _, args := range [][]string{
 		{"serve"},
 		{"serve", "--data", dir, "--database", "mysql://x"},
@@ -280,15 +348,80 @@ func TestServeUsage(t *testing.T) {
 		{"scan", "--upload", "ftp://x", dir},
 		{"scan", "--upload-model", "m", dir},
 		{"scan", "--upload", "http://127.0.0.1:1", dir, dir},
+		{"gate", "--upload", "http://127.0.0.1:1", "--print-input", dir},
+		{"verify", "--upload", "ftp://x", "--key", "x", dir},
+		// Single sign-on: flags without the issuer, a plain-HTTP issuer,
+		// a missing or empty secret file, a claim that names no user.
+		{"serve", "--data", dir, "--oidc-client-id", "violet"},
+		{"serve", "--data", dir, "--oidc-issuer", "https://idp.example.com"},
+		{"serve", "--data", dir, "--oidc-issuer", "http://idp.example.com", "--oidc-client-id", "violet", "--oidc-redirect-url", "https://v.example.com/ui/oidc/callback"},
+		{"serve", "--data", dir, "--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "violet", "--oidc-redirect-url", "https://v.example.com/ui/oidc/callback",
+			"--oidc-client-secret-file", filepath.Join(dir, "missing")},
+		{"serve", "--data", dir, "--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "violet", "--oidc-redirect-url", "https://v.example.com/ui/oidc/callback",
+			"--oidc-client-secret-file", empty},
+		{"serve", "--data", dir, "--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "violet", "--oidc-redirect-url", "https://v.example.com/ui/oidc/callback",
+			"--oidc-user-claim", "aud"},
 	} {
 		if code := run(args, io.Discard, io.Discard); code != report.ExitIncomplete {
 			t.Errorf("violet %s: exit %d, want 2", strings.Join(args, " "), code)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, AdminTokenFile)); err == nil {
+		t.Fatal("a usage error bootstrapped the admin")
 	}
 	// An admin.token in the way of the first start is refused, not overwritten.
 	os.WriteFile(filepath.Join(dir, AdminTokenFile), []byte("old\n"), 0o600)
 	var errOut bytes.Buffer
 	if code := run([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, io.Discard, &errOut); code != report.ExitIncomplete || !strings.Contains(errOut.String(), "admin token") {
 		t.Errorf("an admin.token in the way: exit %d: %s", code, errOut.String())
+	}
+}
+
+// TestServeOIDC: the single sign-on flags reach the web UI: its login page
+// offers it, and /ui/oidc/login sends the browser to the provider with
+// the client id, the redirect URL, PKCE and a nonce (the whole flow is
+// tested in package webui).
+func TestServeOIDC(t *testing.T) {
+	var idpURL string
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"issuer": idpURL, "authorization_endpoint": idpURL + "/authorize",
+			"token_endpoint": idpURL + "/token", "jwks_uri": idpURL + "/jwks", "id_token_signing_alg_values_supported": []string{"ES256"}})
+	}))
+	defer idp.Close()
+	idpURL = idp.URL
+	secret := write(t, t.TempDir(), "client-secret", []byte("s3cret\n"))
+	redirect := "https://violet.example.com/ui/oidc/callback"
+	url, _, stopServe := startServe(t, filepath.Join(t.TempDir(), "data"), "--oidc-issuer", idp.URL, "--oidc-client-id", "violet-ui",
+		"--oidc-client-secret-file", secret, "--oidc-redirect-url", redirect, "--oidc-user-claim", "preferred_username")
+	stop := sync.OnceValue(stopServe)
+	defer stop()
+	resp, err := http.Get(url + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `href="/ui/oidc/login"`) {
+		t.Errorf("the login page offers no single sign-on: %s", body)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get(url + "/ui/oidc/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, idp.URL+"/authorize?") ||
+		!strings.Contains(loc, "client_id=violet-ui") || !strings.Contains(loc, "redirect_uri="+neturl.QueryEscape(redirect)) ||
+		!strings.Contains(loc, "code_challenge_method=S256") || !strings.Contains(loc, "nonce=") {
+		t.Errorf("/ui/oidc/login: %d %s", resp.StatusCode, loc)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/store"
 )
 
 // hashFlags are the serialization flags shared by hash and sign.
@@ -201,9 +202,10 @@ type verifyOptions struct {
 	signature, key, identity, issuer, trustedRoot, verifyTime string
 	ca, tsaRoots, ignorePaths                                 []string
 	ignoreUnsigned                                            bool
-	// out and verbose are verify's own: gate has its output.
+	// out, verbose and upload are verify's own: gate has its output.
 	out     cli.OutputOptions
 	verbose bool
+	upload  uploadOptions
 }
 
 // The values of --verify-time.
@@ -234,7 +236,7 @@ digest.`,
 			stop := g.progress(cmd).Busy("verifying " + args[0])
 			defer stop()
 			return interruptible(cmd.Context(), func(ctx context.Context) error {
-				return runVerify(ctx, cmd.OutOrStdout(), o, args[0], stop)
+				return runVerify(ctx, cmd, g, o, args[0], stop)
 			})
 		},
 	}
@@ -252,6 +254,7 @@ digest.`,
 	f.BoolVar(&o.ignoreUnsigned, "ignore-unsigned-files", false, "do not fail on files that the signature does not name")
 	o.out.AddFlags(f)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every file verified, with its digest, in the text report")
+	o.upload.addFlags(f)
 	return cmd
 }
 
@@ -328,9 +331,13 @@ type verifyReport struct {
 }
 
 // runVerify verifies model as o asks; stop ends the progress line before
-// the report is written.
-func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model string, stop func()) error {
+// the report is written. With --upload, the JSON report of a verification
+// that ran to the end (verified or not) is uploaded.
+func runVerify(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *verifyOptions, model string, stop func()) error {
 	if err := o.out.Validate(); err != nil {
+		return usageError(err)
+	}
+	if err := o.upload.validate([]string{model}); err != nil {
 		return usageError(err)
 	}
 	v, err := loadVerifier(o)
@@ -365,28 +372,46 @@ func runVerify(ctx context.Context, stdout io.Writer, o *verifyOptions, model st
 		rep.Manifest = res.Signed
 	}
 	stop()
+	jsonReport, err := verifyJSON(rep)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if o.out.Format == "json" {
-		for _, l := range []*[]string{&rep.Modified, &rep.Added, &rep.Missing} {
-			for i, p := range *l {
-				(*l)[i] = sign.EncodeName(p)
-			}
-		}
-		out, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		buf.Write(append(out, '\n'))
+		buf.Write(jsonReport)
 	} else {
 		writeVerifyText(&buf, rep, o.verbose)
 	}
-	if err := o.out.Write(stdout, buf.Bytes()); err != nil {
+	if err := o.out.Write(cmd.OutOrStdout(), buf.Bytes()); err != nil {
 		return err
 	}
+	code := report.ExitPass
 	if !rep.Verified {
-		return exitError{code: report.ExitFindings}
+		code = report.ExitFindings
+	}
+	if o.upload.url != "" {
+		if err := o.upload.uploadJSON(ctx, cmd, g, model, store.EvidenceVerify, jsonReport, code); err != nil {
+			return err
+		}
+	}
+	if code != report.ExitPass {
+		return exitError{code: code}
 	}
 	return nil
+}
+
+// verifyJSON is the report as --format json writes it: file names encoded
+// as the manifest encodes them.
+func verifyJSON(rep verifyReport) ([]byte, error) {
+	for _, l := range []*[]string{&rep.Modified, &rep.Added, &rep.Missing} {
+		enc := make([]string, len(*l))
+		for i, p := range *l {
+			enc[i] = sign.EncodeName(p)
+		}
+		*l = enc
+	}
+	out, err := json.MarshalIndent(rep, "", "  ")
+	return append(out, '\n'), err
 }
 
 // writeVerifyText says what was verified, or what is at fault. Paths,

@@ -104,7 +104,13 @@ func (u *uploadOptions) uploadReport(ctx context.Context, cmd *cobra.Command, g 
 	if err := report.WriteJSON(&b, r); err != nil {
 		return err
 	}
-	err := u.upload(ctx, cmd, g, target, kind, b.Bytes())
+	return u.uploadJSON(ctx, cmd, g, target, kind, b.Bytes(), code)
+}
+
+// uploadJSON uploads the JSON report rep of target, of the evidence kind,
+// for a command whose result gave the exit code code, as uploadReport.
+func (u *uploadOptions) uploadJSON(ctx context.Context, cmd *cobra.Command, g *globalOptions, target, kind string, rep []byte, code int) error {
+	err := u.upload(ctx, cmd, g, target, kind, rep)
 	if err == nil {
 		return nil
 	}
