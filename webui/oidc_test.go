@@ -120,7 +120,7 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 	oauthErr := func(code string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"error": code})
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code}) // a test provider: the client reads what it gets
 	}
 	if id != p.client || secret != p.secret {
 		oauthErr("invalid_client")
@@ -165,7 +165,7 @@ func otherToken(tok string) string {
 
 func writeTestJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
+	_ = json.NewEncoder(w).Encode(v) // a test provider: the client reads what it gets
 }
 
 // oidcServer serves the UI of w over TLS with single sign-on at idp; cfg
@@ -490,7 +490,7 @@ func TestOIDCDiscoveryEndpoints(t *testing.T) {
 // fails instead of being read whole.
 func TestOIDCAnswerBound(t *testing.T) {
 	big := strings.Repeat("x", maxOIDCAnswer+1)
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { rw.Write([]byte(big[:len(big)-len(r.URL.Path)+1])) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { _, _ = rw.Write([]byte(big[:len(big)-len(r.URL.Path)+1])) }))
 	t.Cleanup(srv.Close)
 	o := newOIDCClient(&OIDCConfig{Issuer: srv.URL, ClientID: "x", RedirectURL: "https://127.0.0.1/cb"}, time.Now)
 	for _, tc := range []struct {
