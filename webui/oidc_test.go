@@ -490,7 +490,9 @@ func TestOIDCDiscoveryEndpoints(t *testing.T) {
 // fails instead of being read whole.
 func TestOIDCAnswerBound(t *testing.T) {
 	big := strings.Repeat("x", maxOIDCAnswer+1)
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { _, _ = rw.Write([]byte(big[:len(big)-len(r.URL.Path)+1])) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		_, _ = rw.Write([]byte(big[:len(big)-len(r.URL.Path)+1]))
+	}))
 	t.Cleanup(srv.Close)
 	o := newOIDCClient(&OIDCConfig{Issuer: srv.URL, ClientID: "x", RedirectURL: "https://127.0.0.1/cb"}, time.Now)
 	for _, tc := range []struct {
