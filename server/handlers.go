@@ -587,14 +587,18 @@ func (s *Server) storeEvidence(c *call, v store.Version, kind string, report []b
 			return store.Evidence{}, false, 0, err
 		}
 	}
-	e, created, err := s.st.AddEvidence(c.ctx, c.actor, v.ID, kind, report)
+	// A scan report and its findings are stored in one transaction: no
+	// crash can leave the report without its findings (a version that
+	// would look clean).
+	var e store.Evidence
+	var created bool
+	if kind == store.EvidenceScan {
+		e, created, err = s.st.AddScanEvidence(c.ctx, c.actor, v.ID, report, findings)
+	} else {
+		e, created, err = s.st.AddEvidence(c.ctx, c.actor, v.ID, kind, report)
+	}
 	if err != nil {
 		return store.Evidence{}, false, 0, err
-	}
-	if kind == store.EvidenceScan {
-		if _, err := s.st.RecordFindings(c.ctx, c.actor, v.ID, e.ID, findings); err != nil {
-			return store.Evidence{}, false, 0, err
-		}
 	}
 	return e, created, len(findings), nil
 }

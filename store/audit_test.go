@@ -82,6 +82,11 @@ var mutations = map[string]mutation{
 		_, _, err := s.AddEvidence(ctx, tester, f.version.ID, EvidenceBOM, []byte(`{"bomFormat":"CycloneDX"}`))
 		return err
 	}},
+	"AddScanEvidence": {"findings.record", func(ctx context.Context, s *Store, f fixture) error {
+		_, _, err := s.AddScanEvidence(ctx, tester, f.version.ID, []byte(`{"files":[]}`), []FindingInput{
+			{Rule: "PICKLE-GLOBAL", FileSHA256: sha("weights"), Location: "data.pkl", Severity: finding.High, Message: "m"}})
+		return err
+	}},
 	"RecordFindings": {"findings.record", func(ctx context.Context, s *Store, f fixture) error {
 		_, err := s.RecordFindings(ctx, tester, f.version.ID, f.scan.ID, []FindingInput{
 			{Rule: "PICKLE-GLOBAL", FileSHA256: sha("weights"), Location: "data.pkl", Severity: finding.High, Message: "m"}})

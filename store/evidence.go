@@ -44,45 +44,93 @@ type Evidence struct {
 // and no audit record. The report must be JSON and at most
 // MaxEvidenceSize bytes (ErrTooLarge); the uploader is the actor.
 func (s *Store) AddEvidence(ctx context.Context, a Actor, versionID int64, kind string, report []byte) (e Evidence, created bool, err error) {
-	if err := oneOf("evidence kind", kind, EvidenceKinds()); err != nil {
+	if err := checkEvidence(kind, report); err != nil {
 		return Evidence{}, false, err
 	}
-	if len(report) > MaxEvidenceSize {
-		return Evidence{}, false, fmt.Errorf("evidence: %d bytes, more than %d: %w", len(report), MaxEvidenceSize, ErrTooLarge)
-	}
-	if !json.Valid(report) {
-		return Evidence{}, false, fmt.Errorf("evidence: the report is not JSON: %w", ErrInvalid)
-	}
-	sum := sha256.Sum256(report)
-	e = Evidence{VersionID: versionID, Kind: kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(report)),
-		UploadedBy: a.Name, UploadedAt: s.stamp()}
+	e = newEvidence(a, versionID, kind, report, s.stamp())
 	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
-		// ON CONFLICT: of two identical uploads racing, one inserts and the
-		// other finds its row.
-		err := tx.QueryRowContext(ctx, `INSERT INTO evidence
-			(version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (version_id, kind, sha256) DO NOTHING RETURNING id`,
-			versionID, kind, e.SHA256, e.Size, report, e.UploadedBy, fmtTime(e.UploadedAt)).Scan(&e.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			var at dbTime
-			err = tx.QueryRowContext(ctx, `SELECT id, uploaded_by, uploaded_at FROM evidence
-				WHERE version_id = $1 AND kind = $2 AND sha256 = $3`, versionID, kind, e.SHA256).Scan(&e.ID, &e.UploadedBy, &at)
-			e.UploadedAt = at.T
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		created = true
-		log.add("evidence.add", objectID("evidence", e.ID), map[string]any{
-			"version": versionID, "kind": kind, "sha256": e.SHA256, "size": e.Size})
-		return nil
+		var err error
+		created, err = insertEvidence(ctx, tx, log, &e, report)
+		return err
 	})
 	if err != nil {
 		return Evidence{}, false, err
 	}
 	return e, created, nil
+}
+
+// newEvidence is the evidence row of a report, before it is stored.
+func newEvidence(a Actor, versionID int64, kind string, report []byte, at time.Time) Evidence {
+	sum := sha256.Sum256(report)
+	return Evidence{VersionID: versionID, Kind: kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(report)),
+		UploadedBy: a.Name, UploadedAt: at}
+}
+
+// insertEvidence stores e (its ID set) in tx, or finds the identical
+// report stored before (created false, nothing audited).
+func insertEvidence(ctx context.Context, tx *sql.Tx, log *auditQueue, e *Evidence, report []byte) (created bool, err error) {
+	// ON CONFLICT: of two identical uploads racing, one inserts and the
+	// other finds its row.
+	err = tx.QueryRowContext(ctx, `INSERT INTO evidence
+		(version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (version_id, kind, sha256) DO NOTHING RETURNING id`,
+		e.VersionID, e.Kind, e.SHA256, e.Size, report, e.UploadedBy, fmtTime(e.UploadedAt)).Scan(&e.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		var at dbTime
+		err = tx.QueryRowContext(ctx, `SELECT id, uploaded_by, uploaded_at FROM evidence
+			WHERE version_id = $1 AND kind = $2 AND sha256 = $3`, e.VersionID, e.Kind, e.SHA256).Scan(&e.ID, &e.UploadedBy, &at)
+		e.UploadedAt = at.T
+		return false, err
+	}
+	if err != nil {
+		return false, err
+	}
+	log.add("evidence.add", objectID("evidence", e.ID), map[string]any{
+		"version": e.VersionID, "kind": e.Kind, "sha256": e.SHA256, "size": e.Size})
+	return true, nil
+}
+
+// AddScanEvidence stores a scan report and records its findings in one
+// transaction, so that no crash can leave a stored report whose findings
+// are missing (a version that looks clean). Like AddEvidence it is
+// idempotent; the findings of a report stored before are recorded again,
+// which changes nothing when they were.
+func (s *Store) AddScanEvidence(ctx context.Context, a Actor, versionID int64, report []byte, findings []FindingInput) (e Evidence, created bool, err error) {
+	if err := checkEvidence(EvidenceScan, report); err != nil {
+		return Evidence{}, false, err
+	}
+	if err := checkFindings(findings); err != nil {
+		return Evidence{}, false, err
+	}
+	e = newEvidence(a, versionID, EvidenceScan, report, s.stamp())
+	now := fmtTime(s.stamp())
+	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
+		var err error
+		if created, err = insertEvidence(ctx, tx, log, &e, report); err != nil {
+			return err
+		}
+		_, err = recordFindings(ctx, tx, log, versionID, e.ID, findings, now)
+		return err
+	})
+	if err != nil {
+		return Evidence{}, false, err
+	}
+	return e, created, nil
+}
+
+// checkEvidence refuses a report of an unknown kind, too large or not JSON.
+func checkEvidence(kind string, report []byte) error {
+	if err := oneOf("evidence kind", kind, EvidenceKinds()); err != nil {
+		return err
+	}
+	if len(report) > MaxEvidenceSize {
+		return fmt.Errorf("evidence: %d bytes, more than %d: %w", len(report), MaxEvidenceSize, ErrTooLarge)
+	}
+	if !json.Valid(report) {
+		return fmt.Errorf("evidence: the report is not JSON: %w", ErrInvalid)
+	}
+	return nil
 }
 
 // ListEvidence lists a version's evidence, oldest first; kind "" lists

@@ -70,65 +70,81 @@ type Finding struct {
 // record ("findings.record", on the version) covers the call, none when
 // nothing was new.
 func (s *Store) RecordFindings(ctx context.Context, a Actor, versionID, evidenceID int64, in []FindingInput) ([]int64, error) {
-	if len(in) > MaxFindings {
-		return nil, fmt.Errorf("findings: %d, more than %d: %w", len(in), MaxFindings, ErrTooLarge)
+	if err := checkFindings(in); err != nil {
+		return nil, err
 	}
-	for _, f := range in {
-		if err := checkFindingInput(f); err != nil {
-			return nil, err
-		}
-	}
-	ids := make([]int64, len(in))
 	now := fmtTime(s.stamp())
+	var ids []int64
 	err := s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
-		var modelID, evVersion int64
-		err := tx.QueryRowContext(ctx, `SELECT v.model_id, e.version_id FROM model_versions v, evidence e
-			WHERE v.id = $1 AND e.id = $2`, versionID, evidenceID).Scan(&modelID, &evVersion)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("store: version %d or evidence %d: %w", versionID, evidenceID, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if evVersion != versionID {
-			return fmt.Errorf("store: evidence %d is not of version %d: %w", evidenceID, versionID, ErrInvalid)
-		}
-		created, seen := 0, 0
-		for i, f := range in {
-			err := tx.QueryRowContext(ctx, `INSERT INTO findings
-				(model_id, rule, file_sha256, location, severity, message, first_seen_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)
-				ON CONFLICT (model_id, rule, file_sha256, location) DO NOTHING RETURNING id`,
-				modelID, f.Rule, f.FileSHA256, f.Location, f.Severity.String(), f.Message, now).Scan(&ids[i])
-			if errors.Is(err, sql.ErrNoRows) {
-				err = tx.QueryRowContext(ctx, `SELECT id FROM findings
-					WHERE model_id = $1 AND rule = $2 AND file_sha256 = $3 AND location = $4`,
-					modelID, f.Rule, f.FileSHA256, f.Location).Scan(&ids[i])
-			} else if err == nil {
-				created++
-			}
-			if err != nil {
-				return err
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO finding_sightings (finding_id, version_id, evidence_id, seen_at)
-				VALUES ($1, $2, $3, $4) ON CONFLICT (finding_id, version_id) DO NOTHING`, ids[i], versionID, evidenceID, now)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else {
-				seen += int(n)
-			}
-		}
-		if created > 0 || seen > 0 {
-			log.add("findings.record", objectID("version", versionID), map[string]any{
-				"evidence": evidenceID, "new_findings": created, "new_sightings": seen})
-		}
-		return nil
+		var err error
+		ids, err = recordFindings(ctx, tx, log, versionID, evidenceID, in, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return ids, nil
+}
+
+// checkFindings refuses too many findings, or one that is not valid.
+func checkFindings(in []FindingInput) error {
+	if len(in) > MaxFindings {
+		return fmt.Errorf("findings: %d, more than %d: %w", len(in), MaxFindings, ErrTooLarge)
+	}
+	for _, f := range in {
+		if err := checkFindingInput(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordFindings is RecordFindings inside the transaction tx.
+func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID, evidenceID int64, in []FindingInput, now string) ([]int64, error) {
+	ids := make([]int64, len(in))
+	var modelID, evVersion int64
+	err := tx.QueryRowContext(ctx, `SELECT v.model_id, e.version_id FROM model_versions v, evidence e
+		WHERE v.id = $1 AND e.id = $2`, versionID, evidenceID).Scan(&modelID, &evVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: version %d or evidence %d: %w", versionID, evidenceID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if evVersion != versionID {
+		return nil, fmt.Errorf("store: evidence %d is not of version %d: %w", evidenceID, versionID, ErrInvalid)
+	}
+	created, seen := 0, 0
+	for i, f := range in {
+		err := tx.QueryRowContext(ctx, `INSERT INTO findings
+			(model_id, rule, file_sha256, location, severity, message, first_seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (model_id, rule, file_sha256, location) DO NOTHING RETURNING id`,
+			modelID, f.Rule, f.FileSHA256, f.Location, f.Severity.String(), f.Message, now).Scan(&ids[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `SELECT id FROM findings
+				WHERE model_id = $1 AND rule = $2 AND file_sha256 = $3 AND location = $4`,
+				modelID, f.Rule, f.FileSHA256, f.Location).Scan(&ids[i])
+		} else if err == nil {
+			created++
+		}
+		if err != nil {
+			return nil, err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO finding_sightings (finding_id, version_id, evidence_id, seen_at)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (finding_id, version_id) DO NOTHING`, ids[i], versionID, evidenceID, now)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		seen += int(n)
+	}
+	if created > 0 || seen > 0 {
+		log.add("findings.record", objectID("version", versionID), map[string]any{
+			"evidence": evidenceID, "new_findings": created, "new_sightings": seen})
 	}
 	return ids, nil
 }
