@@ -37,13 +37,15 @@ func openNamed(ctx context.Context, f file, limits spoolLimits) (fh *os.File, in
 	if info.IsDir() {
 		return nil, nil, false, fmt.Errorf("%s is a folder", f.path)
 	}
+	// Opened without waiting, a FIFO reads as empty until a writer opens
+	// it: the spool waits for the first bytes, within the time budget.
+	// The descriptor stays open meanwhile: a writer that wrote and closed
+	// before the first read has left its bytes in the pipe for it.
+	// (A pipe named through /dev/fd or /dev/stdin is a link to an
+	// anonymous pipe, whose writer is already there: no wait.)
 	if info.Mode()&os.ModeNamedPipe != 0 && f.path != Stdin {
-		// Opened without waiting, a FIFO reads as empty until a writer
-		// opens it: wait for one, within the time budget.
-		if fh, err = openFIFO(ctx, f.path, limits.timeout); err != nil {
-			return nil, nil, false, err
-		}
-		defer fh.Close()
+		at, err := os.Lstat(f.path)
+		limits.waitWriter = err == nil && at.Mode()&os.ModeNamedPipe != 0
 	}
 	tmp, err := spool(ctx, fh, limits)
 	if err != nil {
@@ -58,48 +60,13 @@ func openNamed(ctx context.Context, f file, limits spoolLimits) (fh *os.File, in
 	return tmp, info, true, nil
 }
 
-// openFIFO opens the FIFO at path for reading, waiting for a writer at
-// most timeout. The open runs in its own goroutine: one that never gets a
-// writer is left waiting, and the file it opens later is closed.
-func openFIFO(ctx context.Context, path string, timeout time.Duration) (*os.File, error) {
-	type result struct {
-		f   *os.File
-		err error
-	}
-	done := make(chan result) // unbuffered: an abandoned open closes its file
-	abandoned := make(chan struct{})
-	go func() {
-		f, err := os.Open(path)
-		select {
-		case done <- result{f, err}:
-		case <-abandoned:
-			if f != nil {
-				f.Close()
-			}
-		}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	select {
-	case res := <-done:
-		return res.f, res.err
-	case <-ctx.Done():
-		close(abandoned)
-		select { // the open may have succeeded meanwhile
-		case res := <-done:
-			if res.f != nil {
-				res.f.Close()
-			}
-		default:
-		}
-		return nil, fmt.Errorf("no program wrote to the FIFO within %s (%w)", timeout, errStreamTimeout)
-	}
-}
-
 // spoolLimits bound the copy of a stream: its bytes and its time.
 type spoolLimits struct {
 	maxBytes int64
 	timeout  time.Duration
+	// waitWriter: an end of stream before the first byte means no
+	// program has opened the FIFO for writing yet, not an empty stream.
+	waitWriter bool
 }
 
 // Errors of a stream that could not be read whole.
@@ -132,8 +99,12 @@ func spool(ctx context.Context, r *os.File, limits spoolLimits) (*os.File, error
 		err error
 	}
 	done := make(chan result, 1)
+	var src io.Reader = readerOnly{r}
+	if limits.waitWriter {
+		src = &fifoReader{r: r, deadline: deadline}
+	}
 	go func() {
-		n, err := io.Copy(tmp, io.LimitReader(readerOnly{r}, limits.maxBytes+1))
+		n, err := io.Copy(tmp, io.LimitReader(src, limits.maxBytes+1))
 		done <- result{n, err}
 	}()
 	ctx, cancel := context.WithDeadline(ctx, deadline)
@@ -156,6 +127,32 @@ func spool(ctx context.Context, r *os.File, limits spoolLimits) (*os.File, error
 		// (the goroutine's writes then go to an unlinked file).
 		os.Remove(tmp.Name())
 		return nil, fmt.Errorf("the stream did not end within %s (%w)", limits.timeout, errStreamTimeout)
+	}
+}
+
+// fifoReader reads a FIFO opened without waiting: until the first byte
+// arrives, an end of stream means that no writer has opened it yet, and
+// the read is tried again (every 10 ms) until the deadline.
+type fifoReader struct {
+	r        io.Reader
+	deadline time.Time
+	got      bool
+}
+
+func (f *fifoReader) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		if n > 0 {
+			f.got = true
+			return n, err
+		}
+		if err != io.EOF || f.got {
+			return n, err
+		}
+		if time.Now().After(f.deadline) {
+			return 0, fmt.Errorf("no program wrote to the FIFO: %w", os.ErrDeadlineExceeded)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

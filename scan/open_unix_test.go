@@ -220,3 +220,28 @@ func TestCtxReaderAt(t *testing.T) {
 		t.Errorf("after cancel: read %d, %v", n, err)
 	}
 }
+
+// TestFIFOWriterDoneFirst: a writer that writes its bytes and closes the
+// FIFO before the scan reads them (it could open the FIFO as soon as the
+// scan opened it) is read: the scan keeps the FIFO open until it has read
+// what is in it, rather than closing it and waiting for a new writer.
+func TestFIFOWriterDoneFirst(t *testing.T) {
+	for i := range 20 {
+		fifo := filepath.Join(t.TempDir(), fmt.Sprintf("model-%d.pkl", i))
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		go func() {
+			w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			w.Write(streamPayload)
+			w.Close()
+		}()
+		r := scanTargets(t, shortLimits(5*time.Second), fifo)
+		if limFinding(r, finding.PickleProcess) == nil {
+			t.Fatalf("run %d: %s", i, limDescribe(r))
+		}
+	}
+}
