@@ -130,38 +130,26 @@ func (m *plainCatcher) Write(b []byte) (int, error) {
 	return m.ResponseWriter.Write(b)
 }
 
-// Permission is what an operation needs of a token.
-type Permission string
+// Permission is what an operation needs of a token: a permission of the
+// store's role table, or PermPublic.
+type Permission = store.Permission
 
 // The permissions of the API.
 const (
-	PermPublic Permission = ""       // no token
-	PermRead   Permission = "read"   // read the team's inventory, evidence and findings
-	PermWrite  Permission = "write"  // add models, versions, evidence
-	PermTriage Permission = "triage" // set a finding's state
-	PermAdmin  Permission = "admin"  // teams, users, tokens
+	PermPublic Permission = "" // no token
+	PermRead              = store.PermRead
+	PermWrite             = store.PermWrite
+	PermTriage            = store.PermTriage
+	PermAdmin             = store.PermAdmin
 )
 
-// RoleTable is who holds each permission: the one place roles become
-// rights. A permission not listed for a role is refused (403).
-var RoleTable = map[Permission][]store.Role{
-	PermRead:   store.Roles(),
-	PermWrite:  {store.RoleAdmin, store.RoleMLEngineer, store.RoleSecurity},
-	PermTriage: {store.RoleAdmin, store.RoleSecurity},
-	PermAdmin:  {store.RoleAdmin},
-}
+// RoleTable is who holds each permission (store.RolePermissions, which the
+// web UI judges by too).
+var RoleTable = store.RolePermissions
 
 // Allowed reports whether role holds permission p.
 func Allowed(role store.Role, p Permission) bool {
-	if p == PermPublic {
-		return true
-	}
-	for _, r := range RoleTable[p] {
-		if r == role {
-			return true
-		}
-	}
-	return false
+	return p == PermPublic || role.May(p)
 }
 
 // route is one operation of the API.

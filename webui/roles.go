@@ -13,17 +13,23 @@ const (
 	canTriage
 )
 
-// roleCan is the one table of what each role may do in the web UI. A role
-// missing here may do nothing.
-var roleCan = map[store.Role]capability{
-	store.RoleAdmin:           canView | canTriage,
-	store.RoleSecurity:        canView | canTriage,
-	store.RoleMLEngineer:      canView,
-	store.RoleSME:             canView,
-	store.RoleLegalCompliance: canView,
-	store.RoleHR:              canView,
-	store.RoleProcurement:     canView,
-	store.RoleViewer:          canView,
+// capabilityPermissions are the store permissions the UI's capabilities
+// stand for: the roles are judged by store.RolePermissions, as the API
+// judges them.
+var capabilityPermissions = map[capability]store.Permission{
+	canView:   store.PermRead,
+	canTriage: store.PermTriage,
+}
+
+// capabilitiesOf returns what role r may do in the web UI.
+func capabilitiesOf(r store.Role) capability {
+	var c capability
+	for k, p := range capabilityPermissions {
+		if r.May(p) {
+			c |= k
+		}
+	}
+	return c
 }
 
 // viewer is the logged-in user of a request with the roles they hold now

@@ -303,7 +303,7 @@ func (u *ui) loadRoles(ctx context.Context, v *viewer) error {
 	}
 	v.caps, v.teamNames = map[int64]capability{}, map[int64]string{}
 	for _, m := range ms {
-		v.caps[m.TeamID] |= roleCan[m.Role]
+		v.caps[m.TeamID] |= capabilitiesOf(m.Role)
 	}
 	teams, err := u.st.Teams(ctx)
 	if err != nil {
