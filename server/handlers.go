@@ -14,8 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/violet-mlsecops/violet/webui"
-
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -315,7 +313,7 @@ func (s *Server) createUser(c *call) error {
 			return fail(http.StatusUnprocessableEntity, "invalid", "password: 12 characters at least, 1024 bytes at most")
 		}
 		var err error
-		if hash, err = webui.HashPassword(in.Password); err != nil {
+		if hash, err = store.HashPassword(in.Password); err != nil {
 			return err
 		}
 	}

@@ -53,7 +53,7 @@ func hashFor(t *testing.T, password string) string {
 	if h, ok := hashes.Load(password); ok {
 		return h.(string)
 	}
-	h, err := HashPassword(password)
+	h, err := store.HashPassword(password)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ const (
 const maxQueryLen = 256
 
 // maxArgonAtOnce is how many password hashes are computed at once (each
-// takes up to 64 MiB with HashPassword's parameters).
+// takes up to 64 MiB with store.HashPassword's parameters).
 const maxArgonAtOnce = 4
 
 // contentSecurityPolicy allows the page's own stylesheet and forms posting
@@ -145,7 +145,7 @@ func New(st *store.Store, opts Options) http.Handler {
 		}
 	}
 	var err error
-	if u.dummyHash, err = HashPassword("violet: no such user"); err != nil {
+	if u.dummyHash, err = store.HashPassword("violet: no such user"); err != nil {
 		panic("webui: " + err.Error()) // crypto/rand failed
 	}
 	b := opts.BasePath
@@ -405,7 +405,7 @@ func (u *ui) checkPassword(ctx context.Context, login, password string) (*store.
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	ok, err := verifyPassword(hash, password)
+	ok, err := store.VerifyPassword(hash, password)
 	<-u.argon
 	if err != nil {
 		u.log.Error("webui: stored password hash unreadable", "login", login, "err", err)

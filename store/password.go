@@ -1,4 +1,4 @@
-package webui
+package store
 
 import (
 	"crypto/rand"
@@ -91,7 +91,7 @@ func parsePHC(s string) (phc, error) {
 }
 
 // HashPassword returns the argon2id PHC string of a password, in the form
-// store.CreateUser accepts.
+// CreateUser accepts.
 func HashPassword(password string) (string, error) {
 	p := argon2idParams
 	p.salt = make([]byte, p.saltLen)
@@ -108,9 +108,9 @@ func (p phc) String() string {
 		base64.RawStdEncoding.EncodeToString(p.salt), base64.RawStdEncoding.EncodeToString(p.key))
 }
 
-// verifyPassword reports whether password matches the PHC string hash, in
+// VerifyPassword reports whether password matches the PHC string hash, in
 // constant time with respect to the key. A malformed hash is an error.
-func verifyPassword(hash, password string) (bool, error) {
+func VerifyPassword(hash, password string) (bool, error) {
 	p, err := parsePHC(hash)
 	if err != nil {
 		return false, err
