@@ -44,6 +44,7 @@ type walker struct {
 	isDir   bool
 	opts    Options
 	sniffer *sniffer
+	tree    *walk.Tree // the root's entries, by the link rules of every verb
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -82,14 +83,23 @@ func (l *local) fail(rel string, err error) {
 
 func (w *walker) run() error {
 	if !w.isDir {
+		tree, err := walk.NewTree(filepath.Dir(w.root))
+		if err != nil {
+			return err
+		}
 		var l local
-		if e, ok := walk.Stat(filepath.Dir(w.root), filepath.Base(w.root)); ok {
+		if e, ok := tree.Stat(filepath.Base(w.root)); ok {
 			e.Rel = path.Base(filepath.ToSlash(w.root))
 			w.visitFile(&l, e)
 		}
 		w.merge(&l)
 		return nil
 	}
+	tree, err := walk.NewTree(w.root)
+	if err != nil {
+		return err
+	}
+	w.tree = tree
 	w.push(".")
 	var wg sync.WaitGroup
 	for range w.opts.Workers {
@@ -196,7 +206,7 @@ func (w *walker) readDir(l *local, rel string) {
 		case t&os.ModeSymlink != 0:
 			w.visitLink(l, childRel)
 		case t.IsRegular():
-			if e, ok := walk.Stat(w.root, childRel); ok {
+			if e, ok := w.tree.Stat(childRel); ok {
 				w.visitFile(l, e)
 			}
 		}
@@ -210,7 +220,7 @@ func (w *walker) readDir(l *local, rel string) {
 // followed: they are how those tools lay out the assets. A link out of the
 // tree is reported as not read.
 func (w *walker) visitLink(l *local, rel string) {
-	e, ok := walk.Stat(w.root, rel)
+	e, ok := w.tree.Stat(rel)
 	switch {
 	case !ok: // a linked folder inside the tree: its files are listed by their own paths
 		l.stats.SkippedSymlinks++

@@ -141,28 +141,40 @@ func Walk(root string, o Options, fn func(Entry) error) error {
 	return err
 }
 
-// Stat returns the entry of the path rel (slash-separated) under root, by
-// the same rules as Walk, for walkers of their own (a parallel one): a
-// File opens inside the folder the rules allow, a link out is LinkOutside.
-// ok is false for a folder, and for a link to a folder the rules allow.
-func Stat(root, rel string) (e Entry, ok bool) {
+// Tree is a folder whose entries a walker of its own (a parallel one)
+// looks up one at a time by the same rules as Walk; its real path is
+// resolved once.
+type Tree struct {
+	root, realRoot string
+}
+
+// NewTree returns the tree of the folder root.
+func NewTree(root string) (*Tree, error) {
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return Entry{Path: filepath.Join(root, filepath.FromSlash(rel)), Rel: rel, Kind: Unreadable, Size: -1, Err: err}, true
+		return nil, err
 	}
-	path := filepath.Join(root, filepath.FromSlash(rel))
+	return &Tree{root: root, realRoot: realRoot}, nil
+}
+
+// Stat returns the entry of the path rel (slash-separated) in the tree, by
+// the same rules as Walk: a File opens inside the folder the rules allow,
+// a link out is LinkOutside. ok is false for a folder, and for a link to a
+// folder the rules allow.
+func (t *Tree) Stat(rel string) (e Entry, ok bool) {
+	path := filepath.Join(t.root, filepath.FromSlash(rel))
 	info, err := os.Lstat(path)
 	switch {
 	case err != nil:
 		return Entry{Path: path, Rel: rel, Kind: Unreadable, Size: -1, Err: err}, true
 	case info.Mode()&os.ModeSymlink != 0:
-		return linkEntry(realRoot, path, rel)
+		return linkEntry(t.realRoot, path, rel)
 	case info.IsDir():
 		return Entry{}, false
 	case !info.Mode().IsRegular():
 		return Entry{Path: path, Rel: rel, Kind: Special, Size: -1}, true
 	}
-	return Entry{Path: path, Rel: rel, Kind: File, Size: info.Size(), within: realRoot, open: filepath.FromSlash(rel)}, true
+	return Entry{Path: path, Rel: rel, Kind: File, Size: info.Size(), within: t.realRoot, open: filepath.FromSlash(rel)}, true
 }
 
 // linkEntry classifies the symbolic link at path; ok is false for a link
