@@ -3,21 +3,19 @@ package sign_test
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/digitorus/timestamp"
 
+	"github.com/violet-mlsecops/violet/internal/testutil"
 	"github.com/violet-mlsecops/violet/sign"
 )
 
@@ -27,38 +25,16 @@ type testCert struct {
 	key  *ecdsa.PrivateKey
 }
 
-var serial int64 = 100
-
-// issue makes a certificate valid from notBefore to notAfter, signed by
-// parent (self-signed when parent is nil). A CA may sign certificates; a
-// leaf may sign models. extra are added extensions.
+// issue makes a certificate valid from notBefore to notAfter, issued by
+// parent (self-signed when nil).
 func issue(t *testing.T, name string, parent *testCert, ca bool, notBefore, notAfter time.Time, extra ...pkix.Extension) *testCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: notBefore, NotAfter: notAfter, BasicConstraintsValid: true, IsCA: ca, ExtraExtensions: extra}
-	if ca {
-		tmpl.KeyUsage = x509.KeyUsageCertSign
-	} else {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	}
-	signer, signerCert := key, tmpl
+	var p *testutil.Cert
 	if parent != nil {
-		signer, signerCert = parent.key, parent.cert
+		p = &testutil.Cert{Cert: parent.cert, Key: parent.key}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCert{cert: c, key: key}
+	c := testutil.IssueCert(t, name, p, ca, notBefore, notAfter, extra...)
+	return &testCert{cert: c.Cert, key: c.Key}
 }
 
 // date is midnight UTC of a day.

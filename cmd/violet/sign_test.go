@@ -3,8 +3,6 @@ package main
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -12,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,28 +242,17 @@ type pkiCert struct {
 // parent (self-signed when nil), and writes it and its key into dir.
 func newCert(t *testing.T, dir, name string, parent *pkiCert, ca bool, notBefore, notAfter time.Time, extra ...pkix.Extension) *pkiCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, NotBefore: notBefore, NotAfter: notAfter,
-		BasicConstraintsValid: true, IsCA: ca, KeyUsage: x509.KeyUsageDigitalSignature, ExtraExtensions: extra}
-	if ca {
-		tmpl.KeyUsage = x509.KeyUsageCertSign
-	}
-	issuer, issuerKey := tmpl, key
+	var p *tu.Cert
 	if parent != nil {
-		issuer, issuerKey = parent.cert, parent.key
+		p = &tu.Cert{Cert: parent.cert, Key: parent.key}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, issuerKey)
+	c := tu.IssueCert(t, name, p, ca, notBefore, notAfter, extra...)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(c.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := x509.ParseCertificate(der)
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
 	write(t, dir, name+".key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
-	return &pkiCert{cert: c, key: key, pem: write(t, dir, name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
+	return &pkiCert{cert: c.Cert, key: c.Key, pem: write(t, dir, name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Cert.Raw}))}
 }
 
 // addTimestamp adds an RFC 3161 timestamp of tsa at time at over the
