@@ -8,9 +8,8 @@ import (
 	"testing"
 )
 
-// ZipFile writes a zip archive of name → content (deflated) as all.zip in
-// a new temporary folder and returns its path.
-func ZipFile(t testing.TB, files map[string]string) string {
+// ZipBytes returns a zip archive of name → content (deflated).
+func ZipBytes(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -26,11 +25,14 @@ func ZipFile(t testing.TB, files map[string]string) string {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "all.zip")
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return buf.Bytes()
+}
+
+// ZipFile writes a zip archive of name → content (deflated) as all.zip in
+// a new temporary folder and returns its path.
+func ZipFile(t testing.TB, files map[string]string) string {
+	t.Helper()
+	return WriteFile(t, t.TempDir(), "all.zip", ZipBytes(t, files))
 }
 
 // WriteFile writes data to dir/name and returns the path.
