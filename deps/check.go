@@ -25,6 +25,8 @@ type Querier interface {
 
 // Result is what Check found.
 type Result struct {
+	// Root is the path CheckPath was given; "" for Check.
+	Root string `json:"root,omitempty"`
 	// Manifests are the files read.
 	Manifests []*Manifest `json:"manifests"`
 	// Findings are the problems, in file and line order.
@@ -274,19 +276,32 @@ func CheckPath(ctx context.Context, root string, q Querier) (*Result, error) {
 		return nil, err
 	}
 	r.Findings = append(broken, r.Findings...)
+	r.Root = root
 	return r, nil
 }
 
 // Report is the result as a report of the scanner's shape, one file per
-// dependency file, for the text, JSON and SARIF writers and the exit code.
+// dependency file with the packages it declares, for the text, JSON and
+// SARIF writers and the exit code. Its target is the root CheckPath was
+// given (else each dependency file), as a scan's is.
 func (r *Result) Report(toolVersion string, started time.Time, failOn finding.Severity) *report.Report {
 	rep := &report.Report{SchemaVersion: report.SchemaVersion, Tool: report.Tool{Name: "violet deps", Version: toolVersion},
 		StartedAt: started, FailOn: failOn, Summary: report.Summary{Formats: map[string]int{}, Findings: map[string]int{}}}
+	if r.Root != "" {
+		rep.Targets = []string{r.Root}
+	}
 	index := map[string]int{}
 	for _, m := range r.Manifests {
 		index[m.Path] = len(rep.Files)
-		rep.Targets = append(rep.Targets, m.Path)
-		rep.Files = append(rep.Files, report.File{Path: m.Path, Formats: []string{m.Kind}})
+		if r.Root == "" {
+			rep.Targets = append(rep.Targets, m.Path)
+		}
+		var pkgs []report.Package
+		for _, p := range m.Packages {
+			pkgs = append(pkgs, report.Package{Ecosystem: p.Ecosystem, Name: p.NormalizedName, Version: p.Version,
+				Specifier: p.Specifier, Line: p.Line})
+		}
+		rep.Files = append(rep.Files, report.File{Path: m.Path, Formats: []string{m.Kind}, Packages: pkgs})
 		rep.Summary.Files++
 		rep.Summary.Scanned++
 		rep.Summary.Formats[m.Kind]++

@@ -10,7 +10,7 @@ import (
 
 // SchemaVersion is the version of the JSON report's schema
 // (docs/report-json.md). It changes when a field is removed or changes meaning.
-const SchemaVersion = "1.1.0"
+const SchemaVersion = "1.2.0"
 
 // Exit codes of the commands that judge (scan, and later verify, deps, gate).
 const (
@@ -87,6 +87,24 @@ type File struct {
 	// Findings are the findings in the file and its members, in order of
 	// location.
 	Findings []finding.Finding `json:"findings"`
+	// Packages are the packages a dependency file declares, in file order
+	// (violet deps; absent in scan reports).
+	Packages []Package `json:"packages,omitempty"`
+}
+
+// Package is a package that a dependency file declares.
+type Package struct {
+	// Ecosystem is the OSV ecosystem: "PyPI", or "conda" for a conda
+	// package that is not on PyPI.
+	Ecosystem string `json:"ecosystem"`
+	// Name is the PEP 503 name.
+	Name string `json:"name"`
+	// Version is the exact version when the file pins one.
+	Version string `json:"version,omitempty"`
+	// Specifier is the version specifier as written, when not a pin.
+	Specifier string `json:"specifier,omitempty"`
+	// Line is the 1-based line of the declaration; 0 when unknown.
+	Line int `json:"line,omitempty"`
 }
 
 // ExitCode is the exit code a command gives for r: ExitFindings when a

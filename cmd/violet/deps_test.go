@@ -156,6 +156,7 @@ func TestDepsJSONSchema(t *testing.T) {
 				Path       string
 				Formats    []string
 				Incomplete bool
+				Packages   []struct{ Name string }
 				Findings   []struct {
 					Rule     string
 					Location struct {
@@ -168,12 +169,15 @@ func TestDepsJSONSchema(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatal(err)
 		}
-		if rep.Tool.Name != "violet deps" || rep.Summary.Files != len(rep.Targets) || rep.Summary.Scanned != rep.Summary.Files {
+		if rep.Tool.Name != "violet deps" || len(rep.Targets) != 1 || rep.Targets[0] != dir || rep.Summary.Scanned != rep.Summary.Files {
 			t.Errorf("%s: %+v", dir, rep)
 		}
 		for _, f := range rep.Files {
 			if len(f.Formats) != 1 || rep.Summary.Formats[f.Formats[0]] == 0 {
 				t.Errorf("%s: file %s formats %q", dir, f.Path, f.Formats)
+			}
+			if dir != broken && len(f.Packages) == 0 {
+				t.Errorf("%s: file %s lists no packages", dir, f.Path)
 			}
 			for _, x := range f.Findings {
 				if x.Location.Path != f.Path {
