@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The audit log is a hash chain. Record n holds prev_hash = hash of record
@@ -31,6 +33,11 @@ import (
 // trigger, edits the SQLite file) breaks the chain, and VerifyAudit names
 // the first broken record. Removing records from the end keeps a valid
 // chain: compare AuditHead with a copy kept elsewhere to detect that.
+
+// AuditTimeLayout is the format of a record's time in its hash: the
+// store's, UTC with microseconds. A client that recomputes the chain from
+// the text of the records (the API's) parses At with it.
+const AuditTimeLayout = timeLayout
 
 // GenesisHash is the prev_hash of the first record.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -69,8 +76,10 @@ func (r *AuditRecord) encode() []byte {
 	return b
 }
 
-// computeHash returns the hash of the record's fields.
-func (r *AuditRecord) computeHash() string {
+// ComputeHash returns the hash of the record's fields, as the store
+// computes it when it appends the record: what Hash must be. A client that
+// reads the log over the API recomputes the chain with it.
+func (r *AuditRecord) ComputeHash() string {
 	sum := sha256.Sum256(r.encode())
 	return hex.EncodeToString(sum[:])
 }
@@ -122,7 +131,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, q *auditQueue) erro
 			Seq: seq + 1, At: at, Actor: q.actor.Name, Action: e.action, Object: e.object,
 			Detail: string(detail), Remote: q.actor.Remote, PrevHash: prev,
 		}
-		r.Hash = r.computeHash()
+		r.Hash = r.ComputeHash()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log
 			(seq, at, actor, action, object, detail, remote, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -191,7 +200,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditHead, error) {
 				// format) is a change to the record.
 				return &AuditBreak{Seq: head.Seq + 1, Reason: fmt.Sprintf("unreadable record: %v", err)}
 			}
-			if b := checkLink(head, r); b != nil {
+			if b := CheckAuditLink(head, r); b != nil {
 				return b
 			}
 			head = AuditHead{Seq: r.Seq, Hash: r.Hash}
@@ -205,8 +214,11 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditHead, error) {
 	return head, err
 }
 
-// checkLink checks record r against the head before it.
-func checkLink(prev AuditHead, r AuditRecord) *AuditBreak {
+// CheckAuditLink checks record r against the head of the chain before it
+// (AuditHead{Hash: GenesisHash} before the first record): nil when r is
+// the next link, else the break. VerifyAudit walks the chain with it, and
+// so does a client that reads the log over the API.
+func CheckAuditLink(prev AuditHead, r AuditRecord) *AuditBreak {
 	switch {
 	case r.Seq != prev.Seq+1:
 		if r.Seq > prev.Seq+1 {
@@ -215,7 +227,7 @@ func checkLink(prev AuditHead, r AuditRecord) *AuditBreak {
 		return &AuditBreak{Seq: r.Seq, Reason: fmt.Sprintf("seq %d follows %d", r.Seq, prev.Seq)}
 	case r.PrevHash != prev.Hash:
 		return &AuditBreak{Seq: r.Seq, Reason: "prev_hash is not the hash of the previous record (a record was removed, replaced or moved)"}
-	case r.Hash != r.computeHash():
+	case r.Hash != r.ComputeHash():
 		return &AuditBreak{Seq: r.Seq, Reason: "hash does not match the record's fields (the record was changed)"}
 	}
 	return nil
@@ -250,6 +262,78 @@ func (s *Store) AuditLog(ctx context.Context, afterSeq int64, limit int, object 
 	q += fmt.Sprintf(` ORDER BY seq LIMIT %d`, limit)
 	out, err := queryAll(ctx, s.rdb, scanAudit, q, args...)
 	return out, s.wrap(err)
+}
+
+// The actions of the sign-in records of the web UI (RecordSignIn).
+const (
+	// SignInPassword: a user signed in with a password.
+	SignInPassword = "signin.password"
+	// SignInOIDC: a user signed in through single sign-on.
+	SignInOIDC = "signin.oidc"
+	// SignInFailed: a sign-in was refused (unknown login, wrong password,
+	// single sign-on refused).
+	SignInFailed = "signin.failed"
+	// SignOut: a user signed out.
+	SignOut = "signout"
+)
+
+// signInEvents are the actions RecordSignIn records.
+var signInEvents = []string{SignInPassword, SignInOIDC, SignInFailed, SignOut}
+
+// Bounds of what a sign-in record keeps of the caller's texts.
+const (
+	maxSignInLogin  = 64
+	maxSignInReason = 128
+)
+
+// SignIn is a sign-in event of the web UI, for the audit log.
+type SignIn struct {
+	// Event is SignInPassword, SignInOIDC, SignInFailed or SignOut.
+	Event string
+	// UserID is the user signed in or out, or whose sign-in failed; 0
+	// when the login attempted names no user.
+	UserID int64
+	// Login is the login signed in or out, or the one attempted. It is
+	// recorded clipped to 64 bytes; the caller never passes a password.
+	Login string
+	// Reason says why a sign-in failed, in a few words ("" otherwise); it
+	// is recorded clipped to 128 bytes.
+	Reason string
+}
+
+// RecordSignIn appends the audit record of a sign-in, a failed sign-in or
+// a sign-out, by a (the user, or the web UI for a failed sign-in) from
+// a.Remote. It changes nothing else. The caller rate-limits failed
+// sign-ins: every call is a record.
+func (s *Store) RecordSignIn(ctx context.Context, a Actor, e SignIn) error {
+	if err := oneOf("sign-in event", e.Event, signInEvents); err != nil {
+		return err
+	}
+	object := ""
+	if e.UserID > 0 {
+		object = objectID("user", e.UserID)
+	}
+	detail := map[string]any{"login": clipUTF8(e.Login, maxSignInLogin)}
+	if e.Reason != "" {
+		detail["reason"] = clipUTF8(e.Reason, maxSignInReason)
+	}
+	return s.writeTx(ctx, a, func(_ *sql.Tx, log *auditQueue) error {
+		log.add(e.Event, object, detail)
+		return nil
+	})
+}
+
+// clipUTF8 returns v, its invalid UTF-8 replaced, cut to at most n bytes
+// on a character boundary.
+func clipUTF8(v string, n int) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	if len(v) <= n {
+		return v
+	}
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n]
 }
 
 // objectID names a record of a table for the audit log: "team/3".

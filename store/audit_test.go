@@ -19,7 +19,7 @@ func TestAuditHashVector(t *testing.T) {
 	r := AuditRecord{Seq: 1, At: time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC), Actor: "alice",
 		Action: "team.create", Object: "team/1", Detail: `{"name":"a"}`, Remote: "10.0.0.1:5", PrevHash: GenesisHash}
 	const want = "4adb4a2808ad8cc3e7b8d89ae88b968c31f82a9419a28961944d9f7b4ce1af52"
-	if got := r.computeHash(); got != want {
+	if got := r.ComputeHash(); got != want {
 		t.Fatalf("hash %s, want %s", got, want)
 	}
 }
@@ -83,8 +83,23 @@ var mutations = map[string]mutation{
 		return err
 	}},
 	"AddScanEvidence": {"findings.record", func(ctx context.Context, s *Store, f fixture) error {
-		_, _, err := s.AddScanEvidence(ctx, tester, f.version.ID, []byte(`{"files":[]}`), []FindingInput{
+		_, _, err := s.AddScanEvidence(ctx, tester, f.version.ID, []byte(`{"files":[]}`), "v1.2.3", []FindingInput{
 			{Rule: "PICKLE-GLOBAL", FileSHA256: sha("weights"), Location: "data.pkl", Severity: finding.High, Message: "m"}})
+		return err
+	}},
+	"AddBOMEvidence": {"inventory.derive", func(ctx context.Context, s *Store, f fixture) error {
+		_, _, err := s.AddBOMEvidence(ctx, tester, f.version.ID, []byte(`{"bomFormat":"CycloneDX"}`), []LineageLink{
+			{Kind: LineageModel, Relation: "adapter", Name: "org/base", Ref: "pkg:huggingface/org/base"}})
+		return err
+	}},
+	"AddDepsEvidence": {"inventory.derive", func(ctx context.Context, s *Store, f fixture) error {
+		_, _, err := s.AddDepsEvidence(ctx, tester, f.version.ID, []byte(`{"files":[]}`), []Package{
+			{Ecosystem: "PyPI", Name: "torch", Version: "2.11.0", Manifest: "requirements.txt", Line: 1}})
+		return err
+	}},
+	"AddDiscovery": {"discovery.add", func(ctx context.Context, s *Store, f fixture) error {
+		_, _, err := s.AddDiscovery(ctx, tester, f.team.ID, "git.example/platform", []byte(`{"assets":[]}`), []ModelOwner{
+			{ModelID: f.model.ID, Owner: "@org/ml", Via: OwnerViaCodeowners, Asset: "models/m"}})
 		return err
 	}},
 	"RecordFindings": {"findings.record", func(ctx context.Context, s *Store, f fixture) error {
@@ -101,10 +116,15 @@ var mutations = map[string]mutation{
 		_, err = s.SetFindingState(ctx, tester, ids[0], FindingState{State: StateFixed})
 		return err
 	}},
+	"RecordSignIn": {SignInPassword, func(ctx context.Context, s *Store, f fixture) error {
+		return s.RecordSignIn(ctx, tester, SignIn{Event: SignInPassword, UserID: f.user.ID, Login: f.user.Login})
+	}},
 }
 
 // readOnly lists the exported methods that change nothing.
-var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "EvidenceReport", "FindingHistory",
+var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "Discoveries", "DiscoveryReport",
+	"EvidenceReport", "FindingHistory", "Lineage", "LineageUsers", "ModelOwners", "Packages", "PackageUsers",
+	"ScanChanges", "ScanRuns",
 	"ListEvidence", "Memberships", "Model", "Models", "Teams", "Tokens", "UserByLogin", "VerifyAudit",
 	"VersionFiles", "VersionFindings", "Versions"}
 
@@ -310,4 +330,51 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 			t.Fatalf("%d finding states", n)
 		}
 	})
+}
+
+// TestRecordSignIn: each sign-in event is one record with the user as
+// object and the login in the detail; the login of a failed sign-in is
+// clipped (it may be anything a browser sent), never more than 64 bytes,
+// valid UTF-8; an unknown event records nothing.
+func TestRecordSignIn(t *testing.T) {
+	s := openT(t, t.TempDir())
+	ctx := context.Background()
+	u := must[User](t)(s.CreateUser(ctx, tester, "alice", "Alice", ""))
+	web := Actor{Name: "web sign-in", Remote: "192.0.2.7:5555"}
+	long := strings.Repeat("é", 40) + "\xff"
+	events := []struct {
+		a      Actor
+		e      SignIn
+		object string
+		detail string
+	}{
+		{Actor{Name: "alice", Remote: "192.0.2.7:5555"}, SignIn{Event: SignInPassword, UserID: u.ID, Login: "alice"}, "user/1", `{"login":"alice"}`},
+		{Actor{Name: "alice", Remote: "192.0.2.7:5555"}, SignIn{Event: SignInOIDC, UserID: u.ID, Login: "alice"}, "user/1", `{"login":"alice"}`},
+		{Actor{Name: "alice", Remote: "192.0.2.7:5555"}, SignIn{Event: SignOut, UserID: u.ID, Login: "alice"}, "user/1", `{"login":"alice"}`},
+		{web, SignIn{Event: SignInFailed, UserID: u.ID, Login: "alice", Reason: "wrong password"}, "user/1",
+			`{"login":"alice","reason":"wrong password"}`},
+		{web, SignIn{Event: SignInFailed, Login: long, Reason: "unknown login"}, "",
+			`{"login":"` + strings.Repeat("é", 32) + `","reason":"unknown login"}`},
+	}
+	for _, ev := range events {
+		before := must[AuditHead](t)(s.AuditHead(ctx))
+		if err := s.RecordSignIn(ctx, ev.a, ev.e); err != nil {
+			t.Fatal(err)
+		}
+		recs := must[[]AuditRecord](t)(s.AuditLog(ctx, before.Seq, 0, ""))
+		if len(recs) != 1 {
+			t.Fatalf("%+v: %d records", ev.e, len(recs))
+		}
+		r := recs[0]
+		if r.Action != ev.e.Event || r.Actor != ev.a.Name || r.Remote != ev.a.Remote || r.Object != ev.object || r.Detail != ev.detail {
+			t.Errorf("%+v: recorded %+v", ev.e, r)
+		}
+	}
+	head := must[AuditHead](t)(s.AuditHead(ctx))
+	wantErr(t, s.RecordSignIn(ctx, web, SignIn{Event: "user.create", Login: "x"}), ErrInvalid)
+	wantErr(t, s.RecordSignIn(ctx, Actor{}, SignIn{Event: SignInFailed, Login: "x"}), ErrInvalid)
+	if got := must[AuditHead](t)(s.AuditHead(ctx)); got != head {
+		t.Fatalf("a refused call appended: %+v -> %+v", head, got)
+	}
+	verifyOK(t, s)
 }

@@ -93,11 +93,16 @@ func insertEvidence(ctx context.Context, tx *sql.Tx, log *auditQueue, e *Evidenc
 
 // AddScanEvidence stores a scan report and records its findings in one
 // transaction, so that no crash can leave a stored report whose findings
-// are missing (a version that looks clean). Like AddEvidence it is
-// idempotent; the findings of a report stored before are recorded again,
-// which changes nothing when they were.
-func (s *Store) AddScanEvidence(ctx context.Context, a Actor, versionID int64, report []byte, findings []FindingInput) (e Evidence, created bool, err error) {
+// are missing (a version that looks clean). scannerVersion is the version
+// of the scanner that wrote the report (its tool.version): a scan run
+// (ScanRuns) keeps it with the findings the report showed. Like
+// AddEvidence it is idempotent; the findings of a report stored before are
+// recorded again, which changes nothing when they were.
+func (s *Store) AddScanEvidence(ctx context.Context, a Actor, versionID int64, report []byte, scannerVersion string, findings []FindingInput) (e Evidence, created bool, err error) {
 	if err := checkEvidence(EvidenceScan, report); err != nil {
+		return Evidence{}, false, err
+	}
+	if err := checkText("scanner version", scannerVersion); err != nil {
 		return Evidence{}, false, err
 	}
 	if err := checkFindings(findings); err != nil {
@@ -108,6 +113,9 @@ func (s *Store) AddScanEvidence(ctx context.Context, a Actor, versionID int64, r
 	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
 		var err error
 		if created, err = insertEvidence(ctx, tx, log, &e, report); err != nil {
+			return err
+		}
+		if err := insertScanRun(ctx, tx, e.ID, versionID, scannerVersion); err != nil {
 			return err
 		}
 		_, err = recordFindings(ctx, tx, log, versionID, e.ID, findings, now)
@@ -124,11 +132,16 @@ func checkEvidence(kind string, report []byte) error {
 	if err := oneOf("evidence kind", kind, EvidenceKinds()); err != nil {
 		return err
 	}
+	return checkReport("evidence", report)
+}
+
+// checkReport refuses a report (of what) too large or not JSON.
+func checkReport(what string, report []byte) error {
 	if len(report) > MaxEvidenceSize {
-		return fmt.Errorf("evidence: %d bytes, more than %d: %w", len(report), MaxEvidenceSize, ErrTooLarge)
+		return fmt.Errorf("%s: %d bytes, more than %d: %w", what, len(report), MaxEvidenceSize, ErrTooLarge)
 	}
 	if !json.Valid(report) {
-		return fmt.Errorf("evidence: the report is not JSON: %w", ErrInvalid)
+		return fmt.Errorf("%s: the report is not JSON: %w", what, ErrInvalid)
 	}
 	return nil
 }

@@ -103,8 +103,9 @@ func checkFindings(in []FindingInput) error {
 func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID, evidenceID int64, in []FindingInput, now string) ([]int64, error) {
 	ids := make([]int64, len(in))
 	var modelID, evVersion int64
-	err := tx.QueryRowContext(ctx, `SELECT v.model_id, e.version_id FROM model_versions v, evidence e
-		WHERE v.id = $1 AND e.id = $2`, versionID, evidenceID).Scan(&modelID, &evVersion)
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT v.model_id, e.version_id, e.kind FROM model_versions v, evidence e
+		WHERE v.id = $1 AND e.id = $2`, versionID, evidenceID).Scan(&modelID, &evVersion, &kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: version %d or evidence %d: %w", versionID, evidenceID, ErrNotFound)
 	}
@@ -113,6 +114,13 @@ func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID,
 	}
 	if evVersion != versionID {
 		return nil, fmt.Errorf("store: evidence %d is not of version %d: %w", evidenceID, versionID, ErrInvalid)
+	}
+	if kind != EvidenceScan {
+		return nil, fmt.Errorf("store: evidence %d is a %s report: findings come from scan reports: %w", evidenceID, kind, ErrInvalid)
+	}
+	// The run of a report stored by AddEvidence has no scanner version.
+	if err := insertScanRun(ctx, tx, evidenceID, versionID, ""); err != nil {
+		return nil, err
 	}
 	created, seen := 0, 0
 	for i, f := range in {
@@ -129,6 +137,10 @@ func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID,
 			created++
 		}
 		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scan_run_findings (evidence_id, finding_id)
+			VALUES ($1, $2) ON CONFLICT (evidence_id, finding_id) DO NOTHING`, evidenceID, ids[i]); err != nil {
 			return nil, err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO finding_sightings (finding_id, version_id, evidence_id, seen_at)
@@ -228,12 +240,17 @@ func (s *Store) FindingHistory(ctx context.Context, findingID int64) ([]FindingS
 // VersionFindings lists the findings seen in a model version with their
 // current state, by id.
 func (s *Store) VersionFindings(ctx context.Context, versionID int64) ([]Finding, error) {
+	return s.findingsOf(ctx, `finding_sightings s JOIN findings f ON f.id = s.finding_id`, `s.version_id = $1`, versionID)
+}
+
+// findingsOf lists, by id, the findings f of source (tables joined to
+// findings f) that where selects, with their current state.
+func (s *Store) findingsOf(ctx context.Context, source, where string, args ...any) ([]Finding, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT f.id, f.model_id, f.rule, f.file_sha256, f.location, f.severity,
 			f.message, f.first_seen_at, fs.state, fs.reason, fs.expires_at, fs.set_by, fs.set_at
-		FROM finding_sightings s
-		JOIN findings f ON f.id = s.finding_id
+		FROM `+source+`
 		LEFT JOIN finding_states fs ON fs.id = (SELECT max(id) FROM finding_states WHERE finding_id = f.id)
-		WHERE s.version_id = $1 ORDER BY f.id`, versionID)
+		WHERE `+where+` ORDER BY f.id`, args...)
 	if err != nil {
 		return nil, s.wrap(err)
 	}

@@ -52,7 +52,8 @@ func TestParseMigrationsRefusesBadSets(t *testing.T) {
 
 // tables lists the tables the schema must have after the last migration.
 var tables = []string{"schema_migrations", "teams", "users", "memberships", "api_tokens", "audit_log",
-	"models", "model_versions", "version_files", "evidence", "findings", "finding_sightings", "finding_states"}
+	"models", "model_versions", "version_files", "evidence", "findings", "finding_sightings", "finding_states",
+	"scan_runs", "scan_run_findings", "version_lineage", "version_packages", "discoveries", "model_owners"}
 
 func TestMigrateUpFromEmpty(t *testing.T) {
 	eachBackend(t, func(t *testing.T, target string) {
@@ -145,6 +146,43 @@ var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
 		q.add("finding.state", "finding/1", map[string]any{"state": "false-positive"})
 		return s.appendAudit(ctx, tx, q)
 	},
+	// 0004_lineage
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO scan_runs (evidence_id, version_id, scanner_version)
+			 SELECT id, version_id, 'v0.9.0' FROM evidence WHERE kind = 'scan'`,
+			`INSERT INTO scan_run_findings (evidence_id, finding_id) SELECT evidence_id, finding_id FROM finding_sightings`,
+			`INSERT INTO evidence (version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
+			 SELECT id, 'bom', '` + sha(`{"bom":1}`) + `', 9, $1, 'seed', '2025-01-02T03:04:05.000000Z'
+			 FROM model_versions WHERE label = 'seed'`,
+			`INSERT INTO version_lineage (version_id, kind, relation, name, ref, evidence_id)
+			 SELECT version_id, 'model', 'adapter', 'org/base', 'pkg:huggingface/org/base', id FROM evidence WHERE kind = 'bom'`,
+			`INSERT INTO evidence (version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
+			 SELECT id, 'deps', '` + sha(`{"deps":1}`) + `', 10, $1, 'seed', '2025-01-02T03:04:05.000000Z'
+			 FROM model_versions WHERE label = 'seed'`,
+			`INSERT INTO version_packages (version_id, ecosystem, name, version, specifier, manifest, line, severity, evidence_id)
+			 SELECT version_id, 'PyPI', 'torch', '2.5.0', '', 'requirements.txt', 3, 'critical', id FROM evidence WHERE kind = 'deps'`,
+			`INSERT INTO discoveries (team_id, source, sha256, size, report, uploaded_by, uploaded_at)
+			 SELECT id, 'git.example/seed', '` + sha(`{"assets":[]}`) + `', 13, $1, 'seed', '2025-01-02T03:04:05.000000Z'
+			 FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO model_owners (model_id, owner, via, asset, discovery_id)
+			 SELECT m.id, '@org/ml', 'codeowners', 'models/seed', d.id FROM models m, discoveries d WHERE m.name = 'seed model'`,
+		} {
+			// The reports are BLOB/bytea: given as bytes.
+			var args []any
+			for _, r := range []string{`{"bom":1}`, `{"deps":1}`, `{"assets":[]}`} {
+				if strings.Contains(q, sha(r)) {
+					args = append(args, []byte(r))
+				}
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("discovery.add", "discovery/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
 }
 
 // checkSeeds checks, through the store's API, the rows that the seeds of
@@ -180,7 +218,7 @@ func checkSeeds(t *testing.T, s *Store, k int) {
 	if len(files) != 1 || files[0] != (File{Path: "model.bin", SHA256: sha("seed file"), Size: 42}) {
 		t.Fatalf("files %+v", files)
 	}
-	ev := must[[]Evidence](t)(s.ListEvidence(ctx, vs[0].ID, ""))
+	ev := must[[]Evidence](t)(s.ListEvidence(ctx, vs[0].ID, EvidenceScan))
 	if len(ev) != 1 {
 		t.Fatalf("evidence %+v", ev)
 	}
@@ -193,6 +231,28 @@ func checkSeeds(t *testing.T, s *Store, k int) {
 	fs := must[[]Finding](t)(s.VersionFindings(ctx, vs[0].ID))
 	if len(fs) != 1 || fs[0].Severity != finding.Critical || fs[0].State != StateFalsePositive || fs[0].Last.Reason != "test fixture" {
 		t.Fatalf("findings %+v", fs)
+	}
+	// Version 4 made the scan report a run: from a database of version 3,
+	// the migration did (scanner version unknown); at 4, the seed did.
+	wantScanner := ""
+	if k >= 4 {
+		wantScanner = "v0.9.0"
+	}
+	runs := must[[]ScanRun](t)(s.ScanRuns(ctx, vs[0].ID))
+	if len(runs) != 1 || runs[0].Findings != 1 || runs[0].ScannerVersion != wantScanner {
+		t.Fatalf("scan runs %+v", runs)
+	}
+	if k < 4 {
+		return
+	}
+	if l := must[[]LineageLink](t)(s.Lineage(ctx, vs[0].ID)); len(l) != 1 || l[0].Name != "org/base" || l[0].Relation != "adapter" {
+		t.Fatalf("lineage %+v", l)
+	}
+	if p := must[[]Package](t)(s.Packages(ctx, vs[0].ID)); len(p) != 1 || p[0].Name != "torch" || p[0].Severity != "critical" {
+		t.Fatalf("packages %+v", p)
+	}
+	if o := must[[]ModelOwner](t)(s.ModelOwners(ctx, models[0].ID)); len(o) != 1 || o[0].Owner != "@org/ml" || o[0].Source != "git.example/seed" {
+		t.Fatalf("owners %+v", o)
 	}
 }
 
