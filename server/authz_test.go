@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -24,17 +25,55 @@ func bomOf(name string, files []store.File) map[string]any {
 		"components": comps}
 }
 
-// TestAuthorizationMatrix: every operation × every role × a token of the
-// model's team, of another team, no token and a bad token. The roles each
-// operation admits are written out here, not taken from RoleTable.
-func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnv(t, "", Options{AuthFailures: RateLimit{Burst: 100000, Every: time.Millisecond},
+// scope is how far an operation of the matrix reaches: it decides what a
+// token of each team gets once its role holds the operation's permission.
+type scope int
+
+const (
+	// scopeOwn: the token's own team (its model list, a new model, a BOM).
+	scopeOwn scope = iota
+	// scopeModel: a model of team alpha; to another team it does not exist.
+	scopeModel
+	// scopeTeam: team alpha's accounts (members, tokens).
+	scopeTeam
+	// scopeServer: the server's accounts (teams, users).
+	scopeServer
+)
+
+// reach is the status each team's token gets, by scope, when its role is
+// allowed (0: the operation's success status). "own" is team alpha,
+// "other" team beta, "builtin" the built-in team AdminTeam.
+var reach = map[scope]map[string]int{
+	scopeOwn:    {"own": 0, "other": 0, "builtin": 0},
+	scopeModel:  {"own": 0, "other": http.StatusNotFound, "builtin": http.StatusNotFound},
+	scopeTeam:   {"own": 0, "other": http.StatusForbidden, "builtin": 0},
+	scopeServer: {"own": http.StatusForbidden, "other": http.StatusForbidden, "builtin": 0},
+}
+
+// codeOf is the error code of each refusal.
+var codeOf = map[int]string{
+	http.StatusUnauthorized: "unauthorized",
+	http.StatusForbidden:    "forbidden",
+	http.StatusNotFound:     "not_found",
+}
+
+// TestAuthzMatrix: every operation × every role × a token of the
+// model's team, of another team and of the built-in admin team, then no
+// token and a bad token, on each backend. The roles each operation admits
+// are written out here, not taken from RoleTable.
+func TestAuthzMatrix(t *testing.T) {
+	eachBackend(t, testAuthorizationMatrix)
+}
+
+func testAuthorizationMatrix(t *testing.T, dsn string) {
+	e := newEnv(t, dsn, Options{AuthFailures: RateLimit{Burst: 100000, Every: time.Millisecond},
 		Uploads: RateLimit{Burst: 100000, Every: time.Millisecond}})
 	alpha, beta := e.team("alpha"), e.team("beta")
-	tokens := map[string]map[store.Role]string{"own": {}, "other": {}}
+	tokens := map[string]map[store.Role]string{"own": {}, "other": {}, "builtin": {}}
 	for _, r := range store.Roles() {
 		tokens["own"][r] = e.token(alpha, "alpha-"+string(r), r)
 		tokens["other"][r] = e.token(beta, "beta-"+string(r), r)
+		tokens["builtin"][r] = e.token(e.adminTeam, "root-"+string(r), r)
 	}
 	dir, files := modelDir(t)
 	own := tokens["own"][store.RoleAdmin]
@@ -42,7 +81,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	e.putModel(tokens["other"][store.RoleAdmin], "beta-model", files)
 	vp := versionPath("m", files)
 	scanReport := scanJSON(t, dir)
-	e.must(http.StatusCreated, e.do("POST", vp+"/evidence?kind=scan", own, scanReport))
+	var scan evidenceJSON
+	e.must(http.StatusCreated, e.do("POST", vp+"/evidence?kind=scan", own, scanReport)).decode(t, &scan)
 	var findings pageJSON[findingJSON]
 	e.must(http.StatusOK, e.do("GET", vp+"/findings", own, nil)).decode(t, &findings)
 	if len(findings.Items) == 0 {
@@ -61,38 +101,48 @@ func TestAuthorizationMatrix(t *testing.T) {
 	cases := []struct {
 		method, path string
 		roles        string
-		// modelScoped: a token of another team gets 404.
-		modelScoped bool
-		ok          int
-		body        func() any
+		scope        scope
+		ok           int
+		body         func() any
 	}{
-		{"GET", "/api/v1/teams", admin, false, 200, nil},
-		{"POST", "/api/v1/teams", admin, false, 201, func() any { return map[string]string{"name": unique("team")} }},
-		{"POST", "/api/v1/teams/alpha/members", admin, false, 201, func() any {
+		{"GET", "/api/v1/teams", admin, scopeServer, 200, nil},
+		{"POST", "/api/v1/teams", admin, scopeServer, 201, func() any { return map[string]string{"name": unique("team")} }},
+		{"POST", "/api/v1/teams/alpha/members", admin, scopeTeam, 201, func() any {
 			login := unique("member")
-			e.must(201, e.do("POST", "/api/v1/users", own, map[string]string{"login": login, "team": "beta", "role": "viewer"}))
+			e.must(201, e.do("POST", "/api/v1/users", e.admin, map[string]string{"login": login, "team": "beta", "role": "viewer"}))
 			return map[string]string{"login": login, "role": "sme"}
 		}},
-		{"POST", "/api/v1/users", admin, false, 201, func() any {
+		{"POST", "/api/v1/users", admin, scopeServer, 201, func() any {
 			return map[string]string{"login": unique("user"), "team": "alpha", "role": "viewer"}
 		}},
-		{"POST", "/api/v1/tokens", admin, false, 201, func() any {
+		{"POST", "/api/v1/tokens", admin, scopeTeam, 201, func() any {
 			return map[string]any{"login": "alpha-viewer", "team": "alpha", "role": "viewer", "name": unique("ci"), "expires_in_days": 30}
 		}},
-		{"GET", "/api/v1/models", all, false, 200, nil},
-		{"POST", "/api/v1/models", write, false, 201, func() any {
+		{"GET", "/api/v1/audit", admin, scopeServer, 200, nil},
+		{"GET", "/api/v1/models", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/models", write, scopeOwn, 201, func() any {
 			return map[string]string{"name": unique("model"), "source_kind": "huggingface", "source_ref": "org/name"}
 		}},
-		{"GET", "/api/v1/models/m", all, true, 200, nil},
-		{"GET", "/api/v1/models/m/versions", all, true, 200, nil},
-		{"PUT", vp, write, true, 200, func() any { return map[string]any{"label": "v1", "files": files} }},
-		{"GET", vp + "/evidence", all, true, 200, nil},
-		{"POST", vp + "/evidence?kind=scan", write, true, 200, func() any { return scanReport }},
-		{"GET", vp + "/findings", all, true, 200, nil},
-		{"GET", fp + "/history", all, true, 200, nil},
-		{"PUT", fp + "/state", triage, true, 201, func() any { return map[string]string{"state": "fixed"} }},
-		{"PUT", "/api/v1/bom", write, false, 201, func() any {
+		{"GET", "/api/v1/models/m", all, scopeModel, 200, nil},
+		{"GET", "/api/v1/models/m/versions", all, scopeModel, 200, nil},
+		{"PUT", vp, write, scopeModel, 200, func() any { return map[string]any{"label": "v1", "files": files} }},
+		{"GET", vp + "/evidence", all, scopeModel, 200, nil},
+		{"POST", vp + "/evidence?kind=scan", write, scopeModel, 200, func() any { return scanReport }},
+		{"GET", vp + "/findings", all, scopeModel, 200, nil},
+		{"GET", fp + "/history", all, scopeModel, 200, nil},
+		{"PUT", fp + "/state", triage, scopeModel, 201, func() any { return map[string]string{"state": "fixed"} }},
+		{"PUT", "/api/v1/bom", write, scopeOwn, 201, func() any {
 			return map[string]any{"projectName": unique("bom"), "projectVersion": "1.0", "bom": bomOf("x", files)}
+		}},
+		{"GET", "/api/v1/models/m/owners", all, scopeModel, 200, nil},
+		{"GET", vp + "/scans", all, scopeModel, 200, nil},
+		{"GET", fmt.Sprintf("%s/scans/%d/changes", vp, scan.ID), all, scopeModel, 200, nil},
+		{"GET", vp + "/lineage", all, scopeModel, 200, nil},
+		{"GET", vp + "/packages", all, scopeModel, 200, nil},
+		{"GET", "/api/v1/where-used?package=torch", all, scopeOwn, 200, nil},
+		{"GET", "/api/v1/discoveries", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/discoveries?source=repo", write, scopeOwn, 201, func() any {
+			return map[string]any{"schema_version": "1", "root": unique("root"), "assets": []any{}}
 		}},
 	}
 	covered := map[string]bool{}
@@ -102,36 +152,40 @@ func TestAuthorizationMatrix(t *testing.T) {
 				covered[rt.Method+" "+rt.Pattern] = true
 			}
 		}
+		reaches, ok := reach[c.scope]
+		if !ok {
+			t.Fatalf("%s %s: scope %d has no row in reach", c.method, c.path, c.scope)
+		}
 		body := func() any {
 			if c.body == nil {
 				return nil
 			}
 			return c.body()
 		}
-		for _, role := range store.Roles() {
-			allowed := slices.Contains(strings.Fields(c.roles), string(role))
-			for _, who := range []string{"own", "other", "none", "bad"} {
-				token, want := tokens["own"][role], c.ok
-				switch who {
-				case "other":
-					token = tokens["other"][role]
-					if c.modelScoped {
-						want = http.StatusNotFound
-					}
-				case "none":
-					token, want = "", http.StatusUnauthorized
-				case "bad":
-					token, want = store.TokenPrefix+"not-a-token", http.StatusUnauthorized
-				}
-				if !allowed && (who == "own" || who == "other") {
-					want = http.StatusForbidden
-				}
-				r := e.do(c.method, c.path, token, body())
-				if r.status != want {
-					t.Errorf("%s %s as %s of %s team: %d, want %d: %s", c.method, c.path, role, who, r.status, want, r.body)
-				}
+		check := func(who string, role store.Role, token string, want int) {
+			t.Helper()
+			r := e.do(c.method, c.path, token, body())
+			if r.status != want {
+				t.Errorf("%s %s as %s of %s team: %d, want %d: %s", c.method, c.path, role, who, r.status, want, r.body)
+			} else if code, refused := codeOf[want]; refused && r.code() != code {
+				t.Errorf("%s %s as %s of %s team: code %q, want %q: %s", c.method, c.path, role, who, r.code(), code, r.body)
 			}
 		}
+		for _, role := range store.Roles() {
+			allowed := slices.Contains(strings.Fields(c.roles), string(role))
+			for _, who := range []string{"own", "other", "builtin"} {
+				want := reaches[who]
+				switch {
+				case !allowed:
+					want = http.StatusForbidden
+				case want == 0:
+					want = c.ok
+				}
+				check(who, role, tokens[who][role], want)
+			}
+		}
+		check("no", "", "", http.StatusUnauthorized)
+		check("a bad token's", "", store.TokenPrefix+"not-a-token", http.StatusUnauthorized)
 	}
 	for _, rt := range Routes() {
 		if rt.Perm != PermPublic && !covered[rt.Method+" "+rt.Pattern] {
@@ -143,6 +197,85 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if r.contains(`"name":"m"`) {
 		t.Errorf("team beta lists team alpha's model: %s", r.body)
 	}
+}
+
+// TestAuthzAdministers: the rule of account administration, as data.
+func TestAuthzAdministers(t *testing.T) {
+	for _, c := range []struct {
+		role         store.Role
+		team, target string
+		want         bool
+	}{
+		{store.RoleAdmin, AdminTeam, "", true},
+		{store.RoleAdmin, AdminTeam, "alpha", true},
+		{store.RoleAdmin, AdminTeam, AdminTeam, true},
+		{store.RoleAdmin, "alpha", "alpha", true},
+		{store.RoleAdmin, "alpha", "", false},
+		{store.RoleAdmin, "alpha", "beta", false},
+		{store.RoleAdmin, "alpha", AdminTeam, false},
+		{store.RoleAdmin, "Admin", "", false},
+		{store.RoleSecurity, AdminTeam, "", false},
+		{store.RoleSecurity, AdminTeam, "alpha", false},
+		{store.RoleViewer, "alpha", "alpha", false},
+	} {
+		if got := administers(c.role, c.team, c.target); got != c.want {
+			t.Errorf("administers(%s, %q, %q) = %v, want %v", c.role, c.team, c.target, got, c.want)
+		}
+	}
+}
+
+// TestAuthzAdminScope: a team's admin administers its team only. It is refused
+// (403, whether the team exists or not) on the built-in team and on a team
+// that does not exist, changes nothing when refused, and the admins and
+// tokens it makes in its team are as confined as it is.
+func TestAuthzAdminScope(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, Options{})
+		ctx := context.Background()
+		alpha := e.team("alpha")
+		e.team("beta")
+		lead := e.token(alpha, "lead", store.RoleAdmin)
+		forbidden := func(r response) {
+			t.Helper()
+			if r.status != http.StatusForbidden || r.code() != "forbidden" {
+				t.Errorf("status %d, want 403 forbidden: %s", r.status, r.body)
+			}
+		}
+		forbidden(e.do("POST", "/api/v1/teams/nosuch/members", lead, map[string]string{"login": "lead", "role": "viewer"}))
+		forbidden(e.do("POST", "/api/v1/teams/"+AdminTeam+"/members", lead, map[string]string{"login": "lead", "role": "admin"}))
+		forbidden(e.do("POST", "/api/v1/tokens", lead, map[string]any{"login": "root", "team": AdminTeam, "role": "admin", "name": "steal"}))
+		forbidden(e.do("POST", "/api/v1/tokens", lead, map[string]any{"login": "lead", "team": "nosuch", "role": "admin", "name": "x"}))
+		u, err := e.st.UserByLogin(ctx, "lead")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms, err := e.st.Memberships(ctx, u.ID); err != nil || len(ms) != 1 || ms[0].TeamID != alpha.ID {
+			t.Errorf("lead's memberships after the refusals: %v, %v", ms, err)
+		}
+
+		// The built-in admin is told that a team does not exist.
+		for _, r := range []response{
+			e.do("POST", "/api/v1/teams/nosuch/members", e.admin, map[string]string{"login": "lead", "role": "viewer"}),
+			e.do("POST", "/api/v1/tokens", e.admin, map[string]any{"login": "lead", "team": "nosuch", "role": "admin", "name": "x"}),
+		} {
+			if r.status != http.StatusNotFound || r.code() != "not_found" {
+				t.Errorf("the built-in admin, a missing team: %d %s", r.status, r.body)
+			}
+		}
+
+		// Alpha's admin makes bob an admin of alpha, with a token: bob is
+		// alpha's admin, not the server's nor beta's.
+		e.must(http.StatusCreated, e.do("POST", "/api/v1/users", e.admin, map[string]string{"login": "bob", "team": "beta", "role": "viewer"}))
+		e.must(http.StatusCreated, e.do("POST", "/api/v1/teams/alpha/members", lead, map[string]string{"login": "bob", "role": "admin"}))
+		var tok tokenJSON
+		e.must(http.StatusCreated, e.do("POST", "/api/v1/tokens", lead,
+			map[string]any{"login": "bob", "team": "alpha", "role": "admin", "name": "bob"})).decode(t, &tok)
+		e.must(http.StatusCreated, e.do("POST", "/api/v1/teams/alpha/members", tok.Secret, map[string]string{"login": "root", "role": "viewer"}))
+		forbidden(e.do("GET", "/api/v1/teams", tok.Secret, nil))
+		forbidden(e.do("POST", "/api/v1/users", tok.Secret, map[string]string{"login": "carol", "team": "alpha", "role": "viewer"}))
+		forbidden(e.do("POST", "/api/v1/teams/beta/members", tok.Secret, map[string]string{"login": "bob", "role": "admin"}))
+		forbidden(e.do("POST", "/api/v1/tokens", tok.Secret, map[string]any{"login": "bob", "team": "beta", "role": "viewer", "name": "b"}))
+	})
 }
 
 // matches reports whether path fits a mux pattern's segments.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/violet-mlsecops/violet/finding"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/store"
 )
@@ -90,15 +90,22 @@ func bindFiles(what string, got, want []store.File) error {
 // bindScan checks a scan report (report.Report, one target) against the
 // version's files and returns its findings as the store records them: the
 // file by the version's SHA-256, the location relative to the model.
-func bindScan(data []byte, files []store.File) ([]store.FindingInput, error) {
+// The scanner's version, the second result, is the report's tool.version.
+func bindScan(data []byte, files []store.File) ([]store.FindingInput, string, error) {
 	var r report.Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fail(http.StatusUnprocessableEntity, "invalid_report", "not a violet scan report: %v", err)
+		return nil, "", fail(http.StatusUnprocessableEntity, "invalid_report", "not a violet scan report: %v", err)
 	}
 	if r.Tool.Name != "violet" || len(r.Targets) != 1 {
-		return nil, fail(http.StatusUnprocessableEntity, "invalid_report",
+		return nil, "", fail(http.StatusUnprocessableEntity, "invalid_report",
 			"not a violet scan report of one target (tool %q, %d targets): upload the scan of the model's folder or file", clipText(r.Tool.Name), len(r.Targets))
 	}
+	out, err := bindScanFiles(r, files)
+	return out, cleanText(r.Tool.Version, 128, false), err
+}
+
+// bindScanFiles is bindScan's check of the report's files.
+func bindScanFiles(r report.Report, files []store.File) ([]store.FindingInput, error) {
 	target := r.Targets[0]
 	single := len(files) == 1 && files[0].Path == "."
 	sums := map[string]string{}
@@ -146,6 +153,57 @@ func bindScan(data []byte, files []store.File) ([]store.FindingInput, error) {
 	return out, nil
 }
 
+// bindDeps checks a `violet deps` report of one target against the
+// version's files (every dependency file it read must be a file of the
+// version: a deps report covers some of a model's files, not all) and
+// returns the packages it lists, each with the worst severity of the
+// findings at its line.
+func bindDeps(data []byte, files []store.File) ([]store.Package, error) {
+	var r report.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fail(http.StatusUnprocessableEntity, "invalid_report", "not a violet deps report: %v", err)
+	}
+	if r.Tool.Name != "violet deps" || len(r.Targets) != 1 {
+		return nil, fail(http.StatusUnprocessableEntity, "invalid_report",
+			"not a violet deps report of one target (tool %q, %d targets): upload violet deps of the model's folder (violet 0.x writing schema 1.2.0 or later)", clipText(r.Tool.Name), len(r.Targets))
+	}
+	target := r.Targets[0]
+	single := len(files) == 1 && files[0].Path == "."
+	versionFile := map[string]bool{}
+	for _, f := range files {
+		versionFile[f.Path] = true
+	}
+	var out []store.Package
+	for _, f := range r.Files {
+		name, err := report.AttestedName(target, f.Path)
+		if single && filepath.Clean(f.Path) == filepath.Clean(target) {
+			name, err = ".", nil
+		}
+		if err != nil || !versionFile[name] {
+			return nil, fail(http.StatusUnprocessableEntity, "evidence_mismatch", "the deps report reads %q, which is not a file of this version", clipText(f.Path))
+		}
+		worst := map[int]finding.Severity{}
+		for _, x := range f.Findings {
+			if w, ok := worst[x.Location.Line]; x.Location.Line > 0 && (!ok || x.Severity > w) {
+				worst[x.Location.Line] = x.Severity
+			}
+		}
+		for _, p := range f.Packages {
+			if len(out) == store.MaxPackages {
+				return nil, fail(http.StatusRequestEntityTooLarge, "too_large", "the report lists more than %d packages", store.MaxPackages)
+			}
+			sev := ""
+			if w, ok := worst[p.Line]; ok && p.Line > 0 {
+				sev = w.String()
+			}
+			out = append(out, store.Package{Ecosystem: cleanText(p.Ecosystem, 64, false), Name: cleanText(p.Name, 256, false),
+				Version: cleanText(p.Version, 256, false), Specifier: cleanText(p.Specifier, 1024, false),
+				Manifest: name, Line: max(p.Line, 0), Severity: sev})
+		}
+	}
+	return out, nil
+}
+
 // ruleID is the form of a rule id the store takes, checked before the
 // report is stored: a report whose findings could not be recorded is not
 // stored either.
@@ -178,94 +236,4 @@ func lastRune(s string) (rune, int) {
 		}
 	}
 	return 0, 1
-}
-
-// bomFiles returns the files a CycloneDX BOM lists: its components of type
-// file (nested ones too, in metadata.component as well) with their SHA-256 and violet:file:size; a BOM of
-// a single-file model (no file component) gives the model component's
-// SHA-256 as the file ".".
-func bomFiles(data []byte) ([]store.File, error) {
-	var doc struct {
-		BOMFormat string `json:"bomFormat"`
-		Metadata  struct {
-			Component *bomComponent `json:"component"`
-		} `json:"metadata"`
-		Components []bomComponent `json:"components"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil || doc.BOMFormat != "CycloneDX" {
-		return nil, fail(http.StatusBadRequest, "invalid_bom", "not a CycloneDX JSON BOM")
-	}
-	var files []store.File
-	var walk func(cs []bomComponent, depth int) error
-	walk = func(cs []bomComponent, depth int) error {
-		if depth > 32 {
-			return fail(http.StatusUnprocessableEntity, "invalid_bom", "components nested more than 32 deep")
-		}
-		for _, c := range cs {
-			if c.Type == "file" {
-				files = append(files, store.File{Path: c.Name, SHA256: c.sha256(), Size: c.size()})
-			}
-			if err := walk(c.Components, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// violet bom nests the files in the model's component, in metadata.
-	if doc.Metadata.Component != nil {
-		if err := walk([]bomComponent{*doc.Metadata.Component}, 0); err != nil {
-			return nil, err
-		}
-	}
-	if err := walk(doc.Components, 0); err != nil {
-		return nil, err
-	}
-	if len(files) == 0 && doc.Metadata.Component != nil && doc.Metadata.Component.sha256() != "" {
-		files = append(files, store.File{Path: ".", SHA256: doc.Metadata.Component.sha256()})
-	}
-	if len(files) > store.MaxVersionFiles {
-		return nil, fail(http.StatusRequestEntityTooLarge, "too_large", "the BOM lists %d files, more than %d", len(files), store.MaxVersionFiles)
-	}
-	for _, f := range files {
-		if f.SHA256 == "" {
-			return nil, fail(http.StatusUnprocessableEntity, "evidence_mismatch", "the BOM's file %q has no SHA-256", clipText(f.Path))
-		}
-	}
-	return files, nil
-}
-
-// bomComponent is what bomFiles reads of a CycloneDX component.
-type bomComponent struct {
-	Type   string `json:"type"`
-	Name   string `json:"name"`
-	Hashes []struct {
-		Alg     string `json:"alg"`
-		Content string `json:"content"`
-	} `json:"hashes"`
-	Properties []struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	} `json:"properties"`
-	Components []bomComponent `json:"components"`
-}
-
-func (c *bomComponent) sha256() string {
-	for _, h := range c.Hashes {
-		if h.Alg == "SHA-256" {
-			return strings.ToLower(h.Content)
-		}
-	}
-	return ""
-}
-
-func (c *bomComponent) size() int64 {
-	for _, p := range c.Properties {
-		if p.Name == "violet:file:size" {
-			if n, err := strconv.ParseInt(p.Value, 10, 64); err == nil && n >= 0 {
-				return n
-			}
-		}
-	}
-	return 0
 }

@@ -34,7 +34,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("the server refused the upload: %d %s: %s", e.Status, e.Code, e.Message)
+	return fmt.Sprintf("the server refused: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
 // Upload is one report to upload for a model version.
@@ -63,12 +63,9 @@ type UploadResult struct {
 // Upload makes sure the model and the version exist, then uploads the
 // report. Any refusal is an *APIError carrying the server's code.
 func (c *Client) Upload(ctx context.Context, u Upload) (UploadResult, error) {
-	if c.Token == "" {
-		return UploadResult{}, errors.New("no API token: set VIOLET_TOKEN")
-	}
-	base, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return UploadResult{}, fmt.Errorf("upload URL %q: want http(s)://host[:port]", c.BaseURL)
+	base, err := c.base()
+	if err != nil {
+		return UploadResult{}, err
 	}
 	model := "/api/v1/models/" + url.PathEscape(u.Model)
 	_, _, err = c.do(ctx, base, "GET", model, nil, nil)
@@ -110,12 +107,30 @@ func (c *Client) Upload(ctx context.Context, u Upload) (UploadResult, error) {
 	return out, nil
 }
 
+// base checks the client's token and address, and returns the address.
+func (c *Client) base() (*url.URL, error) {
+	if c.Token == "" {
+		return nil, errNoToken
+	}
+	base, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("upload URL %q: want http(s)://host[:port]", c.BaseURL)
+	}
+	return base, nil
+}
+
 // maxAnswer bounds what the client reads of an answer.
 const maxAnswer = 1 << 20
 
-// do sends one request and returns the status and body of a 2xx answer,
-// or an *APIError.
+// do sends one request and returns the status and body of a 2xx answer of
+// at most maxAnswer bytes, or an *APIError.
 func (c *Client) do(ctx context.Context, base *url.URL, method, path string, query url.Values, body []byte) (int, []byte, error) {
+	return c.doLimited(ctx, base, method, path, query, body, maxAnswer)
+}
+
+// doLimited is do with a bound of its own on the answer: an answer longer
+// than limit is an error, never cut short silently.
+func (c *Client) doLimited(ctx context.Context, base *url.URL, method, path string, query url.Values, body []byte, limit int64) (int, []byte, error) {
 	u := *base
 	u.Path = base.Path + path
 	u.RawPath = base.EscapedPath() + path
@@ -142,9 +157,12 @@ func (c *Client) do(ctx context.Context, base *url.URL, method, path string, que
 		return 0, nil, fmt.Errorf("upload: %w", err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return 0, nil, fmt.Errorf("upload: reading the answer: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return 0, nil, fmt.Errorf("the server's answer is larger than %d bytes", limit)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
@@ -155,3 +173,39 @@ func (c *Client) do(ctx context.Context, base *url.URL, method, path string, que
 	}
 	return resp.StatusCode, nil, &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 }
+
+// DiscoveryResult is what the server answered to a discovery upload.
+type DiscoveryResult struct {
+	// Created is false when the server already held the same report.
+	Created bool
+	ID      int64
+	// Matched counts the assets that are models of the inventory;
+	// Unmatched lists the model assets that are not.
+	Matched   int
+	Unmatched []string
+}
+
+// UploadDiscovery uploads a `violet discover --format json` report of the
+// code base source for the token's team.
+func (c *Client) UploadDiscovery(ctx context.Context, source string, report []byte) (DiscoveryResult, error) {
+	base, err := c.base()
+	if err != nil {
+		return DiscoveryResult{}, err
+	}
+	status, resp, err := c.do(ctx, base, "POST", "/api/v1/discoveries", url.Values{"source": {source}}, report)
+	if err != nil {
+		return DiscoveryResult{}, err
+	}
+	var r discoveryResultJSON
+	if err := json.Unmarshal(resp, &r); err != nil {
+		return DiscoveryResult{}, fmt.Errorf("the server's answer is not a discovery: %w", err)
+	}
+	out := DiscoveryResult{Created: status == http.StatusCreated, ID: r.Discovery.ID, Matched: len(r.Matched)}
+	for _, u := range r.Unmatched {
+		out.Unmatched = append(out.Unmatched, u.Asset)
+	}
+	return out, nil
+}
+
+// errNoToken is the error of a client without a token.
+var errNoToken = errors.New("no API token: set VIOLET_TOKEN")

@@ -14,17 +14,26 @@ func FuzzBind(f *testing.F) {
 	f.Add([]byte(`{"tool":{"name":"violet"},"targets":["m"],"files":[{"path":"m/model.pkl","findings":[]}]}`))
 	f.Add([]byte(`{"bomFormat":"CycloneDX","components":[{"type":"file","name":"model.pkl","hashes":[{"alg":"SHA-256","content":"00"}]}]}`))
 	f.Add([]byte(`{"tool":{"name":"violet"},"targets":["m"],"files":[{"path":"m/x","findings":[{"rule":"R","severity":"critical","location":{"path":"m/x","offset":-1}}]}]}`))
+	f.Add([]byte(`{"@context":"https://spdx.org/rdf/3.0.1/spdx-context.jsonld","@graph":[{"type":"software_File","name":"model.pkl","verifiedUsing":[{"algorithm":"sha256","hashValue":"aa"}]}]}`))
+	f.Add([]byte(`{"tool":{"name":"violet deps"},"targets":["m"],"files":[{"path":"m/model.pkl","packages":[{"ecosystem":"PyPI","name":"torch","line":1}],"findings":[]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if out, err := bindScan(data, files); err == nil {
+		if out, _, err := bindScan(data, files); err == nil {
 			for _, x := range out {
 				if x.FileSHA256 != files[0].SHA256 {
 					t.Fatalf("a finding bound to %q", x.FileSHA256)
 				}
 			}
 		}
-		if got, err := bomFiles(data); err == nil {
-			if bindFiles("bom", got, files) == nil && (len(got) == 0 || got[0].Path != "model.pkl") {
-				t.Fatalf("bound %v", got)
+		if got, err := readBOM(data); err == nil {
+			if bindFiles("bom", got.Files, files) == nil && (len(got.Files) == 0 || got.Files[0].Path != "model.pkl") {
+				t.Fatalf("bound %v", got.Files)
+			}
+		}
+		if pkgs, err := bindDeps(data, files); err == nil {
+			for _, p := range pkgs {
+				if p.Manifest != "model.pkl" {
+					t.Fatalf("a package of %q bound", p.Manifest)
+				}
 			}
 		}
 	})

@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,20 +160,30 @@ type pageJSON[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// paginate writes the page of items that ?limit= and ?cursor= ask for. The
-// cursor is opaque to the client: the offset of the next item.
-func paginate[S any, T any](c *call, items []S, conv func(S) T) error {
+// pageQuery parses the request's query and its ?limit= (1 to maxLimit,
+// default defaultLimit).
+func pageQuery(c *call) (url.Values, int, error) {
 	q, err := url.ParseQuery(c.r.URL.RawQuery)
 	if err != nil {
-		return fail(http.StatusBadRequest, "invalid_parameter", "the query does not parse: %v", err)
+		return nil, 0, fail(http.StatusBadRequest, "invalid_parameter", "the query does not parse: %v", err)
 	}
 	limit := defaultLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
-			return fail(http.StatusBadRequest, "invalid_parameter", "limit %q: want 1 to %d", clipText(v), maxLimit)
+			return nil, 0, fail(http.StatusBadRequest, "invalid_parameter", "limit %q: want 1 to %d", clipText(v), maxLimit)
 		}
 		limit = n
+	}
+	return q, limit, nil
+}
+
+// paginate writes the page of items that ?limit= and ?cursor= ask for. The
+// cursor is opaque to the client: the offset of the next item.
+func paginate[S any, T any](c *call, items []S, conv func(S) T) error {
+	q, limit, err := pageQuery(c)
+	if err != nil {
+		return err
 	}
 	start := 0
 	if v := q.Get("cursor"); v != "" {
@@ -266,7 +278,56 @@ func (s *Server) version(c *call) (store.Model, store.Version, error) {
 	return store.Model{}, store.Version{}, fail(http.StatusNotFound, "not_found", "version %q of model %q: not found", clipText(digest), m.Name)
 }
 
+// AdminTeam is the built-in team that violet serve creates on its first
+// start. A token with role admin in it administers the whole server: it
+// lists and creates teams, creates users, and adds members to and creates
+// tokens for any team. A token with role admin in another team administers
+// that team only: its members and its tokens.
+const AdminTeam = "admin"
+
+// administers reports whether a token with role in the team named team may
+// administer target: a team's name, or "" for the whole server (teams and
+// users). It is the one rule of account administration.
+func administers(role store.Role, team, target string) bool {
+	if !role.May(store.PermAdmin) {
+		return false
+	}
+	return team == AdminTeam || (target != "" && target == team)
+}
+
+// adminOf checks that the token may administer target (a team's name, or
+// "" for the whole server) and returns that team (the token's own for "").
+// A refusal is 403 forbidden whether or not target exists, so that a team's
+// admin learns nothing of the other teams; a missing team is 404 only for
+// the server's admins.
+func (s *Server) adminOf(c *call, target string) (store.Team, error) {
+	teams, err := s.st.Teams(c.ctx)
+	if err != nil {
+		return store.Team{}, err
+	}
+	i := slices.IndexFunc(teams, func(t store.Team) bool { return t.ID == c.token.TeamID })
+	if i < 0 {
+		return store.Team{}, fmt.Errorf("server: the team %d of token %d is not in the store", c.token.TeamID, c.token.ID)
+	}
+	own := teams[i]
+	if !administers(c.token.Role, own.Name, target) {
+		if target == "" {
+			return store.Team{}, fail(http.StatusForbidden, "forbidden",
+				"only an admin of team %s administers the server (teams, users); this token is %s of team %s", AdminTeam, c.token.Role, own.Name)
+		}
+		return store.Team{}, fail(http.StatusForbidden, "forbidden",
+			"an admin of team %s administers that team only (its members and tokens), not team %q", own.Name, clipText(target))
+	}
+	if target == "" || target == own.Name {
+		return own, nil
+	}
+	return s.team(c, target)
+}
+
 func (s *Server) listTeams(c *call) error {
+	if _, err := s.adminOf(c, ""); err != nil {
+		return err
+	}
 	teams, err := s.st.Teams(c.ctx)
 	if err != nil {
 		return err
@@ -275,6 +336,9 @@ func (s *Server) listTeams(c *call) error {
 }
 
 func (s *Server) createTeam(c *call) error {
+	if _, err := s.adminOf(c, ""); err != nil {
+		return err
+	}
 	var in struct {
 		Name string `json:"name"`
 	}
@@ -290,6 +354,9 @@ func (s *Server) createTeam(c *call) error {
 }
 
 func (s *Server) createUser(c *call) error {
+	if _, err := s.adminOf(c, ""); err != nil {
+		return err
+	}
 	var in struct {
 		Login       string `json:"login"`
 		DisplayName string `json:"display_name"`
@@ -342,11 +409,11 @@ func (s *Server) addMember(c *call) error {
 		Login string `json:"login"`
 		Role  string `json:"role"`
 	}
-	if err := decode(c, &in); err != nil {
+	t, err := s.adminOf(c, c.r.PathValue("team"))
+	if err != nil {
 		return err
 	}
-	t, err := s.team(c, c.r.PathValue("team"))
-	if err != nil {
+	if err := decode(c, &in); err != nil {
 		return err
 	}
 	u, err := s.st.UserByLogin(c.ctx, in.Login)
@@ -374,15 +441,15 @@ func (s *Server) createToken(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	t, err := s.adminOf(c, in.Team)
+	if err != nil {
+		return err
+	}
 	if in.ExpiresInDays == 0 {
 		in.ExpiresInDays = defaultTokenDays
 	}
 	if in.ExpiresInDays < 1 || in.ExpiresInDays > 366 {
 		return fail(http.StatusUnprocessableEntity, "invalid", "expires_in_days %d: want 1 to 366", in.ExpiresInDays)
-	}
-	t, err := s.team(c, in.Team)
-	if err != nil {
-		return err
 	}
 	u, err := s.st.UserByLogin(c.ctx, in.Login)
 	if err != nil {
@@ -566,39 +633,47 @@ func (s *Server) storeEvidence(c *call, v store.Version, kind string, report []b
 	if err != nil {
 		return store.Evidence{}, false, 0, err
 	}
-	var findings []store.FindingInput
-	switch kind {
-	case store.EvidenceScan:
-		if findings, err = bindScan(report, files); err != nil {
-			return store.Evidence{}, false, 0, err
-		}
-	case store.EvidenceBOM:
-		bomFiles, err := bomFiles(report)
-		if err != nil {
-			return store.Evidence{}, false, 0, err
-		}
-		// A single-file model's one file is "." in the version.
-		if len(files) == 1 && files[0].Path == "." && len(bomFiles) == 1 {
-			bomFiles[0].Path = "."
-		}
-		if err := bindFiles("the BOM", bomFiles, files); err != nil {
-			return store.Evidence{}, false, 0, err
-		}
-	}
-	// A scan report and its findings are stored in one transaction: no
-	// crash can leave the report without its findings (a version that
-	// would look clean).
+	// A report and what the inventory draws from it (a scan's findings, a
+	// BOM's lineage, a deps report's packages) are stored in one
+	// transaction: no crash can leave the report without its findings (a
+	// version that would look clean).
 	var e store.Evidence
 	var created bool
-	if kind == store.EvidenceScan {
-		e, created, err = s.st.AddScanEvidence(c.ctx, c.actor, v.ID, report, findings)
-	} else {
+	findings := 0
+	switch kind {
+	case store.EvidenceScan:
+		in, scanner, berr := bindScan(report, files)
+		if berr != nil {
+			return store.Evidence{}, false, 0, berr
+		}
+		findings = len(in)
+		e, created, err = s.st.AddScanEvidence(c.ctx, c.actor, v.ID, report, scanner, in)
+	case store.EvidenceBOM:
+		bom, berr := readBOM(report)
+		if berr != nil {
+			return store.Evidence{}, false, 0, berr
+		}
+		// A single-file model's one file is "." in the version.
+		if len(files) == 1 && files[0].Path == "." && len(bom.Files) == 1 {
+			bom.Files[0].Path = "."
+		}
+		if err := bindFiles("the BOM", bom.Files, files); err != nil {
+			return store.Evidence{}, false, 0, err
+		}
+		e, created, err = s.st.AddBOMEvidence(c.ctx, c.actor, v.ID, report, bom.Lineage)
+	case store.EvidenceDeps:
+		pkgs, berr := bindDeps(report, files)
+		if berr != nil {
+			return store.Evidence{}, false, 0, berr
+		}
+		e, created, err = s.st.AddDepsEvidence(c.ctx, c.actor, v.ID, report, pkgs)
+	default:
 		e, created, err = s.st.AddEvidence(c.ctx, c.actor, v.ID, kind, report)
 	}
 	if err != nil {
 		return store.Evidence{}, false, 0, err
 	}
-	return e, created, len(findings), nil
+	return e, created, findings, nil
 }
 
 func (s *Server) listFindings(c *call) error {
@@ -720,12 +795,13 @@ func (s *Server) putBOM(c *call) error {
 		return fail(http.StatusRequestEntityTooLarge, "too_large", "the BOM is %d bytes, more than %d", len(bom), store.MaxEvidenceSize)
 	}
 	if len(bom) == 0 || bom[0] != '{' || !json.Valid(bom) {
-		return fail(http.StatusBadRequest, "invalid_bom", "bom: not a CycloneDX JSON document (compressed or other formats are not taken)")
+		return fail(http.StatusBadRequest, "invalid_bom", "bom: not a CycloneDX or SPDX 3 JSON document (compressed or other formats are not taken)")
 	}
-	files, err := bomFiles(bom)
+	content, err := readBOM(bom)
 	if err != nil {
 		return err
 	}
+	files := content.Files
 	if len(files) == 0 {
 		return fail(http.StatusUnprocessableEntity, "evidence_mismatch", "the BOM lists no file with its SHA-256: no version can be bound to it (write it with violet bom)")
 	}

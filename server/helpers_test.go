@@ -17,6 +17,7 @@ import (
 
 	"github.com/violet-mlsecops/violet/analyzer"
 	"github.com/violet-mlsecops/violet/analyzer/pickle"
+	"github.com/violet-mlsecops/violet/internal/pgtest"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/store"
@@ -27,13 +28,40 @@ type env struct {
 	t   *testing.T
 	st  *store.Store
 	srv *httptest.Server
-	// admin is a token of role admin in team "admin".
-	admin string
+	// adminTeam is the built-in team AdminTeam, and admin a token of role
+	// admin in it.
+	adminTeam store.Team
+	admin     string
+}
+
+// backend names a database the store runs on.
+type backend struct {
+	name string
+	// dsn returns a fresh, empty data folder or database URL.
+	dsn func(t *testing.T) string
+}
+
+// backends are the databases of the store: embedded SQLite, and the
+// PostgreSQL of VIOLET_TEST_POSTGRES (skipped when unset, failed when
+// CI=true and unset: internal/pgtest).
+var backends = []backend{
+	{"sqlite", func(t *testing.T) string { return t.TempDir() }},
+	{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+}
+
+// eachBackend runs f once per backend, as subtests named after it, each on
+// a fresh database.
+func eachBackend(t *testing.T, f func(t *testing.T, dsn string)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, b.dsn(t)) })
+	}
 }
 
 var system = store.Actor{Name: "test"}
 
-// newEnv starts a server on a store in a temporary folder (or on dsn).
+// newEnv starts a server on a store in a temporary folder (SQLite), or on
+// dsn (a data folder or a postgres:// URL: see eachBackend).
 func newEnv(t *testing.T, dsn string, opts Options) *env {
 	t.Helper()
 	if dsn == "" {
@@ -47,8 +75,8 @@ func newEnv(t *testing.T, dsn string, opts Options) *env {
 	srv := httptest.NewServer(New(st, opts))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, st: st, srv: srv}
-	team := e.team("admin")
-	e.admin = e.token(team, "root", store.RoleAdmin)
+	e.adminTeam = e.team(AdminTeam)
+	e.admin = e.token(e.adminTeam, "root", store.RoleAdmin)
 	return e
 }
 

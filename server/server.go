@@ -190,6 +190,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/teams/{team}/members", PermAdmin, false, s.addMember},
 		{"POST", "/api/v1/users", PermAdmin, false, s.createUser},
 		{"POST", "/api/v1/tokens", PermAdmin, false, s.createToken},
+		{"GET", "/api/v1/audit", PermAdmin, false, s.auditLog},
 		{"GET", "/api/v1/models", PermRead, false, s.listModels},
 		{"POST", "/api/v1/models", PermWrite, false, s.createModel},
 		{"GET", m, PermRead, false, s.getModel},
@@ -201,6 +202,14 @@ func (s *Server) routes() []route {
 		{"GET", v + "/findings/{finding}/history", PermRead, false, s.findingHistory},
 		{"PUT", v + "/findings/{finding}/state", PermTriage, false, s.setFindingState},
 		{"PUT", "/api/v1/bom", PermWrite, true, s.putBOM},
+		{"GET", m + "/owners", PermRead, false, s.listOwners},
+		{"GET", v + "/scans", PermRead, false, s.listScanRuns},
+		{"GET", v + "/scans/{evidence}/changes", PermRead, false, s.scanChanges},
+		{"GET", v + "/lineage", PermRead, false, s.listLineage},
+		{"GET", v + "/packages", PermRead, false, s.listPackages},
+		{"GET", "/api/v1/where-used", PermRead, false, s.whereUsed},
+		{"GET", "/api/v1/discoveries", PermRead, false, s.listDiscoveries},
+		{"POST", "/api/v1/discoveries", PermWrite, true, s.addDiscovery},
 	}
 }
 

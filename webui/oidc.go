@@ -324,12 +324,14 @@ func (u *ui) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		u.log.Warn("webui: single sign-on refused", "remote", r.RemoteAddr, "err", err)
+		u.auditSignIn(r, store.SignIn{Event: store.SignInFailed, Reason: "single sign-on: the identity provider's answer was refused"})
 		u.renderLogin(w, http.StatusUnauthorized, "Single sign-on failed. Sign in again; if it persists, tell your administrator.")
 		return
 	}
 	user, err := u.oidcUser(r, login, name)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
 		u.log.Warn("webui: single sign-on of an unknown user", "login", shorten(login, 128), "remote", r.RemoteAddr)
+		u.auditSignIn(r, store.SignIn{Event: store.SignInFailed, Login: login, Reason: "single sign-on: no such user"})
 		u.renderLogin(w, http.StatusForbidden, fmt.Sprintf("There is no Violet account %q. Ask an administrator to create it.", shorten(login, 128)))
 		return
 	}
@@ -337,7 +339,7 @@ func (u *ui) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		u.serverError(w, nil, err)
 		return
 	}
-	u.startSession(w, r, user)
+	u.startSession(w, r, user, store.SignInOIDC)
 }
 
 // oidcIdentity exchanges the code and returns the login (the user claim)

@@ -356,21 +356,37 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login, password := r.PostForm.Get("username"), r.PostForm.Get("password")
-	user, err := u.checkPassword(r.Context(), login, password)
+	user, why, err := u.checkPassword(r.Context(), login, password)
 	if err != nil {
 		u.serverError(w, nil, err)
 		return
 	}
-	if user == nil {
+	if why != "" {
+		// Only attempts the limiter let through get here: the log grows by
+		// a few records a minute per address at most.
+		u.auditSignIn(r, store.SignIn{Event: store.SignInFailed, UserID: user.ID, Login: login, Reason: why})
 		u.renderLogin(w, http.StatusUnauthorized, "Wrong username or password.")
 		return
 	}
-	u.startSession(w, r, user)
+	u.startSession(w, r, &user, store.SignInPassword)
 }
 
-// startSession signs user in, after a password or single sign-on: a new
-// session and its cookie, and a redirect to the inventory.
-func (u *ui) startSession(w http.ResponseWriter, r *http.Request, user *store.User) {
+// signInActor is the actor of a failed sign-in's audit record: nobody is
+// signed in. It holds a space, so no login can be it.
+const signInActor = "web sign-in"
+
+// auditSignIn records a failed sign-in. The sign-in is refused whether or
+// not the record could be written; a failure to write is logged.
+func (u *ui) auditSignIn(r *http.Request, e store.SignIn) {
+	if err := u.st.RecordSignIn(r.Context(), store.Actor{Name: signInActor, Remote: r.RemoteAddr}, e); err != nil {
+		u.log.Error("webui: recording a failed sign-in", "remote", r.RemoteAddr, "err", err)
+	}
+}
+
+// startSession signs user in, after a password or single sign-on (event,
+// the audit action): a new session, its audit record, its cookie, and a
+// redirect to the inventory. A sign-in that cannot be audited is refused.
+func (u *ui) startSession(w http.ResponseWriter, r *http.Request, user *store.User, event string) {
 	id, ok, err := u.sessions.create(user.ID, user.Login)
 	if err != nil {
 		u.serverError(w, nil, err)
@@ -380,45 +396,68 @@ func (u *ui) startSession(w http.ResponseWriter, r *http.Request, user *store.Us
 		u.message(w, http.StatusServiceUnavailable, nil, "Too many sessions", "The server has too many open sessions. Try again later.")
 		return
 	}
+	err = u.st.RecordSignIn(r.Context(), store.Actor{Name: user.Login, Remote: r.RemoteAddr},
+		store.SignIn{Event: event, UserID: user.ID, Login: user.Login})
+	if err != nil {
+		u.sessions.remove(id)
+		u.serverError(w, nil, err)
+		return
+	}
 	u.setCookie(w, sessionCookie, id, int(u.opts.SessionMaxAge/time.Second))
 	u.setCookie(w, loginCookie, "", -1)
 	http.Redirect(w, r, u.opts.BasePath+"/", http.StatusSeeOther)
 }
 
-// checkPassword returns the user when login and password match, nil when
-// they do not. An unknown login, a user without a password and a stored
-// hash that cannot be read all fail the same way, after the same work.
-func (u *ui) checkPassword(ctx context.Context, login, password string) (*store.User, error) {
+// checkPassword returns the user of login and why the sign-in fails (""
+// when login and password match). An unknown login, a user without a
+// password and a stored hash that cannot be read all fail the same way to
+// the browser, after the same work; why tells them apart for the audit
+// log, and user.ID is 0 when login names no user.
+func (u *ui) checkPassword(ctx context.Context, login, password string) (user store.User, why string, err error) {
 	if login == "" || len(login) > maxLoginLen || password == "" || len(password) > maxPasswordLen {
-		return nil, nil
+		return store.User{}, "empty or too long username or password", nil
 	}
-	user, err := u.st.UserByLogin(ctx, login)
+	user, err = u.st.UserByLogin(ctx, login)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return store.User{}, "", err
 	}
 	hash, known := user.PasswordHash, err == nil && user.PasswordHash != ""
+	switch {
+	case err != nil:
+		user, why = store.User{}, "unknown login"
+	case !known:
+		why = "no password set"
+	}
 	if !known {
 		hash = u.dummyHash
 	}
 	select {
 	case u.argon <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return store.User{}, "", ctx.Err()
 	}
 	ok, err := store.VerifyPassword(hash, password)
 	<-u.argon
-	if err != nil {
+	switch {
+	case err != nil:
 		u.log.Error("webui: stored password hash unreadable", "login", login, "err", err)
-		return nil, nil
+		return user, "stored password hash unreadable", nil
+	case why != "":
+		return user, why, nil
+	case !ok:
+		return user, "wrong password", nil
 	}
-	if !known || !ok {
-		return nil, nil
-	}
-	return &user, nil
+	return user, "", nil
 }
 
 func (u *ui) logout(w http.ResponseWriter, r *http.Request, v *viewer) {
 	u.sessions.remove(v.sessionID)
+	err := u.st.RecordSignIn(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr},
+		store.SignIn{Event: store.SignOut, UserID: v.sess.userID, Login: v.sess.login})
+	if err != nil {
+		// Signed out all the same.
+		u.log.Error("webui: recording a sign-out", "login", v.sess.login, "err", err)
+	}
 	u.setCookie(w, sessionCookie, "", -1)
 	http.Redirect(w, r, u.opts.BasePath+"/login", http.StatusSeeOther)
 }
@@ -603,12 +642,19 @@ type versionDetail struct {
 	BOM       *bomSummary
 	Deps      *bomSummary
 	Signature signature
+	// Lineage and Packages are what the newest BOM and deps report give.
+	Lineage  []store.LineageLink
+	Packages []store.Package
+	// Rejudged is what the latest scan changed against the one before it
+	// (a newer scanner over the same files); nil with fewer than two.
+	Rejudged *store.ScanChange
 }
 
 // modelData is the model page.
 type modelData struct {
 	Model    store.Model
 	Team     string
+	Owners   []store.ModelOwner
 	Versions []versionDetail
 }
 
@@ -631,6 +677,9 @@ func (u *ui) modelDetail(ctx context.Context, m store.Model, v *viewer) (modelDa
 	if err != nil {
 		return d, err
 	}
+	if d.Owners, err = u.st.ModelOwners(ctx, m.ID); err != nil {
+		return d, err
+	}
 	for _, ver := range slices.Backward(versions) {
 		vd := versionDetail{Version: ver, Signature: signature{Status: sigNone}}
 		if vd.Verdict, err = u.verdict(ctx, ver.ID); err != nil {
@@ -646,6 +695,9 @@ func (u *ui) modelDetail(ctx context.Context, m store.Model, v *viewer) (modelDa
 			return d, err
 		}
 		vd.Open = openCounts(vd.Findings)
+		if err := u.inventoryDetail(ctx, &vd); err != nil {
+			return d, err
+		}
 		// The latest report of each kind is the one shown.
 		latest := map[string]int64{}
 		for _, e := range vd.Evidence {
@@ -675,6 +727,25 @@ func (u *ui) modelDetail(ctx context.Context, m store.Model, v *viewer) (modelDa
 		d.Versions = append(d.Versions, vd)
 	}
 	return d, nil
+}
+
+// inventoryDetail adds to a version what the inventory drew from its
+// evidence: lineage, packages, and what its latest scan changed.
+func (u *ui) inventoryDetail(ctx context.Context, vd *versionDetail) error {
+	var err error
+	if vd.Lineage, err = u.st.Lineage(ctx, vd.Version.ID); err != nil {
+		return err
+	}
+	if vd.Packages, err = u.st.Packages(ctx, vd.Version.ID); err != nil {
+		return err
+	}
+	runs, err := u.st.ScanRuns(ctx, vd.Version.ID)
+	if err != nil || len(runs) < 2 {
+		return err
+	}
+	c, err := u.st.ScanChanges(ctx, vd.Version.ID, runs[len(runs)-1].EvidenceID)
+	vd.Rejudged = &c
+	return err
 }
 
 // seenIn is a version in which a finding was seen.

@@ -52,20 +52,21 @@ func TestSharedFlags(t *testing.T) {
 	want := map[string]struct {
 		format, output, verbose, failOn, config bool
 	}{
-		"scan":         {true, true, true, true, true},
-		"deps":         {true, true, true, true, true},
-		"verify":       {true, true, true, false, false},
-		"gate":         {true, true, false, false, false},
-		"bom":          {true, true, false, false, false},
-		"discover":     {true, true, false, false, false},
-		"hash":         {false, true, false, false, false},
-		"sign":         {false, false, false, false, false},
-		"policy test":  {false, false, true, false, false},
-		"policy show":  {false, true, false, false, false},
-		"version":      {false, false, false, false, false},
-		"serve":        {false, false, false, false, false},
-		"serve backup": {false, false, false, false, false},
-		"audit verify": {false, false, false, false, false},
+		"scan":          {true, true, true, true, true},
+		"deps":          {true, true, true, true, true},
+		"verify":        {true, true, true, false, false},
+		"gate":          {true, true, false, false, false},
+		"bom":           {true, true, false, false, false},
+		"discover":      {true, true, false, false, false},
+		"hash":          {false, true, false, false, false},
+		"sign":          {false, false, false, false, false},
+		"policy test":   {false, false, true, false, false},
+		"policy show":   {false, true, false, false, false},
+		"version":       {false, false, false, false, false},
+		"serve":         {false, false, false, false, false},
+		"serve backup":  {false, false, false, false, false},
+		"serve restore": {false, false, false, false, false},
+		"audit verify":  {false, false, false, false, false},
 	}
 	if len(cmds) != len(want) {
 		t.Errorf("commands %v: the table names %d", slices.Sorted(func(yield func(string) bool) {

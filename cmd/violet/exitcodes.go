@@ -74,10 +74,15 @@ var exitMeanings = []exitMeaning{
 		report.ExitPass:       "the copy was written",
 		report.ExitIncomplete: "bad usage, a database that does not open, a file already at `--to`, or PostgreSQL (use pg_dump)",
 	}},
+	{"serve restore", map[int]string{
+		report.ExitPass:       "the backup was checked and put in place as `violet.db` (its audit head is printed)",
+		report.ExitFindings:   "the backup's audit chain is broken (the first broken record is named): nothing was restored",
+		report.ExitIncomplete: "nothing was restored: bad usage, a data folder that is not empty, a file that is not a Violet SQLite database of a schema version this Violet knows, or PostgreSQL (use pg_restore)",
+	}},
 	{"audit verify", map[int]string{
 		report.ExitPass:       "the audit log's hash chain is intact (its head is printed)",
 		report.ExitFindings:   "the chain is broken: the first broken record is named",
-		report.ExitIncomplete: "bad usage or a database that does not open or read",
+		report.ExitIncomplete: "bad usage, a database that does not open or read, or a server (`--server`) that refuses or answers badly",
 	}},
 	{"policy show", map[int]string{
 		report.ExitPass:       "the policy was printed or written",

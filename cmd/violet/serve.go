@@ -80,7 +80,8 @@ terminates TLS (the UI's session cookie is Secure: browsers send it over
 HTTPS, and to http://localhost). Rate limits count by the address the connection comes from.`,
 		Example: `  violet serve --data /var/lib/violet
   violet serve --data /var/lib/violet --database postgres://violet@/violet?host=/run/postgresql
-  violet serve backup --data /var/lib/violet --to /backup/violet-$(date +%F).db`,
+  violet serve backup --data /var/lib/violet --to /backup/violet-$(date +%F).db
+  violet serve restore --from /backup/violet-2026-12-05.db --data /var/lib/violet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd, g, o, addr, sso)
@@ -90,7 +91,7 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
 	o.addFlags(cmd, "keep the SQLite database and admin.token in `DIR` (created with mode 0700)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	sso.addFlags(cmd.Flags())
-	cmd.AddCommand(newServeBackupCommand())
+	cmd.AddCommand(newServeBackupCommand(), newServeRestoreCommand())
 	return cmd
 }
 
@@ -211,8 +212,7 @@ func newServeBackupCommand() *cobra.Command {
 		Short: "Write a consistent copy of the SQLite database, while the server runs",
 		Long: `Write a consistent copy of the server's SQLite database to --to (mode 0600,
 never over an existing file), while the server runs. For PostgreSQL, use
-pg_dump. To restore, stop the server and put the copy in an empty data folder
-as violet.db; check it with violet audit verify.`,
+pg_dump. Restore it with violet serve restore, which checks it first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
@@ -236,51 +236,58 @@ as violet.db; check it with violet audit verify.`,
 	return cmd
 }
 
-func newAuditCommand() *cobra.Command {
-	audit := &cobra.Command{
-		Use:   "audit",
-		Short: "Check the server's audit log",
-		Args:  cobra.NoArgs,
-	}
+func newServeRestoreCommand() *cobra.Command {
 	o := &storeOptions{}
-	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Verify the hash chain of the server's audit log",
-		Long: `Walk the server's audit log and check its hash chain: exit 0 and print the
-head (sequence number and hash: keep it outside the database, and compare
-later) when it is intact; exit 1 naming the first broken record otherwise.`,
-		Args: cobra.NoArgs,
+	var from string
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "Check a backup and put it in an empty data folder, for the server to start on",
+		Long: `Restore a copy written by violet serve backup into --data, a data folder that
+is empty or does not exist yet (it is created, mode 0700): it never writes over
+a database. The copy is checked first, in a temporary file in the folder: an
+SQLite database (quick_check), of a schema version this Violet knows, whose
+audit chain verifies. Then it becomes violet.db (mode 0600, synced) and the
+audit head is printed: compare it with the one kept at the backup, then start
+violet serve --data on the folder. For PostgreSQL, use pg_restore into an
+empty database, then violet audit verify --database.`,
+		Example: `  violet serve restore --from /backup/violet-2026-12-05.db --data /var/lib/violet`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case o.database != "":
+				return usageError(errors.New("--database: restore PostgreSQL with pg_restore into an empty database " +
+					"(pg_restore -d URL violet.dump), then check it with violet audit verify --database URL"))
+			case o.data == "":
+				return usageError(errors.New("--data DIR is needed: the empty (or new) data folder to restore into"))
+			case from == "":
+				return usageError(errors.New("--from FILE is needed: the backup to restore"))
+			}
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			st, err := o.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			head, err := st.VerifyAudit(ctx)
+			res, err := store.Restore(ctx, from, o.data)
 			var b *store.AuditBreak
 			if errors.As(err, &b) {
-				return exitError{code: report.ExitFindings, msg: b.Error()}
+				return exitError{code: report.ExitFindings, msg: "nothing restored: the backup's " + b.Error()}
 			}
 			if err != nil {
-				return usageError(err)
+				return usageError(fmt.Errorf("nothing restored: %w", err))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Audit log intact: %d records, head seq %d hash %s\n", head.Seq, head.Seq, head.Hash)
+			fmt.Fprintf(cmd.OutOrStdout(), "Restored %s to %s (schema version %d). Audit log intact: %d records, head seq %d hash %s\n",
+				from, res.Path, res.SchemaVersion, res.Head.Seq, res.Head.Seq, res.Head.Hash)
 			return nil
 		},
 	}
-	verify.Long = withExitCodes(verify.Long, "audit verify")
-	o.addFlags(verify, "the server's data folder `DIR`")
-	audit.AddCommand(verify)
-	return audit
+	cmd.Long = withExitCodes(cmd.Long, "serve restore")
+	o.addFlags(cmd, "restore into the data folder `DIR` (empty, or created)")
+	cmd.Flags().StringVar(&from, "from", "", "the backup `FILE` to restore (written by violet serve backup)")
+	return cmd
 }
 
-// adminTeam returns the team "admin", created when missing.
+// adminTeam returns the built-in team server.AdminTeam, created when missing.
 func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team, error) {
-	team, err := st.CreateTeam(ctx, a, "admin")
+	team, err := st.CreateTeam(ctx, a, server.AdminTeam)
 	if !errors.Is(err, store.ErrExists) {
 		return team, err
 	}
@@ -289,7 +296,7 @@ func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team,
 		return store.Team{}, err
 	}
 	for _, t := range teams {
-		if t.Name == "admin" {
+		if t.Name == server.AdminTeam {
 			return t, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,13 +60,12 @@ func testUpload(w int, i int64) server.Upload {
 var auditHead = regexp.MustCompile(`head seq [0-9]+ hash [0-9a-f]{64}`)
 
 // TestServeBackupRestore: violet serve backup while the server runs and
-// takes uploads, then the restore of docs/server.md (Backup and restore):
-// the copy put as violet.db (mode 0600) in an empty data folder. The
-// server started there serves the models and reports uploaded before the
-// backup, not the one uploaded after it; the tokens of the old server
-// still work (admin.token is not part of the backup, and no new admin is
-// made); the audit chain verifies, with the head it had at the backup
-// before the restored server starts.
+// takes uploads, then violet serve restore into a new data folder, which
+// prints the head the audit chain had at the backup. The server started
+// there serves the models and reports uploaded before the backup, not the
+// one uploaded after it; the tokens of the old server still work
+// (admin.token is not part of the backup, and no new admin is made); the
+// audit chain verifies.
 func TestServeBackupRestore(t *testing.T) {
 	ctx := context.Background()
 	data := filepath.Join(t.TempDir(), "data")
@@ -111,13 +112,19 @@ func TestServeBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The restore of docs/server.md: an empty data folder, the copy as
-	// violet.db, private.
+	// Restore into a data folder that does not exist yet.
 	restored := filepath.Join(t.TempDir(), "restored")
-	if err := os.Mkdir(restored, 0o700); err != nil {
-		t.Fatal(err)
+	out.Reset()
+	if code := run([]string{"serve", "restore", "--from", backup, "--data", restored}, &out, &errOut); code != report.ExitPass ||
+		auditHead.FindString(out.String()) != head {
+		t.Fatalf("serve restore: exit %d, %q, want the head at the backup, %q: %s", code, out.String(), head, errOut.String())
 	}
-	copyFile(t, backup, filepath.Join(restored, store.DBFile), 0o600)
+	if fi, err := os.Stat(filepath.Join(restored, store.DBFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the restored violet.db: %v %v", fi, err)
+	}
+	if fi, err := os.Stat(restored); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the restored data folder: %v %v", fi, err)
+	}
 	out.Reset()
 	if code := run([]string{"audit", "verify", "--data", restored}, &out, &errOut); code != report.ExitPass || auditHead.FindString(out.String()) != head {
 		t.Fatalf("audit verify of the restored data: exit %d, %q, want the head at the backup, %q: %s", code, out.String(), head, errOut.String())
@@ -160,25 +167,80 @@ func TestServeBackupRestore(t *testing.T) {
 	}
 }
 
-// copyFile copies src to a new file dst of mode perm, synced.
-func copyFile(t *testing.T, src, dst string, perm os.FileMode) {
-	t.Helper()
-	in, err := os.Open(src)
+// TestServeRestoreRefuses: violet serve restore puts nothing in place
+// when the folder is not empty (exit 2), when the file is not a Violet
+// database (exit 2), when the backup's audit chain is broken (exit 1,
+// naming the record), and on PostgreSQL (exit 2, pointing at pg_restore).
+func TestServeRestoreRefuses(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	st, err := store.Open(ctx, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	for _, name := range []string{"a", "b", "c", "d"} {
+		if _, err := st.CreateTeam(ctx, store.Actor{Name: "test"}, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := st.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// A copy of the backup with record 3 changed, past the trigger.
+	tampered := filepath.Join(t.TempDir(), "tampered.db")
+	raw, err := os.ReadFile(backup)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if err := os.WriteFile(tampered, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := out.Sync(); err != nil {
+	db, err := sql.Open("sqlite", tampered)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET detail = '{"name":"z"}' WHERE seq = 3`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notes, []byte("not a database\n"), 0o600)
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "admin.token"), []byte("vlt_x\n"), 0o600)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"a folder that is not empty", []string{"--from", backup, "--data", full}, report.ExitIncomplete, "not empty"},
+		{"a file that is not a database", []string{"--from", notes}, report.ExitIncomplete, "not an SQLite database"},
+		{"a tampered backup", []string{"--from", tampered}, report.ExitFindings, "audit log broken at seq 3"},
+		{"PostgreSQL", []string{"--from", backup, "--database", "postgres://violet@localhost/violet"}, report.ExitIncomplete, "pg_restore"},
+		{"no backup", nil, report.ExitIncomplete, "--from FILE is needed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "new")
+			args := append([]string{"serve", "restore"}, tc.args...)
+			if !slices.Contains(tc.args, "--data") {
+				args = append(args, "--data", dir)
+			}
+			var out, errOut bytes.Buffer
+			code := run(args, &out, &errOut)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.msg) || out.Len() != 0 {
+				t.Fatalf("exit %d, want %d with %q: %s %s", code, tc.code, tc.msg, out.String(), errOut.String())
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the data folder was left behind: %v", err)
+			}
+			if entries, _ := os.ReadDir(full); len(entries) != 1 {
+				t.Errorf("the full folder now holds %v", entries)
+			}
+		})
 	}
 }

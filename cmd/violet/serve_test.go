@@ -209,6 +209,29 @@ func TestServeEndToEnd(t *testing.T) {
 	if len(versions.Items) != 2 {
 		t.Fatalf("versions after deps: %+v", versions)
 	}
+	// The deps report's packages are the new version's dependencies.
+	var pkgs struct {
+		Items []struct{ Name, Version, Manifest string }
+	}
+	api(t, "GET", url+"/api/v1/models/fraud-detector/versions/"+versions.Items[1].Digest+"/packages", ci, nil, &pkgs, 200)
+	if len(pkgs.Items) != 1 || pkgs.Items[0].Name != "torch" || pkgs.Items[0].Version != "2.5.1" || pkgs.Items[0].Manifest != "requirements.txt" {
+		t.Errorf("packages: %+v", pkgs)
+	}
+	// discover --upload of the code base that holds the model gives it its
+	// owners from CODEOWNERS.
+	os.WriteFile(filepath.Join(filepath.Dir(model), "CODEOWNERS"), []byte("/fraud-detector/ @org/fraud-team\n"), 0o644)
+	errOut.Reset()
+	if code := run([]string{"discover", "--upload", url, "--upload-source", "git.example/fraud", "--no-git", "-o", filepath.Join(t.TempDir(), "inv.txt"), filepath.Dir(model)}, io.Discard, &errOut); code != report.ExitPass ||
+		!strings.Contains(errOut.String(), "Uploaded the inventory of git.example/fraud") {
+		t.Errorf("discover --upload: exit %d: %s", code, errOut.String())
+	}
+	var owners struct {
+		Items []struct{ Owner, Source string }
+	}
+	api(t, "GET", url+"/api/v1/models/fraud-detector/owners", ci, nil, &owners, 200)
+	if len(owners.Items) != 1 || owners.Items[0].Owner != "@org/fraud-team" || owners.Items[0].Source != "git.example/fraud" {
+		t.Errorf("owners: %+v", owners)
+	}
 
 	// verify and gate upload their JSON result to the same version (the
 	// signature file is left out of it, as hash leaves it out).
