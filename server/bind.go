@@ -14,6 +14,7 @@ import (
 
 	"github.com/violet-mlsecops/violet/finding"
 	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/sign"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -72,6 +73,9 @@ func bindFiles(what string, got, want []store.File) error {
 	for _, f := range got {
 		sum, ok := byPath[f.Path]
 		switch {
+		case !ok && outsideManifest(f.Path):
+			// The git files and the signature are not part of a version
+			// (violet hash leaves them out): a report may name them.
 		case !ok:
 			return fail(http.StatusUnprocessableEntity, "evidence_mismatch", "%s names %q, which is not a file of this version", what, clipText(f.Path))
 		case f.SHA256 != "" && f.SHA256 != sum:
@@ -86,6 +90,21 @@ func bindFiles(what string, got, want []store.File) error {
 	}
 	return nil
 }
+
+// outsideManifest reports whether a model's file is one that violet hash
+// leaves out of the version: the reference tool's ignore paths (the git
+// files) and the signature's default place.
+func outsideManifest(name string) bool {
+	for _, ig := range append(sign.DefaultIgnorePaths(), "model.sig") {
+		if name == ig || strings.HasPrefix(name, ig+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// sha256Pattern is a lower-case hex SHA-256.
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // bindScan checks a scan report (report.Report, one target) against the
 // version's files and returns its findings as the store records them: the
@@ -123,6 +142,16 @@ func bindScanFiles(r report.Report, files []store.File) ([]store.FindingInput, e
 			name = "."
 		}
 		named = append(named, store.File{Path: name, SHA256: f.SHA256})
+		sum := sums[name]
+		if outsideManifest(name) && sum == "" {
+			// A git file or the signature: scanned, not part of the
+			// version; its findings are kept, bound to the bytes the
+			// report names.
+			if !sha256Pattern.MatchString(f.SHA256) {
+				return nil, fail(http.StatusUnprocessableEntity, "evidence_mismatch", "the report gives %q no SHA-256: scan with --upload", clipText(f.Path))
+			}
+			sum = f.SHA256
+		}
 		for _, x := range f.Findings {
 			if !ruleID.MatchString(x.Rule) {
 				return nil, fail(http.StatusUnprocessableEntity, "invalid_report", "a finding's rule %q is not a rule id", clipText(x.Rule))
@@ -140,7 +169,7 @@ func bindScanFiles(r report.Report, files []store.File) ([]store.FindingInput, e
 			if x.Location.Line > 0 {
 				loc += ":" + strconv.Itoa(x.Location.Line)
 			}
-			out = append(out, store.FindingInput{Rule: x.Rule, FileSHA256: sums[name], Severity: x.Severity,
+			out = append(out, store.FindingInput{Rule: x.Rule, FileSHA256: sum, Severity: x.Severity,
 				Location: cleanText(loc, 4096, false), Message: cleanText(x.Message, 8192, true)})
 		}
 	}

@@ -329,3 +329,42 @@ func TestUnderPath(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadWithGitFiles: a Hugging Face folder holds .gitattributes (and
+// a signed one model.sig), which violet hash leaves out of the version and
+// the scan reads: its report still binds, and a finding in such a file is
+// kept; a file outside the version that is none of these still does not.
+func TestUploadWithGitFiles(t *testing.T) {
+	e := newEnv(t, "", Options{})
+	dir, files := modelDir(t)
+	if err := os.WriteFile(filepath.Join(dir, ".gitattributes"), []byte("*.pkl filter=lfs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	evil, err := os.ReadFile(filepath.Join(dir, "model.pkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".github"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".github", "hook.pkl"), evil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.putModel(e.admin, "m", files)
+	vp := versionPath("m", files)
+	var ev evidenceJSON
+	e.must(http.StatusCreated, e.do("POST", vp+"/evidence?kind=scan", e.admin, scanJSON(t, dir))).decode(t, &ev)
+	var fs pageJSON[findingJSON]
+	e.must(http.StatusOK, e.do("GET", vp+"/findings", e.admin, nil)).decode(t, &fs)
+	var inGit bool
+	for _, f := range fs.Items {
+		inGit = inGit || strings.HasPrefix(f.Location, ".github/hook.pkl")
+	}
+	if !inGit {
+		t.Errorf("the finding in .github/hook.pkl was not kept: %+v", fs.Items)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "extra.bin"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.must(http.StatusUnprocessableEntity, e.do("POST", vp+"/evidence?kind=scan", e.admin, scanJSON(t, dir)))
+}
