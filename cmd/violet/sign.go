@@ -318,6 +318,9 @@ type verifyReport struct {
 	// SignatureError says why the signature is not trusted; the files
 	// were then not checked.
 	SignatureError string `json:"signature_error,omitempty"`
+	// Signer names who signed, once the signature is trusted: the key's
+	// hint, or the certificate's subject (sign.SignerName).
+	Signer string `json:"signer,omitempty"`
 	// Modified, Added and Missing name files as the manifest does
 	// (sign.EncodeName: a byte that is not UTF-8 is NUL and two hex
 	// digits).
@@ -368,6 +371,7 @@ func runVerify(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *ver
 		return exitError{code: report.ExitIncomplete, msg: err.Error()}
 	default:
 		rep.Verified = res.OK()
+		rep.Signer = sign.SignerName(b, v)
 		rep.Modified, rep.Added, rep.Missing = res.Diff.Modified, res.Diff.Added, res.Diff.Missing
 		rep.Manifest = res.Signed
 	}
