@@ -58,6 +58,9 @@ type GatherOptions struct {
 	AttestationVerifier sign.Verifier
 	// RequireSignature is passed to the policy.
 	RequireSignature bool
+	// Release, when set, is where the sign-offs of the model's release
+	// are found (Input.Release).
+	Release *ReleaseSource
 }
 
 // Gather builds the policy's input for the model at path.
@@ -139,6 +142,11 @@ func Gather(ctx context.Context, path string, o GatherOptions) (*Input, error) {
 			}
 		}
 		in.Evidence = append(in.Evidence, ev)
+	}
+	if o.Release != nil {
+		if in.Release, err = releaseEvidence(ctx, path, o.Release); err != nil {
+			return nil, err
+		}
 	}
 	return withDerived(in), nil
 }

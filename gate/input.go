@@ -32,6 +32,9 @@ type Input struct {
 	// Evidence are the reports of earlier steps given to the gate, and
 	// whether they match the model.
 	Evidence []EvidenceFile `json:"evidence"`
+	// Release is the release of the model's version and its sign-offs on
+	// the server (violet gate --server); null when the gate was not asked.
+	Release *ReleaseEvidence `json:"release"`
 	// Options are the gate's flags the policy may read.
 	Options Options `json:"options"`
 }
@@ -102,20 +105,25 @@ func bySeverity(findings []Finding) (map[string]int, map[string][]int) {
 }
 
 // withDerived returns in with what the policy relies on computed from the
-// findings themselves: Scan.Counts, Scan.BySeverity, and Scan.Incomplete
+// evidence itself: Release.Latest, Scan.Counts, Scan.BySeverity, and Scan.Incomplete
 // raised to 1 when a finding is marked incomplete (a finding's path may
 // name a member and an offset, so findings do not count files). in is not
 // modified.
 func withDerived(in *Input) *Input {
+	out := *in
+	if in.Release != nil {
+		rel := *in.Release
+		rel.Latest = latestDecisions(rel.Decisions)
+		out.Release = &rel
+	}
 	if in.Scan == nil {
-		return in
+		return &out
 	}
 	scan := *in.Scan
 	scan.Counts, scan.BySeverity = bySeverity(scan.Findings)
 	if scan.Incomplete == 0 && slices.ContainsFunc(scan.Findings, func(f Finding) bool { return f.Incomplete }) {
 		scan.Incomplete = 1
 	}
-	out := *in
 	out.Scan = &scan
 	return &out
 }

@@ -85,16 +85,61 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 	e.must(http.StatusCreated, e.do("POST", vp+"/evidence?kind=scan", own, scanReport)).decode(t, &scan)
 	var findings pageJSON[findingJSON]
 	e.must(http.StatusOK, e.do("GET", vp+"/findings", own, nil)).decode(t, &findings)
+	// A release of m that requires every role that may sign off.
+	versions, err := e.st.Versions(context.Background(), mustModel(t, e, alpha, "m").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := e.st.CreateRelease(context.Background(), system, store.Release{VersionID: versions[0].ID, Title: "matrix",
+		Tier: "high", Required: []string{"hr", "legal-compliance", "ml-engineer", "procurement", "security", "sme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := fmt.Sprintf("/api/v1/releases/%d", rel.ID)
+	course, err := e.st.CreateCourse(context.Background(), system, store.Course{TeamID: alpha.ID, Title: "matrix", Topic: "regulatory",
+		Roles: []string{"viewer"}, ValidDays: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	review, err := e.st.CreateProcurementReview(context.Background(), system, store.ProcurementReview{TeamID: alpha.ID, Vendor: "Acme",
+		Product: "acme-llm", Kind: "llm-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(findings.Items) == 0 {
 		t.Fatal("the malicious sample gave no finding")
 	}
 	fp := fmt.Sprintf("%s/findings/%d", vp, findings.Items[0].ID)
+	// An incident and a drill of team alpha.
+	inc, err := e.st.OpenIncident(context.Background(), system, "matrix",
+		store.Incident{TeamID: alpha.ID, Type: "other", Severity: "low", Title: "matrix"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drill, err := e.st.ScheduleDrill(context.Background(), system, store.Drill{TeamID: alpha.ID, Scenario: "leaked-signing-key",
+		ScheduledAt: time.Now(), Participants: []store.DrillParticipant{{Role: store.RoleSecurity}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, dp := fmt.Sprintf("/api/v1/incidents/%d", inc.ID), fmt.Sprintf("/api/v1/drills/%d", drill.ID)
+
+	// A risk of team alpha's register.
+	risk, err := e.st.CreateRisk(context.Background(), store.Actor{Name: "matrix"}, store.Risk{TeamID: alpha.ID,
+		Category: store.RiskPrivacy, Title: "matrix", OwnerRole: store.RoleLegalCompliance, Likelihood: 1, Impact: 1,
+		Treatment: store.TreatAccept, ReviewBy: time.Now().AddDate(0, 1, 0), Status: store.RiskOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	riskPath := fmt.Sprintf("/api/v1/risks/%d", risk.ID)
 
 	const (
 		all    = "admin ml-engineer security sme legal-compliance hr procurement viewer"
 		write  = "admin ml-engineer security"
 		triage = "admin security"
 		admin  = "admin"
+		// riskRoles write the risk register, threatRoles threat models.
+		riskRoles   = "admin security sme legal-compliance hr procurement"
+		threatRoles = "admin ml-engineer security"
 	)
 	n := 0
 	unique := func(prefix string) string { n++; return fmt.Sprintf("%s-%d", prefix, n) }
@@ -143,6 +188,64 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		{"GET", "/api/v1/discoveries", all, scopeOwn, 200, nil},
 		{"POST", "/api/v1/discoveries?source=repo", write, scopeOwn, 201, func() any {
 			return map[string]any{"schema_version": "1", "root": unique("root"), "assets": []any{}}
+		}},
+		{"GET", "/api/v1/risks?overdue=true", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/risks", riskRoles, scopeOwn, 201, func() any { return riskBody(unique("risk"), "") }},
+		{"GET", riskPath, all, scopeModel, 200, nil},
+		{"PUT", riskPath, riskRoles, scopeModel, 200, func() any { return riskBody(unique("risk"), "open") }},
+		{"GET", "/api/v1/models/m/threat-model", all, scopeModel, 200, nil},
+		{"PUT", "/api/v1/models/m/threat-model", threatRoles, scopeModel, 200, func() any {
+			return map[string]any{"assets": unique("weights"), "techniques": []map[string]any{{"id": "AML.T0051", "residual": "low"}}}
+		}},
+		{"POST", "/api/v1/models/m/threat-model/prefill", threatRoles, scopeModel, 200, nil},
+		{"GET", "/api/v1/blast-radius?package=torch", all, scopeOwn, 200, nil},
+		{"GET", "/api/v1/incidents", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/incidents", write, scopeOwn, 201, func() any {
+			return map[string]any{"type": "other", "severity": "low", "title": unique("incident"),
+				"blast_radius": []map[string]string{{"package": "torch"}}}
+		}},
+		{"GET", ip, all, scopeModel, 200, nil},
+		{"POST", ip + "/events", "admin ml-engineer security sme legal-compliance hr procurement", scopeModel, 201, func() any {
+			return map[string]string{"text": unique("event")}
+		}},
+		{"PUT", ip + "/state", write, scopeModel, 200, func() any { return map[string]string{"state": "contained"} }},
+		{"POST", ip + "/affected", write, scopeModel, 200, func() any {
+			return map[string]any{"blast_radius": []map[string]string{{"package": "torch"}}}
+		}},
+		{"GET", "/api/v1/drill-scenarios", all, scopeOwn, 200, nil},
+		{"GET", "/api/v1/drills", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/drills", triage, scopeOwn, 201, func() any {
+			return map[string]any{"scenario": "poisoned-checkpoint", "scheduled_at": "2026-03-01T09:00:00Z",
+				"participants": []map[string]string{{"role": "security"}, {"role": "ml-engineer"}}}
+		}},
+		{"GET", dp, all, scopeModel, 200, nil},
+		{"POST", dp + "/start", triage, scopeModel, 200, nil},
+		{"POST", dp + "/close", triage, scopeModel, 200, func() any {
+			return map[string]any{"findings": "the key hint was found in an hour", "follow_ups": []string{"rotate yearly"}}
+		}},
+		{"GET", "/api/v1/training/courses", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/training/courses", "admin hr", scopeOwn, 201, func() any {
+			return map[string]any{"title": unique("course"), "topic": "ethical-ai", "roles": []string{"sme"}, "valid_days": 365}
+		}},
+		{"POST", fmt.Sprintf("/api/v1/training/courses/%d/completions", course.ID), "admin hr", scopeModel, 201, func() any {
+			return map[string]any{"login": "alpha-viewer", "completed_at": time.Now().Add(-time.Hour)}
+		}},
+		{"GET", "/api/v1/training/status", all, scopeOwn, 200, nil},
+		{"GET", "/api/v1/procurement/reviews", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/procurement/reviews", "procurement", scopeOwn, 201, func() any {
+			return map[string]any{"vendor": unique("vendor"), "product": "p", "kind": "llm-api", "answers": map[string]string{"hosting_region": "eu"}}
+		}},
+		{"PUT", fmt.Sprintf("/api/v1/procurement/reviews/%d/decision", review.ID), "procurement", scopeModel, 200, func() any {
+			return map[string]any{"decision": "approved-with-conditions", "conditions": "EU only"}
+		}},
+		{"GET", "/api/v1/releases", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/releases", write, scopeModel, 201, func() any {
+			return map[string]any{"model": "m", "digest": rel.Digest, "title": unique("release"), "tier": "low"}
+		}},
+		{"GET", rp, all, scopeModel, 200, nil},
+		{"GET", rp + "/record", all, scopeModel, 200, nil},
+		{"POST", rp + "/decisions", "ml-engineer security sme legal-compliance hr procurement", scopeModel, 201, func() any {
+			return map[string]any{"decision": "approve", "reason": "reviewed", "digest": rel.Digest}
 		}},
 	}
 	covered := map[string]bool{}
@@ -197,6 +300,22 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 	if r.contains(`"name":"m"`) {
 		t.Errorf("team beta lists team alpha's model: %s", r.body)
 	}
+}
+
+// mustModel returns the team's model named name.
+func mustModel(t *testing.T, e *env, team store.Team, name string) store.Model {
+	t.Helper()
+	models, err := e.st.Models(context.Background(), team.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range models {
+		if m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("model %q of team %s: not found", name, team.Name)
+	return store.Model{}
 }
 
 // TestAuthzAdministers: the rule of account administration, as data.
@@ -290,4 +409,11 @@ func matches(pattern, path string) bool {
 		}
 	}
 	return true
+}
+
+// riskBody is a risk as POST and PUT /api/v1/risks take it.
+func riskBody(title, status string) map[string]any {
+	return map[string]any{"category": "ethics-bias", "title": title, "owner_role": "hr", "likelihood": 2, "impact": 5,
+		"treatment": "mitigate", "plan": "audit the scores by group", "review_by": time.Now().AddDate(0, 2, 0).Format(time.DateOnly),
+		"status": status}
 }

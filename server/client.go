@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/violet-mlsecops/violet/release"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -209,3 +210,80 @@ func (c *Client) UploadDiscovery(ctx context.Context, source string, report []by
 
 // errNoToken is the error of a client without a token.
 var errNoToken = errors.New("no API token: set VIOLET_TOKEN")
+
+// ReleaseRecords returns the release records of the version digest in the
+// token's team, newest first (at most the first page of 100 requests).
+func (c *Client) ReleaseRecords(ctx context.Context, digest string) ([]release.Record, error) {
+	base, err := c.base()
+	if err != nil {
+		return nil, err
+	}
+	_, resp, err := c.do(ctx, base, "GET", "/api/v1/releases", url.Values{"digest": {digest}, "limit": {"100"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	var page pageJSON[releaseJSON]
+	if err := json.Unmarshal(resp, &page); err != nil {
+		return nil, fmt.Errorf("the server's answer is not a page of releases: %w", err)
+	}
+	var out []release.Record
+	for _, r := range page.Items {
+		rec, err := c.ReleaseRecord(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Digest != digest {
+			return nil, fmt.Errorf("the server answered release %d of %s for %s", rec.ID, rec.Digest, digest)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// ReleaseRecord returns the record of a release, as `violet release
+// verify` checks it.
+func (c *Client) ReleaseRecord(ctx context.Context, id int64) (release.Record, error) {
+	base, err := c.base()
+	if err != nil {
+		return release.Record{}, err
+	}
+	_, resp, err := c.doLimited(ctx, base, "GET", fmt.Sprintf("/api/v1/releases/%d/record", id), nil, nil, store.MaxEvidenceSize)
+	if err != nil {
+		return release.Record{}, err
+	}
+	var rec release.Record
+	if err := json.Unmarshal(resp, &rec); err != nil {
+		return release.Record{}, fmt.Errorf("the server's answer is not a release record: %w", err)
+	}
+	return rec, nil
+}
+
+// DecideRelease records the token's decision on a release (its role is the
+// token's); signature is the approver's attestation of it (release.Sign),
+// or nil.
+func (c *Client) DecideRelease(ctx context.Context, id int64, decision, reason, digest string, signature []byte) (release.Decision, error) {
+	base, err := c.base()
+	if err != nil {
+		return release.Decision{}, err
+	}
+	body, err := json.Marshal(map[string]any{"decision": decision, "reason": reason, "digest": digest, "signature": json.RawMessage(orNull(signature))})
+	if err != nil {
+		return release.Decision{}, err
+	}
+	_, resp, err := c.do(ctx, base, "POST", fmt.Sprintf("/api/v1/releases/%d/decisions", id), nil, body)
+	if err != nil {
+		return release.Decision{}, err
+	}
+	var d release.Decision
+	if err := json.Unmarshal(resp, &d); err != nil {
+		return release.Decision{}, fmt.Errorf("the server's answer is not a decision: %w", err)
+	}
+	return d, nil
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}

@@ -667,6 +667,12 @@ func (s *Server) storeEvidence(c *call, v store.Version, kind string, report []b
 			return store.Evidence{}, false, 0, berr
 		}
 		e, created, err = s.st.AddDepsEvidence(c.ctx, c.actor, v.ID, report, pkgs)
+	case store.EvidenceVerify:
+		signers, berr := verifySigners(report)
+		if berr != nil {
+			return store.Evidence{}, false, 0, berr
+		}
+		e, created, err = s.st.AddVerifyEvidence(c.ctx, c.actor, v.ID, report, signers)
 	default:
 		e, created, err = s.st.AddEvidence(c.ctx, c.actor, v.ID, kind, report)
 	}

@@ -136,11 +136,14 @@ type Permission = store.Permission
 
 // The permissions of the API.
 const (
-	PermPublic Permission = "" // no token
-	PermRead              = store.PermRead
-	PermWrite             = store.PermWrite
-	PermTriage            = store.PermTriage
-	PermAdmin             = store.PermAdmin
+	PermPublic      Permission = "" // no token
+	PermRead                   = store.PermRead
+	PermWrite                  = store.PermWrite
+	PermTriage                 = store.PermTriage
+	PermAdmin                  = store.PermAdmin
+	PermSignoff                = store.PermSignoff
+	PermTraining               = store.PermTraining
+	PermProcurement            = store.PermProcurement
 )
 
 // RoleTable is who holds each permission (store.RolePermissions, which the
@@ -210,6 +213,38 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/where-used", PermRead, false, s.whereUsed},
 		{"GET", "/api/v1/discoveries", PermRead, false, s.listDiscoveries},
 		{"POST", "/api/v1/discoveries", PermWrite, true, s.addDiscovery},
+		{"GET", "/api/v1/risks", PermRead, false, s.listRisks},
+		{"POST", "/api/v1/risks", store.PermRisk, false, s.createRisk},
+		{"GET", "/api/v1/risks/{risk}", PermRead, false, s.getRisk},
+		{"PUT", "/api/v1/risks/{risk}", store.PermRisk, false, s.updateRisk},
+		{"GET", m + "/threat-model", PermRead, false, s.getThreatModel},
+		{"PUT", m + "/threat-model", store.PermThreatModel, false, s.putThreatModel},
+		{"POST", m + "/threat-model/prefill", store.PermThreatModel, false, s.prefillThreatModel},
+		{"GET", "/api/v1/blast-radius", PermRead, false, s.blastRadius},
+		{"GET", "/api/v1/incidents", PermRead, false, s.listIncidents},
+		{"POST", "/api/v1/incidents", PermIncident, false, s.openIncident},
+		{"GET", "/api/v1/incidents/{incident}", PermRead, false, s.getIncident},
+		{"POST", "/api/v1/incidents/{incident}/events", PermIncidentNote, false, s.addIncidentEvent},
+		{"PUT", "/api/v1/incidents/{incident}/state", PermIncident, false, s.setIncidentState},
+		{"POST", "/api/v1/incidents/{incident}/affected", PermIncident, false, s.attachAffected},
+		{"GET", "/api/v1/drill-scenarios", PermRead, false, s.listDrillScenarios},
+		{"GET", "/api/v1/drills", PermRead, false, s.listDrills},
+		{"POST", "/api/v1/drills", PermDrill, false, s.scheduleDrill},
+		{"GET", "/api/v1/drills/{drill}", PermRead, false, s.getDrill},
+		{"POST", "/api/v1/drills/{drill}/start", PermDrill, false, s.startDrill},
+		{"POST", "/api/v1/drills/{drill}/close", PermDrill, false, s.closeDrill},
+		{"GET", "/api/v1/releases", PermRead, false, s.listReleases},
+		{"POST", "/api/v1/releases", PermWrite, false, s.createRelease},
+		{"GET", "/api/v1/releases/{release}", PermRead, false, s.getRelease},
+		{"GET", "/api/v1/releases/{release}/record", PermRead, false, s.releaseRecordExport},
+		{"POST", "/api/v1/releases/{release}/decisions", PermSignoff, false, s.decideRelease},
+		{"GET", "/api/v1/training/courses", PermRead, false, s.listCourses},
+		{"POST", "/api/v1/training/courses", PermTraining, false, s.createCourse},
+		{"POST", "/api/v1/training/courses/{course}/completions", PermTraining, false, s.recordCompletion},
+		{"GET", "/api/v1/training/status", PermRead, false, s.trainingStatus},
+		{"GET", "/api/v1/procurement/reviews", PermRead, false, s.listReviews},
+		{"POST", "/api/v1/procurement/reviews", PermProcurement, false, s.createReview},
+		{"PUT", "/api/v1/procurement/reviews/{review}/decision", PermProcurement, false, s.decideReview},
 	}
 }
 

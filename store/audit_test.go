@@ -102,6 +102,111 @@ var mutations = map[string]mutation{
 			{ModelID: f.model.ID, Owner: "@org/ml", Via: OwnerViaCodeowners, Asset: "models/m"}})
 		return err
 	}},
+	"CreateRelease": {"release.create", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.CreateRelease(ctx, tester, Release{VersionID: f.version.ID, Title: "to prod", Tier: "low", Required: []string{"ml-engineer"}})
+		return err
+	}},
+	"DecideRelease": {"release.approve", func(ctx context.Context, s *Store, f fixture) error {
+		r, err := s.CreateRelease(ctx, tester, Release{VersionID: f.version.ID, Title: "to prod", Tier: "low", Required: []string{"ml-engineer"}})
+		if err != nil {
+			return err
+		}
+		_, err = s.DecideRelease(ctx, tester, f.user.ID, ReleaseDecision{ReleaseID: r.ID, Role: "ml-engineer", Decision: DecisionApprove,
+			Reason: "ok", Digest: r.Digest})
+		return err
+	}},
+	"CreateRisk": {"risk.create", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.CreateRisk(ctx, tester, testRisk(s, f))
+		return err
+	}},
+	"UpdateRisk": {"risk.update", func(ctx context.Context, s *Store, f fixture) error {
+		r, err := s.CreateRisk(ctx, tester, testRisk(s, f))
+		if err != nil {
+			return err
+		}
+		r.Status = RiskClosed
+		_, err = s.UpdateRisk(ctx, tester, r)
+		return err
+	}},
+	"PutThreatModel": {"threat.put", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.PutThreatModel(ctx, tester, ThreatModel{ModelID: f.model.ID, Assets: "weights", Threats: []Threat{
+			{Technique: "AML.T0051", Controls: []string{"scan"}, Residual: ResidualMedium}}})
+		return err
+	}},
+	"OpenIncident": {"incident.assets", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.OpenIncident(ctx, tester, "alice", testIncident(f), []BlastQuery{{File: sha("config")}})
+		return err
+	}},
+	"AttachAffected": {"incident.assets", func(ctx context.Context, s *Store, f fixture) error {
+		i, err := s.OpenIncident(ctx, tester, "alice", testIncident(f), nil)
+		if err == nil {
+			_, err = s.AttachAffected(ctx, tester, i.ID, "alice", []BlastQuery{{File: sha("config")}})
+		}
+		return err
+	}},
+	"AddIncidentEvent": {"incident.event", func(ctx context.Context, s *Store, f fixture) error {
+		i, err := s.OpenIncident(ctx, tester, "alice", testIncident(f), nil)
+		if err == nil {
+			_, err = s.AddIncidentEvent(ctx, tester, i.ID, "alice", "rotated the key")
+		}
+		return err
+	}},
+	"SetIncidentState": {"incident.state", func(ctx context.Context, s *Store, f fixture) error {
+		i, err := s.OpenIncident(ctx, tester, "alice", testIncident(f), nil)
+		if err == nil {
+			_, _, err = s.SetIncidentState(ctx, tester, i.ID, "alice", IncidentContained, time.Time{})
+		}
+		return err
+	}},
+	"AddVerifyEvidence": {"inventory.derive", func(ctx context.Context, s *Store, f fixture) error {
+		_, _, err := s.AddVerifyEvidence(ctx, tester, f.version.ID, []byte(`{"verified":true}`), []string{"key-hint"})
+		return err
+	}},
+	"ScheduleDrill": {"drill.schedule", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.ScheduleDrill(ctx, tester, testDrill(f))
+		return err
+	}},
+	"StartDrill": {"drill.start", func(ctx context.Context, s *Store, f fixture) error {
+		d, err := s.ScheduleDrill(ctx, tester, testDrill(f))
+		if err == nil {
+			_, _, err = s.StartDrill(ctx, tester, d.ID, "alice")
+		}
+		return err
+	}},
+	"CloseDrill": {"drill.close", func(ctx context.Context, s *Store, f fixture) error {
+		d, err := s.ScheduleDrill(ctx, tester, testDrill(f))
+		if err == nil {
+			_, _, err = s.StartDrill(ctx, tester, d.ID, "alice")
+		}
+		if err == nil {
+			_, _, err = s.CloseDrill(ctx, tester, d.ID, "alice", "found late", []string{"page security"})
+		}
+		return err
+	}},
+	"CreateCourse": {"course.create", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.CreateCourse(ctx, tester, Course{TeamID: f.team.ID, Title: "t", Topic: "regulatory", Roles: []string{"hr"}, ValidDays: 30})
+		return err
+	}},
+	"RecordCompletion": {"training.complete", func(ctx context.Context, s *Store, f fixture) error {
+		c, err := s.CreateCourse(ctx, tester, Course{TeamID: f.team.ID, Title: "t", Topic: "regulatory", Roles: []string{"hr"}, ValidDays: 30})
+		if err != nil {
+			return err
+		}
+		_, err = s.RecordCompletion(ctx, tester, c.ID, f.user.ID, s.now().Add(-time.Hour))
+		return err
+	}},
+	"CreateProcurementReview": {"procurement.create", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.CreateProcurementReview(ctx, tester, ProcurementReview{TeamID: f.team.ID, Vendor: "v", Product: "p", Kind: "llm-api"})
+		return err
+	}},
+	"DecideProcurementReview": {"procurement.decide", func(ctx context.Context, s *Store, f fixture) error {
+		r, err := s.CreateProcurementReview(ctx, tester, ProcurementReview{TeamID: f.team.ID, Vendor: "v", Product: "p", Kind: "llm-api"})
+		if err != nil {
+			return err
+		}
+		_, err = s.DecideProcurementReview(ctx, tester, r.ID, "approved", "")
+		return err
+	}},
 	"RecordFindings": {"findings.record", func(ctx context.Context, s *Store, f fixture) error {
 		_, err := s.RecordFindings(ctx, tester, f.version.ID, f.scan.ID, []FindingInput{
 			{Rule: "PICKLE-GLOBAL", FileSHA256: sha("weights"), Location: "data.pkl", Severity: finding.High, Message: "m"}})
@@ -124,7 +229,10 @@ var mutations = map[string]mutation{
 // readOnly lists the exported methods that change nothing.
 var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "Discoveries", "DiscoveryReport",
 	"EvidenceReport", "FindingHistory", "Lineage", "LineageUsers", "ModelOwners", "Packages", "PackageUsers",
-	"ScanChanges", "ScanRuns",
+	"Course", "Courses", "ProcurementApproved", "ProcurementReview", "ProcurementReviews", "TrainingStatus",
+	"Release", "ReleaseDecisions", "Releases", "Risk", "Risks", "ScanChanges", "ScanRuns",
+	"BlastRadius", "Drill", "Drills", "Incident", "IncidentAffected", "IncidentEvents", "Incidents",
+	"UserLogin", "VersionSigners", "ThreatModel",
 	"ListEvidence", "Memberships", "Model", "Models", "Teams", "Tokens", "UserByLogin", "VerifyAudit",
 	"VersionFiles", "VersionFindings", "Versions"}
 

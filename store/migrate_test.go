@@ -53,7 +53,10 @@ func TestParseMigrationsRefusesBadSets(t *testing.T) {
 // tables lists the tables the schema must have after the last migration.
 var tables = []string{"schema_migrations", "teams", "users", "memberships", "api_tokens", "audit_log",
 	"models", "model_versions", "version_files", "evidence", "findings", "finding_sightings", "finding_states",
-	"scan_runs", "scan_run_findings", "version_lineage", "version_packages", "discoveries", "model_owners"}
+	"scan_runs", "scan_run_findings", "version_lineage", "version_packages", "discoveries", "model_owners",
+	"releases", "release_decisions", "threat_models", "threat_techniques", "risks", "drills", "drill_participants",
+	"drill_follow_ups", "incidents", "incident_events", "incident_assets", "version_signers", "courses",
+	"training_completions", "procurement_reviews", "procurement_models"}
 
 func TestMigrateUpFromEmpty(t *testing.T) {
 	eachBackend(t, func(t *testing.T, target string) {
@@ -183,6 +186,98 @@ var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
 		q.add("discovery.add", "discovery/1", nil)
 		return s.appendAudit(ctx, tx, q)
 	},
+	// 0005_releases
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO releases (version_id, title, tier, third_party, required_roles, requested_by, requested_at)
+			SELECT id, 'seed release', 'high', 1, 'procurement security', 'seed', '2025-01-02T03:04:05.000000Z'
+			FROM model_versions WHERE label = 'seed'`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO release_decisions
+			(release_id, role, decision, reason, digest, decided_by, actor, decided_at, signature)
+			SELECT r.id, 'security', 'approve', 'seeded', v.digest, 'seed', 'seed', '2025-01-02T03:04:05.000000Z', $1
+			FROM releases r JOIN model_versions v ON v.id = r.version_id`, []byte(`{"seed":1}`)); err != nil {
+			return err
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("release.create", "release/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
+	// 0006_risks
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO threat_models (model_id, assets, entry_points, updated_by, updated_at)
+			 SELECT id, 'weights', 'the hub', 'seed', '2025-01-02T03:04:05.000000Z' FROM models WHERE name = 'seed model'`,
+			`INSERT INTO threat_techniques (model_id, atlas_id, position, why, mitigations, controls, residual)
+			 SELECT model_id, 'AML.T0010.003', 0, 'a pickle', 'scan it', 'PICKLE-CODE-EXEC scan', 'low' FROM threat_models`,
+			`INSERT INTO risks (team_id, model_id, category, title, description, owner_role, likelihood, impact,
+			   treatment, plan, review_by, status, created_by, created_at, updated_by, updated_at)
+			 SELECT team_id, id, 'privacy', 'seed risk', 're-identification', 'legal-compliance', 2, 5, 'mitigate',
+			   'aggregate', '2025-06-01T00:00:00.000000Z', 'open', 'seed', '2025-01-02T03:04:05.000000Z',
+			   'seed', '2025-01-02T03:04:05.000000Z' FROM models WHERE name = 'seed model'`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("risk.create", "risk/1", map[string]any{"title": "seed risk"})
+		return s.appendAudit(ctx, tx, q)
+	},
+	// 0007_incidents
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		const at = `'2025-01-02T03:04:05.000000Z'`
+		for _, q := range []string{
+			`INSERT INTO drills (team_id, scenario, scheduled_at, scheduled_by, started_at, findings)
+			 SELECT id, 'leaked-signing-key', ` + at + `, 'seed', ` + at + `, '' FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO drill_participants (drill_id, role, login) SELECT id, 'security', 'seed' FROM drills`,
+			`INSERT INTO incidents (team_id, type, severity, title, summary, state, began_at, detected_at, contained_at,
+			   drill_id, opened_by, opened_at)
+			 SELECT team_id, 'leaked-signing-key', 'high', 'seed drill', '', 'contained', ` + at + `,
+			   '2025-01-02T03:14:05.000000Z', '2025-01-02T04:04:05.000000Z', id, 'seed', ` + at + ` FROM drills`,
+			`INSERT INTO incident_events (incident_id, at, who, text) SELECT id, ` + at + `, 'seed', 'seeded' FROM incidents`,
+			`INSERT INTO incident_assets (incident_id, version_id, why, subject, how, added_by, added_at)
+			 SELECT i.id, v.id, 'file', '` + sha("seed file") + `', 'model.bin', 'seed', ` + at + `
+			 FROM incidents i, model_versions v WHERE v.label = 'seed'`,
+			`INSERT INTO evidence (version_id, kind, sha256, size, report, uploaded_by, uploaded_at)
+			 SELECT id, 'verify', '` + sha(`{"verify":1}`) + `', 12, $1, 'seed', ` + at + ` FROM model_versions WHERE label = 'seed'`,
+			`INSERT INTO version_signers (version_id, signer, evidence_id) SELECT version_id, 'seed-key', id FROM evidence WHERE kind = 'verify'`,
+		} {
+			var args []any
+			if strings.Contains(q, "$1") {
+				args = append(args, []byte(`{"verify":1}`))
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("incident.open", "incident/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
+	// 0008_training
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO courses (team_id, title, topic, roles, valid_days, created_by, created_at)
+			 SELECT id, 'AI threat landscape', 'threat-landscape', 'ml-engineer security', 365, 'seed', '2025-01-02T03:04:05.000000Z'
+			 FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO training_completions (course_id, user_id, completed_at, expires_at, recorded_by)
+			 SELECT c.id, u.id, '2025-01-02T03:04:05.000000Z', '2026-01-02T03:04:05.000000Z', 'seed'
+			 FROM courses c, users u WHERE u.login = 'seed'`,
+			`INSERT INTO procurement_reviews (team_id, vendor, product, kind, answers, decision, conditions, decided_by, decided_at, created_by, created_at)
+			 SELECT id, 'Acme AI', 'acme-llm', 'vendor-model', '{"hosting_region":"eu"}', 'approved', '', 'seed',
+			        '2025-01-02T03:04:05.000000Z', 'seed', '2025-01-02T03:04:05.000000Z'
+			 FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO procurement_models (review_id, model_id) SELECT r.id, m.id FROM procurement_reviews r, models m WHERE m.name = 'seed model'`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("course.create", "course/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
 }
 
 // checkSeeds checks, through the store's API, the rows that the seeds of
@@ -295,6 +390,12 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 					t.Fatalf("from version %d: audit head %+v, want %+v", k, got, head)
 				}
 				checkSeeds(t, s, k)
+				// The seeds of versions 5 to 7, each checked beside its
+				// feature's tests.
+				checkReleaseSeeds(t, s, k)
+				checkRiskSeeds(t, s, k)
+				checkIncidentSeeds(t, s, k)
+				checkTrainingSeeds(t, s, k)
 				// The upgraded store works: a change appends to the chain.
 				newFixture(t, s, "after")
 				verifyOK(t, s)

@@ -10,15 +10,43 @@ const (
 	PermWrite  Permission = "write"  // add models, versions, evidence
 	PermTriage Permission = "triage" // set a finding's state
 	PermAdmin  Permission = "admin"  // teams, users, tokens
+	// PermSignoff: decide on a release for the role one holds (the
+	// release says which roles it requires).
+	PermSignoff Permission = "signoff"
+	// PermRisk: add and edit the team's risk register.
+	PermRisk Permission = "risk"
+	// PermThreatModel: edit the threat models of the team's models.
+	PermThreatModel Permission = "threat-model"
+	// PermIncident: open incidents, attach affected versions, mark them
+	// detected, contained, resolved.
+	PermIncident Permission = "incident"
+	// PermIncidentNote: add to an incident's timeline.
+	PermIncidentNote Permission = "incident-note"
+	// PermDrill: schedule, start and close drills.
+	PermDrill Permission = "drill"
+	// PermTraining: add courses and record completions.
+	PermTraining Permission = "training"
+	// PermProcurement: review third-party AI and decide.
+	PermProcurement Permission = "procurement"
 )
 
 // RolePermissions is who holds each permission: the one place roles become
 // rights. A permission not listed for a role is refused.
 var RolePermissions = map[Permission][]Role{
-	PermRead:   Roles(),
-	PermWrite:  {RoleAdmin, RoleMLEngineer, RoleSecurity},
-	PermTriage: {RoleAdmin, RoleSecurity},
-	PermAdmin:  {RoleAdmin},
+	PermRead:        Roles(),
+	PermWrite:       {RoleAdmin, RoleMLEngineer, RoleSecurity},
+	PermTriage:      {RoleAdmin, RoleSecurity},
+	PermAdmin:       {RoleAdmin},
+	PermSignoff:     {RoleMLEngineer, RoleSecurity, RoleSME, RoleLegalCompliance, RoleHR, RoleProcurement},
+	PermTraining:    {RoleAdmin, RoleHR},
+	PermProcurement: {RoleProcurement},
+	PermRisk:        {RoleAdmin, RoleSecurity, RoleSME, RoleLegalCompliance, RoleHR, RoleProcurement},
+	PermThreatModel: {RoleAdmin, RoleMLEngineer, RoleSecurity},
+	PermIncident:    {RoleAdmin, RoleMLEngineer, RoleSecurity},
+	// Incidents: legal and compliance, subject-matter experts, HR and
+	// procurement record notifications, assessments, vendor contacts.
+	PermIncidentNote: {RoleAdmin, RoleMLEngineer, RoleSecurity, RoleSME, RoleLegalCompliance, RoleHR, RoleProcurement},
+	PermDrill:        {RoleAdmin, RoleSecurity},
 }
 
 // May reports whether role r holds permission p.

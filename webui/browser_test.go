@@ -83,7 +83,13 @@ func artifacts(t *testing.T) string {
 // screenshot saves a full-page screenshot as an action.
 func screenshot(t *testing.T, dir, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		png, err := chromedp.FullScreenshot(100)(ctx, tg) // quality 100: PNG
+		// quality 100: PNG. Right after a navigation Chromium may not
+		// have laid the page out yet ("0 width"): try again shortly.
+		png, err := chromedp.FullScreenshot(100)(ctx, tg)
+		for try := 0; err != nil && strings.Contains(err.Error(), "0 width") && try < 20; try++ {
+			time.Sleep(50 * time.Millisecond)
+			png, err = chromedp.FullScreenshot(100)(ctx, tg)
+		}
 		if err != nil {
 			return err
 		}
@@ -91,6 +97,19 @@ func screenshot(t *testing.T, dir, name string) chromedp.Action[chromedp.Void] {
 		t.Logf("screenshot %s", path)
 		return os.WriteFile(path, png, 0o644)
 	})
+}
+
+// signIn signs user in (password "password"+user) from the login page of
+// the UI at srvURL.
+func signIn(srvURL, user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(srvURL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("#username")),
+		chromedp.SendKeys(chromedp.ID("#username"), user),
+		chromedp.SendKeys(chromedp.ID("#password"), "password"+user),
+		chromedp.Click(chromedp.ID("#signin")),
+		chromedp.WaitVisible(chromedp.ID("#q")),
+	)
 }
 
 // into stores the value of an action in dst.

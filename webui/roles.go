@@ -11,14 +11,23 @@ const (
 	canView capability = 1 << iota
 	// canTriage: accept a risk, mark a false positive, reopen a finding.
 	canTriage
+	// canRequestRelease: request the release of a version.
+	canRequestRelease
+	// canTraining: add courses, record completions.
+	canTraining
+	// canProcurement: review third-party AI and decide.
+	canProcurement
 )
 
 // capabilityPermissions are the store permissions the UI's capabilities
 // stand for: the roles are judged by store.RolePermissions, as the API
 // judges them.
 var capabilityPermissions = map[capability]store.Permission{
-	canView:   store.PermRead,
-	canTriage: store.PermTriage,
+	canView:           store.PermRead,
+	canTriage:         store.PermTriage,
+	canRequestRelease: store.PermWrite,
+	canTraining:       store.PermTraining,
+	canProcurement:    store.PermProcurement,
 }
 
 // capabilitiesOf returns what role r may do in the web UI.

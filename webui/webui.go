@@ -155,12 +155,29 @@ func New(st *store.Store, opts Options) http.Handler {
 	m.HandleFunc("GET "+b+"/models/{model}", u.authed(u.model))
 	m.HandleFunc("GET "+b+"/models/{model}/findings/{finding}", u.authed(u.finding))
 	m.HandleFunc("POST "+b+"/models/{model}/findings/{finding}", u.authed(u.triage))
+	m.HandleFunc("GET "+b+"/risks", u.authed(u.risks))
+	m.HandleFunc("GET "+b+"/risks/new", u.authed(u.newRisk))
+	m.HandleFunc("POST "+b+"/risks", u.authed(u.createRisk))
+	m.HandleFunc("GET "+b+"/risks/{risk}", u.authed(u.risk))
+	m.HandleFunc("POST "+b+"/risks/{risk}", u.authed(u.updateRisk))
+	m.HandleFunc("GET "+b+"/models/{model}/threats", u.authed(u.threats))
+	m.HandleFunc("POST "+b+"/models/{model}/threats", u.authed(u.saveThreats))
+	m.HandleFunc("POST "+b+"/models/{model}/threats/prefill", u.authed(u.prefillThreats))
+	m.HandleFunc("GET "+b+"/training", u.authed(u.training))
+	m.HandleFunc("POST "+b+"/training", u.authed(u.trainingPost))
+	m.HandleFunc("GET "+b+"/procurement", u.authed(u.procurement))
+	m.HandleFunc("POST "+b+"/procurement", u.authed(u.procurementPost))
+	m.HandleFunc("GET "+b+"/releases", u.authed(u.releases))
+	m.HandleFunc("POST "+b+"/releases", u.authed(u.requestRelease))
+	m.HandleFunc("GET "+b+"/releases/{release}", u.authed(u.releasePage))
+	m.HandleFunc("POST "+b+"/releases/{release}", u.authed(u.decideRelease))
 	m.HandleFunc("GET "+b+"/login", u.loginForm)
 	m.HandleFunc("POST "+b+"/login", u.login)
 	m.HandleFunc("POST "+b+"/logout", u.authed(u.logout))
 	m.HandleFunc("GET "+b+"/oidc/login", u.oidcLogin)
 	m.HandleFunc("GET "+b+"/oidc/callback", u.oidcCallback)
 	m.HandleFunc("GET "+b+"/static/style.css", u.stylesheet)
+	u.incidentRoutes(m, b)
 	m.HandleFunc(b+"/", func(w http.ResponseWriter, r *http.Request) { u.notFound(w, r, nil) })
 	u.mux = m
 	return u
@@ -188,7 +205,8 @@ type page struct {
 }
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"login", "inventory", "model", "finding", "message"}
+var pageNames = []string{"login", "inventory", "model", "finding", "message", "releases", "release", "training", "procurement",
+	"risks", "risk", "threats", "incidents", "incident", "drill"}
 
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -204,7 +222,7 @@ func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).
-			ParseFS(assets, "templates/layout.html", "templates/"+name+".html"))
+			ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return out
 }

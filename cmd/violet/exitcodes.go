@@ -79,6 +79,19 @@ var exitMeanings = []exitMeaning{
 		report.ExitFindings:   "the backup's audit chain is broken (the first broken record is named): nothing was restored",
 		report.ExitIncomplete: "nothing was restored: bad usage, a data folder that is not empty, a file that is not a Violet SQLite database of a schema version this Violet knows, or PostgreSQL (use pg_restore)",
 	}},
+	{"release approve", map[int]string{
+		report.ExitPass:       "the approval was recorded (and signed, with `--key`)",
+		report.ExitIncomplete: "nothing was recorded: bad usage, a model that is not the release's version, a key that does not load, or a server that refuses (the role is not the token's or not required, the same person decided for another role)",
+	}},
+	{"release reject", map[int]string{
+		report.ExitPass:       "the rejection was recorded (and signed, with `--key`)",
+		report.ExitIncomplete: "nothing was recorded: bad usage, a model that is not the release's version, a key that does not load, or a server that refuses",
+	}},
+	{"release verify", map[int]string{
+		report.ExitPass:       "every required role approved this very version, each by another person, and no role rejects it",
+		report.ExitFindings:   "not approved: an approval is missing, for another version, unsigned with `--require-signed` or signed with no given key; or a role rejects it",
+		report.ExitIncomplete: "bad usage, an unreadable record or model, or a key that does not load",
+	}},
 	{"audit verify", map[int]string{
 		report.ExitPass:       "the audit log's hash chain is intact (its head is printed)",
 		report.ExitFindings:   "the chain is broken: the first broken record is named",

@@ -19,6 +19,7 @@ import (
 	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/scan"
+	"github.com/violet-mlsecops/violet/server"
 	"github.com/violet-mlsecops/violet/sign"
 	"github.com/violet-mlsecops/violet/store"
 )
@@ -35,6 +36,10 @@ type gateOptions struct {
 	attestationKey, attestationCA string
 	printInput                    bool
 	upload                        uploadOptions
+	// server is the Violet server that holds the release's sign-offs;
+	// signoffKeys verify the approvers' signatures.
+	server      string
+	signoffKeys []string
 }
 
 func newGateCommand(g *globalOptions) *cobra.Command {
@@ -59,7 +64,8 @@ The gate reads no .violet.yaml: its own scan uses the scanner's defaults. To
 carry a scan made with your configuration into the gate, attest it.`,
 		Example: `  violet gate ./my-model --key publisher.pub.pem --require-signature --osv-db PyPI-all.zip
   violet gate ./my-model --attestation scan.att.json --attestation-key ci.pub.pem --osv-db PyPI-all.zip
-  violet gate ./my-model --policy policies/ --data team.yaml --format sarif -o gate.sarif`,
+  violet gate ./my-model --policy policies/ --data team.yaml --format sarif -o gate.sarif
+  VIOLET_TOKEN=... violet gate ./my-model --server https://violet.example.com --signoff-key security-lead.pub.pem`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return interruptible(cmd.Context(), func(ctx context.Context) error {
@@ -91,7 +97,33 @@ carry a scan made with your configuration into the gate, attest it.`,
 	f.StringVar(&o.attestationKey, "attestation-key", "", "the public key that signed the attestations (`FILE`)")
 	f.StringVar(&o.attestationCA, "attestation-ca", "", "the root CA of the attestations' signing certificates (`FILE`)")
 	o.upload.addFlags(f)
+	f.StringVar(&o.server, "server", "", "add the sign-offs of this version's release on the Violet server at `URL` to the policy input (token from "+TokenEnv+"); the default policy denies a release without every required approval for this very version")
+	f.StringSliceVar(&o.signoffKeys, "signoff-key", nil, "verify the approvers' signatures of the sign-offs with this public key (`FILE`); repeatable")
 	return cmd
+}
+
+// releaseSource is the gate's source of sign-offs: the server of --server.
+func (o *gateOptions) releaseSource() (*gate.ReleaseSource, error) {
+	if o.server == "" {
+		if len(o.signoffKeys) > 0 {
+			return nil, errors.New("--signoff-key needs --server")
+		}
+		return nil, nil
+	}
+	u := uploadOptions{url: o.server}
+	if err := u.validate([]string{"."}); err != nil {
+		return nil, fmt.Errorf("--server: %w", err)
+	}
+	c := &server.Client{BaseURL: o.server, Token: os.Getenv(TokenEnv)}
+	src := &gate.ReleaseSource{Records: c.ReleaseRecords}
+	for _, k := range o.signoffKeys {
+		v, err := loadVerifier(&verifyOptions{key: k})
+		if err != nil {
+			return nil, fmt.Errorf("--signoff-key: %w", err)
+		}
+		src.Verifiers = append(src.Verifiers, v)
+	}
+	return src, nil
 }
 
 // verifierMethod names the kind of verifier the verify flags choose.
@@ -136,6 +168,9 @@ func runGate(ctx context.Context, cmd *cobra.Command, gl *globalOptions, o *gate
 		Evidence:         o.evidence,
 		Attestations:     o.attestations,
 		RequireSignature: o.requireSignature,
+	}
+	if g.Release, err = o.releaseSource(); err != nil {
+		return usageError(err)
 	}
 	if g.Method != "" {
 		if g.Verifier, err = loadVerifier(&o.verify); err != nil {

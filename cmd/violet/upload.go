@@ -57,30 +57,15 @@ func (u *uploadOptions) validate(targets []string) error {
 // version's digest and files as violet hash computes them. A failure is
 // an error naming the server's code.
 func (u *uploadOptions) upload(ctx context.Context, cmd *cobra.Command, g *globalOptions, target, kind string, rep []byte) error {
-	s := sign.DefaultSerialization()
-	s.IgnorePaths = append(s.IgnorePaths, absolute(sign.DefaultSignaturePath(target)))
-	m, err := sign.Hash(ctx, target, s, sign.HashOptions{})
+	digest, files, err := hashVersion(ctx, target)
 	if err != nil {
-		return fmt.Errorf("upload: hashing %s: %w", target, err)
-	}
-	var files []store.File
-	for _, r := range m.Resources {
-		p := target
-		if r.Name != "." {
-			p = filepath.Join(target, filepath.FromSlash(r.Name))
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("upload: %w", err)
-		}
-		files = append(files, store.File{Path: r.Name, SHA256: hex.EncodeToString(r.Digest), Size: fi.Size()})
+		return fmt.Errorf("upload: %w", err)
 	}
 	name := u.model
 	if name == "" {
 		name = filepath.Base(absolute(target))
 	}
 	c := &server.Client{BaseURL: u.url, Token: os.Getenv(TokenEnv)}
-	digest := "sha256:" + hex.EncodeToString(m.RootDigest())
 	res, err := c.Upload(ctx, server.Upload{Model: name, Source: store.Model{SourceKind: store.SourcePath, SourceRef: absolute(target)},
 		Digest: digest, Files: files, Kind: kind, Report: rep})
 	if err != nil {
@@ -118,4 +103,29 @@ func (u *uploadOptions) uploadJSON(ctx context.Context, cmd *cobra.Command, g *g
 		return exitError{code: code, msg: "upload failed: " + err.Error()}
 	}
 	return exitError{code: report.ExitIncomplete, msg: "upload failed: " + err.Error()}
+}
+
+// hashVersion returns the version of the model at target as the server
+// knows it: the manifest digest that violet hash prints (the signature
+// file left out) and the files with their sizes.
+func hashVersion(ctx context.Context, target string) (string, []store.File, error) {
+	s := sign.DefaultSerialization()
+	s.IgnorePaths = append(s.IgnorePaths, absolute(sign.DefaultSignaturePath(target)))
+	m, err := sign.Hash(ctx, target, s, sign.HashOptions{})
+	if err != nil {
+		return "", nil, fmt.Errorf("hashing %s: %w", target, err)
+	}
+	var files []store.File
+	for _, r := range m.Resources {
+		p := target
+		if r.Name != "." {
+			p = filepath.Join(target, filepath.FromSlash(r.Name))
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "", nil, err
+		}
+		files = append(files, store.File{Path: r.Name, SHA256: hex.EncodeToString(r.Digest), Size: fi.Size()})
+	}
+	return "sha256:" + hex.EncodeToString(m.RootDigest()), files, nil
 }

@@ -324,3 +324,75 @@ test_allow_no_evidence if {
 	ids(with_field(clean, "evidence", null)) == set()
 	ids(with_field(clean, "evidence", [])) == set()
 }
+
+# Release sign-off. digest_a is the version the gate sees.
+digest_a := "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+digest_b := "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+decision(role, by, verdict, digest) := {
+	"role": role, "decision": verdict, "reason": "reviewed", "digest": digest, "by": by,
+	"signed": false, "signature_verified": false,
+}
+
+# with_release(tier, third, ds) is clean with a release of digest_a whose
+# latest decisions are ds (one per role), as the gate makes it.
+with_release(tier, third, ds) := with_field(clean, "release", {
+	"digest": digest_a, "found": true, "id": 1, "tier": tier, "third_party": third,
+	"decisions": ds, "latest": {d.role: d | some d in ds},
+})
+
+medium_approved := [
+	decision("security", "sam", "approve", digest_a),
+	decision("ml-engineer", "mia", "approve", digest_a),
+]
+
+test_release_not_asked_is_not_judged if {
+	count(ids(clean)) == 0
+}
+
+test_release_approved_by_every_role if {
+	count(ids(with_release("medium", false, medium_approved))) == 0
+}
+
+test_release_lacks_a_role if {
+	ids(with_release("medium", false, [medium_approved[0]])) == {"RELEASE-SIGNOFF-MISSING"}
+}
+
+test_release_approval_for_another_digest_does_not_count if {
+	ds := [medium_approved[0], decision("ml-engineer", "mia", "approve", digest_b)]
+	ids(with_release("medium", false, ds)) == {"RELEASE-SIGNOFF-MISSING"}
+}
+
+test_release_third_party_needs_procurement if {
+	ids(with_release("medium", true, medium_approved)) == {"RELEASE-SIGNOFF-MISSING"}
+}
+
+test_release_rejected if {
+	ds := array.concat(medium_approved, [decision("legal-compliance", "lee", "reject", digest_a)])
+	ids(with_release("medium", false, ds)) == {"RELEASE-REJECTED"}
+}
+
+test_release_one_person_two_roles if {
+	ds := [decision("security", "sam", "approve", digest_a), decision("ml-engineer", "sam", "approve", digest_a)]
+	ids(with_release("medium", false, ds)) == {"RELEASE-SAME-APPROVER"}
+}
+
+test_release_not_requested if {
+	inp := with_field(clean, "release", {"digest": digest_a, "found": false, "third_party": false, "decisions": [], "latest": {}})
+	ids(inp) == {"RELEASE-NOT-REQUESTED"}
+}
+
+test_release_required_without_server if {
+	r := gate.deny with input as clean with data.violet.require_release as true
+	{x.id | some x in r} == {"RELEASE-REQUIRED"}
+}
+
+test_release_signed_signoffs_required if {
+	r := gate.deny with input as with_release("medium", false, medium_approved) with data.violet.require_signed_signoffs as true
+	{x.id | some x in r} == {"RELEASE-SIGNOFF-MISSING"}
+}
+
+test_release_unknown_tier if {
+	"POLICY-CONFIG" in ids(with_release("extreme", false, medium_approved))
+}
