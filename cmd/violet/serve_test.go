@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/sign"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -253,6 +254,21 @@ func TestServeEndToEnd(t *testing.T) {
 	api(t, "GET", url+"/api/v1/models/fraud-detector/versions", ci, nil, &versions, 200)
 	if len(versions.Items) != 2 {
 		t.Fatalf("versions after verify and gate: %+v", versions)
+	}
+	// The verify report names its signer: the blast radius of the key
+	// finds the version it signed.
+	pemPub, _ := os.ReadFile(pub)
+	key, err := sign.ParsePublicKey(pemPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint, _ := sign.KeyHint(key)
+	var signed struct {
+		Items []struct{ Model, Version, Why string }
+	}
+	api(t, "GET", url+"/api/v1/blast-radius?signer="+hint, ci, nil, &signed, 200)
+	if len(signed.Items) != 1 || signed.Items[0].Model != "fraud-detector" || signed.Items[0].Version != versions.Items[1].Digest {
+		t.Errorf("blast radius of the signing key %s: %+v", hint, signed)
 	}
 	vp2 := url + "/api/v1/models/fraud-detector/versions/" + versions.Items[1].Digest
 	var evidence2 struct {
