@@ -131,6 +131,12 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	riskPath := fmt.Sprintf("/api/v1/risks/%d", risk.ID)
+	hook, err := e.st.CreateWebhook(context.Background(), system, store.Webhook{TeamID: alpha.ID, URL: "https://hooks.example/m",
+		Format: "json", Events: store.WebhookEvents, Secret: "matrix shared secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := fmt.Sprintf("/api/v1/webhooks/%d", hook.ID)
 
 	const (
 		all    = "admin ml-engineer security sme legal-compliance hr procurement viewer"
@@ -164,6 +170,13 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 			return map[string]any{"login": "alpha-viewer", "team": "alpha", "role": "viewer", "name": unique("ci"), "expires_in_days": 30}
 		}},
 		{"GET", "/api/v1/audit", admin, scopeServer, 200, nil},
+		{"GET", "/api/v1/webhooks", admin, scopeOwn, 200, nil},
+		{"POST", "/api/v1/webhooks", admin, scopeOwn, 201, func() any {
+			return map[string]any{"url": "https://hooks.example/" + unique("hook"), "format": "slack",
+				"events": []string{"incident.opened"}, "secret": "a shared secret for the matrix"}
+		}},
+		{"DELETE", hp, admin, scopeModel, 200, nil},
+		{"GET", hp + "/deliveries", admin, scopeModel, 200, nil},
 		{"GET", "/api/v1/models", all, scopeOwn, 200, nil},
 		{"POST", "/api/v1/models", write, scopeOwn, 201, func() any {
 			return map[string]string{"name": unique("model"), "source_kind": "huggingface", "source_ref": "org/name"}
@@ -231,6 +244,11 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 			return map[string]any{"login": "alpha-viewer", "completed_at": time.Now().Add(-time.Hour)}
 		}},
 		{"GET", "/api/v1/training/status", all, scopeOwn, 200, nil},
+		{"GET", "/metrics", all, scopeOwn, 200, nil},
+		{"GET", "/api/v1/metrics", all, scopeOwn, 200, nil},
+		{"PUT", "/api/v1/metrics/targets", admin, scopeOwn, 200, func() any {
+			return map[string]any{"metric": "findings_open", "series": "severity=critical", "target": 0}
+		}},
 		{"GET", "/api/v1/procurement/reviews", all, scopeOwn, 200, nil},
 		{"POST", "/api/v1/procurement/reviews", "procurement", scopeOwn, 201, func() any {
 			return map[string]any{"vendor": unique("vendor"), "product": "p", "kind": "llm-api", "answers": map[string]string{"hosting_region": "eu"}}

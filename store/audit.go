@@ -94,6 +94,7 @@ type auditEntry struct {
 type auditQueue struct {
 	actor   Actor
 	entries []auditEntry
+	events  []outboxEvent // webhook events, for insertOutbox
 }
 
 // add queues a record; detail may be nil.

@@ -192,6 +192,8 @@ func (s *Store) ScheduleDrill(ctx context.Context, a Actor, d Drill) (Drill, err
 			}
 		}
 		log.add("drill.schedule", objectID("drill", d.ID), map[string]any{"team": d.TeamID, "scenario": d.Scenario})
+		log.event(EventDrillScheduled, d.TeamID, map[string]any{"drill": d.ID, "scenario": d.Scenario,
+			"scheduled_at": fmtTime(d.ScheduledAt)})
 		return nil
 	})
 	if err != nil {

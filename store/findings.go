@@ -123,6 +123,7 @@ func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID,
 		return nil, err
 	}
 	created, seen := 0, 0
+	var critical []map[string]any // new critical findings, for the webhook event
 	for i, f := range in {
 		err := tx.QueryRowContext(ctx, `INSERT INTO findings
 			(model_id, rule, file_sha256, location, severity, message, first_seen_at)
@@ -135,6 +136,9 @@ func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID,
 				modelID, f.Rule, f.FileSHA256, f.Location).Scan(&ids[i])
 		} else if err == nil {
 			created++
+			if f.Severity.String() == "critical" && len(critical) < maxEventFindings {
+				critical = append(critical, map[string]any{"finding": ids[i], "rule": f.Rule, "location": f.Location, "message": f.Message})
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -157,6 +161,13 @@ func recordFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, versionID,
 	if created > 0 || seen > 0 {
 		log.add("findings.record", objectID("version", versionID), map[string]any{
 			"evidence": evidenceID, "new_findings": created, "new_sightings": seen})
+	}
+	if len(critical) > 0 {
+		var team int64
+		if err := tx.QueryRowContext(ctx, `SELECT team_id FROM models WHERE id = $1`, modelID).Scan(&team); err != nil {
+			return nil, err
+		}
+		log.event(EventFindingCritical, team, map[string]any{"model": modelID, "version": versionID, "findings": critical})
 	}
 	return ids, nil
 }

@@ -289,6 +289,8 @@ func insertIncident(ctx context.Context, tx *sql.Tx, log *auditQueue, a Actor, w
 	}
 	log.add("incident.open", objectID("incident", id), map[string]any{"team": i.TeamID, "type": i.Type,
 		"severity": i.Severity, "drill": i.DrillID})
+	log.event(EventIncidentOpened, i.TeamID, map[string]any{"incident": id, "type": i.Type, "severity": i.Severity,
+		"title": i.Title, "drill": i.DrillID})
 	return id, nil
 }
 

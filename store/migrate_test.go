@@ -56,7 +56,7 @@ var tables = []string{"schema_migrations", "teams", "users", "memberships", "api
 	"scan_runs", "scan_run_findings", "version_lineage", "version_packages", "discoveries", "model_owners",
 	"releases", "release_decisions", "threat_models", "threat_techniques", "risks", "drills", "drill_participants",
 	"drill_follow_ups", "incidents", "incident_events", "incident_assets", "version_signers", "courses",
-	"training_completions", "procurement_reviews", "procurement_models"}
+	"training_completions", "procurement_reviews", "procurement_models", "metric_targets", "metric_snapshots"}
 
 func TestMigrateUpFromEmpty(t *testing.T) {
 	eachBackend(t, func(t *testing.T, target string) {
@@ -278,6 +278,41 @@ var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
 		q.add("course.create", "course/1", nil)
 		return s.appendAudit(ctx, tx, q)
 	},
+	// 0009_metrics
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO metric_targets (team_id, metric, labels, target, set_by, set_at)
+			 SELECT id, 'coverage_ratio', 'control=scanned', 0.75, 'seed', '2025-01-02T03:04:05.000000Z'
+			 FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO metric_snapshots (team_id, day, metric, labels, value)
+			 SELECT id, '2025-01-02', 'model_versions', '', 1 FROM teams WHERE name = 'seed team'`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		q := &auditQueue{actor: Actor{Name: "seed"}}
+		q.add("metric.target", "team/1", nil)
+		return s.appendAudit(ctx, tx, q)
+	},
+	// 0010_webhooks
+	func(ctx context.Context, s *Store, tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO webhooks (team_id, url, format, events, secret, created_by, created_at)
+			 SELECT id, 'https://hooks.example/seed', 'slack', 'incident.opened finding.critical', 'seed-secret-0123456789',
+			   'seed', '2025-01-02T03:04:05.000000Z' FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO webhook_outbox (event_id, team_id, event_type, payload, created_at)
+			 SELECT 'seed-event', id, 'incident.opened', '{}', '2025-01-02T03:04:05.000000Z' FROM teams WHERE name = 'seed team'`,
+			`INSERT INTO webhook_deliveries (outbox_id, webhook_id, attempts, next_attempt_at, last_error)
+			 SELECT o.id, w.id, 2, '2025-01-02T03:04:05.000000Z', 'HTTP 500' FROM webhook_outbox o, webhooks w
+			 WHERE o.event_id = 'seed-event'`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // checkSeeds checks, through the store's API, the rows that the seeds of
@@ -396,6 +431,8 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				checkRiskSeeds(t, s, k)
 				checkIncidentSeeds(t, s, k)
 				checkTrainingSeeds(t, s, k)
+				checkMetricsSeeds(t, s, k)
+				checkWebhookSeeds(t, s, k)
 				// The upgraded store works: a change appends to the chain.
 				newFixture(t, s, "after")
 				verifyOK(t, s)

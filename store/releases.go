@@ -105,7 +105,7 @@ func (s *Store) CreateRelease(ctx context.Context, a Actor, r Release) (Release,
 		}
 		log.add("release.create", objectID("release", r.ID), map[string]any{"version": r.VersionID, "digest": r.Digest,
 			"tier": r.Tier, "third_party": r.ThirdParty, "required": r.Required})
-		return nil
+		return releaseWaiting(ctx, tx, log, r)
 	})
 	if err != nil {
 		return Release{}, err
@@ -212,6 +212,9 @@ func (s *Store) DecideRelease(ctx context.Context, a Actor, userID int64, d Rele
 		}
 		log.add("release."+d.Decision, objectID("release", r.ID), map[string]any{"decision": d.ID, "role": d.Role,
 			"digest": d.Digest, "by": d.DecidedBy, "reason": d.Reason, "signed": len(d.Signature) > 0})
+		if d.Decision == DecisionApprove {
+			return releaseWaiting(ctx, tx, log, r)
+		}
 		return nil
 	})
 	if err != nil {

@@ -318,6 +318,9 @@ func (s *Store) writeTx(ctx context.Context, a Actor, fn func(tx *sql.Tx, log *a
 	if err := s.appendAudit(ctx, tx, q); err != nil {
 		return s.wrap(err)
 	}
+	if err := s.insertOutbox(ctx, tx, q); err != nil {
+		return s.wrap(err)
+	}
 	return s.wrap(tx.Commit())
 }
 

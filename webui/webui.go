@@ -163,6 +163,7 @@ func New(st *store.Store, opts Options) http.Handler {
 	m.HandleFunc("GET "+b+"/models/{model}/threats", u.authed(u.threats))
 	m.HandleFunc("POST "+b+"/models/{model}/threats", u.authed(u.saveThreats))
 	m.HandleFunc("POST "+b+"/models/{model}/threats/prefill", u.authed(u.prefillThreats))
+	m.HandleFunc("GET "+b+"/dashboard", u.authed(u.dashboard))
 	m.HandleFunc("GET "+b+"/training", u.authed(u.training))
 	m.HandleFunc("POST "+b+"/training", u.authed(u.trainingPost))
 	m.HandleFunc("GET "+b+"/procurement", u.authed(u.procurement))
@@ -206,7 +207,7 @@ type page struct {
 
 // pageNames are the templates, each rendered inside layout.html.
 var pageNames = []string{"login", "inventory", "model", "finding", "message", "releases", "release", "training", "procurement",
-	"risks", "risk", "threats", "incidents", "incident", "drill"}
+	"risks", "risk", "threats", "incidents", "incident", "drill", "dashboard"}
 
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{

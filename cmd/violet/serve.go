@@ -20,6 +20,7 @@ import (
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/server"
 	"github.com/violet-mlsecops/violet/store"
+	"github.com/violet-mlsecops/violet/webhook"
 )
 
 // AdminTokenFile is the file, in the data folder, where the first start
@@ -91,6 +92,10 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
 	o.addFlags(cmd, "keep the SQLite database and admin.token in `DIR` (created with mode 0700)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	sso.addFlags(cmd.Flags())
+	cmd.Flags().Bool("webhook-allow-private", false,
+		"let webhooks call loopback, private and link-local addresses (refused by default: docs/webhooks.md)")
+	cmd.Flags().Duration("webhook-backoff", 30*time.Second,
+		"wait this long after a webhook's first failed attempt, doubled after each (at most an hour)")
 	cmd.AddCommand(newServeBackupCommand(), newServeRestoreCommand())
 	return cmd
 }
@@ -132,6 +137,26 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 	fmt.Fprintf(cmd.ErrOrStderr(), "Listening on http://%s (%s)\n", ln.Addr(), st.Dialect())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	// The webhook dispatcher (docs/webhooks.md), stopped before the store.
+	allowPrivate, _ := cmd.Flags().GetBool("webhook-allow-private")
+	backoff, _ := cmd.Flags().GetDuration("webhook-backoff")
+	wctx, wstop := context.WithCancel(ctx)
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		(&webhook.Dispatcher{Outbox: st.Outbox(), Client: webhook.NewClient(allowPrivate), Backoff: backoff, Logf: func(f string, a ...any) {
+			fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...)
+		}}).Run(wctx)
+	}()
+	defer func() { wstop(); <-wdone }()
+	// The daily snapshot of the metrics (docs/metrics.md): checked every
+	// hour, taken once per UTC day.
+	sdone := make(chan struct{})
+	go func() {
+		defer close(sdone)
+		snapshotDaily(wctx, st, func(err error) { fmt.Fprintf(cmd.ErrOrStderr(), "metrics snapshot: %v\n", err) })
+	}()
+	defer func() { wstop(); <-sdone }()
 	select {
 	case err := <-done:
 		return usageError(err)
@@ -301,4 +326,21 @@ func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team,
 		}
 	}
 	return store.Team{}, fmt.Errorf("team admin: %w", store.ErrNotFound)
+}
+
+// snapshotDaily takes the day's metrics snapshot now and then every hour
+// (store.TakeSnapshot writes one per team and day), until ctx ends.
+func snapshotDaily(ctx context.Context, st *store.Store, report func(error)) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if _, err := st.TakeSnapshot(ctx, store.Actor{Name: "violet serve", Remote: "local"}, time.Now()); err != nil && ctx.Err() == nil {
+			report(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

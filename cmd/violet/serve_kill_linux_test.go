@@ -105,9 +105,10 @@ type serveChild struct {
 }
 
 // startServeChild starts violet serve on data (and database, when not "")
-// on a free port of 127.0.0.1 and waits until it listens. The child is
-// killed when the test ends, and when the test process dies.
-func startServeChild(t *testing.T, data, database string) *serveChild {
+// with the flags more, on a free port of 127.0.0.1, and waits until it
+// listens. The child is killed when the test ends, and when the test
+// process dies.
+func startServeChild(t *testing.T, data, database string, more ...string) *serveChild {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -117,6 +118,7 @@ func startServeChild(t *testing.T, data, database string) *serveChild {
 	if database != "" {
 		args = append(args, "--database", database)
 	}
+	args = append(args, more...)
 	c := &serveChild{cmd: exec.Command(self, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
 	c.cmd.Env = append(os.Environ(), asVioletEnv+"=1")
 	c.cmd.Stdout = io.Discard

@@ -464,3 +464,36 @@ func TestServeOIDC(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServeTakesDailySnapshot: violet serve takes the day's metrics
+// snapshot when it starts, without waiting for a scrape.
+func TestServeTakesDailySnapshot(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	_, _, stop := startServe(t, data)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := store.Open(t.Context(), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		teams, _ := st.Teams(t.Context())
+		var points []store.MetricPoint
+		if len(teams) > 0 {
+			points, err = st.MetricHistory(t.Context(), teams[0].ID, "model_versions", time.Now().AddDate(0, 0, -1))
+		}
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(points) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot after start: %+v", points)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

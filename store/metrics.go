@@ -1,0 +1,405 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// MetricDef defines one security metric: what is counted and from which
+// records (Help), its unit, its label (when it has one series per label
+// value) and which way is better, which says how a gap to a target is
+// measured. MetricDefs is the table of them all; docs/metrics.md is
+// generated from it.
+type MetricDef struct {
+	Name string
+	Help string
+	Unit string // "count", "ratio" or "seconds"
+	// Label names the label of a metric with several series and Values
+	// its values, in order; both empty for a single series.
+	Label  string
+	Values []string
+	// Better is "higher" (a value under the target is a gap: coverage),
+	// "lower" (a value over it is: open findings), or "" for a count
+	// that is neither good nor bad, which takes no target.
+	Better string
+	figure func(d *metricData, value string) float64
+}
+
+// MetricValue is one series of a metric for a team, with the team's
+// target and the gap to it (how far the value falls short of the target
+// in the bad direction; 0 when met or when there is no target).
+type MetricValue struct {
+	Name       string
+	Label      string
+	LabelValue string
+	Value      float64
+	HasTarget  bool
+	Target     float64
+	Gap        float64
+}
+
+// Series is the series' key within its metric: "label=value", or "" for
+// a metric with one series.
+func (v MetricValue) Series() string { return seriesKey(v.Label, v.LabelValue) }
+
+// MetricPoint is one day's value of a series in a team's history.
+type MetricPoint struct {
+	Day    string // YYYY-MM-DD, UTC
+	Series string
+	Value  float64
+}
+
+// metricData is what the figures are computed from, loaded once per team.
+type metricData struct {
+	versions    int
+	covered     map[string]int       // control -> versions that have it
+	open        map[string]int       // severity -> findings open now
+	expired     int                  // accepted risks past their expiry
+	remediation []float64            // seconds from first seen to fixed or false-positive
+	response    map[string][]float64 // phase -> incidents' seconds to detect, to contain
+	overdue     int                  // training due and not done or expired
+	pending     int                  // procurement reviews not decided
+}
+
+// Coverage controls, severities and remediation statistics: the label
+// values of the labelled metrics.
+var (
+	coverageControls = []string{"scanned", "verified", "ml-bom", "threat-model"}
+	metricSeverities = []string{"info", "low", "medium", "high", "critical"}
+	remediationStats = []string{"mean", "p90"}
+	responsePhases   = []string{"detect", "contain"}
+)
+
+// MetricDefs is the table of metric definitions, in display order.
+var MetricDefs = []MetricDef{
+	{Name: "model_versions", Unit: "count",
+		Help:   "Model versions (manifest digests) of the team's models: every row of model_versions. The models are not deleted; a model without versions adds none.",
+		figure: func(d *metricData, _ string) float64 { return float64(d.versions) }},
+	{Name: "coverage_ratio", Unit: "ratio", Label: "control", Values: coverageControls, Better: "higher",
+		Help: "Share of the team's model versions with a control: scanned (a scan evidence), verified (a verify " +
+			"evidence), ml-bom (a bom evidence), threat-model (its model has a threat model). 0 when the team has no versions.",
+		figure: func(d *metricData, control string) float64 { return ratio(d.covered[control], d.versions) }},
+	{Name: "findings_open", Unit: "count", Label: "severity", Values: metricSeverities, Better: "lower",
+		Help: "Findings of the team's models whose effective state is open: never triaged, set back to open, or an " +
+			"accepted risk past its expiry.",
+		figure: func(d *metricData, sev string) float64 { return float64(d.open[sev]) }},
+	{Name: "accepted_risks_expired", Unit: "count", Better: "lower",
+		Help:   "Findings whose last state is accepted-risk with an expiry at or before now (they count as open too).",
+		figure: func(d *metricData, _ string) float64 { return float64(d.expired) }},
+	{Name: "remediation_seconds", Unit: "seconds", Label: "stat", Values: remediationStats, Better: "lower",
+		Help: "Time to remediate: for each finding whose last state is fixed or false-positive, the time from its " +
+			"first sighting to that state change; mean and 90th percentile (nearest rank). 0 when none is remediated.",
+		figure: func(d *metricData, stat string) float64 { return remediationStat(d.remediation, stat) }},
+	{Name: "incident_response_seconds", Unit: "seconds", Label: "phase", Values: responsePhases, Better: "lower",
+		Help: "Mean time of the team's incidents, drills' included: detect (from when the compromise began to its " +
+			"detection, for incidents whose start is known) and contain (from detection to containment, for contained " +
+			"ones). 0 when there is none.",
+		figure: func(d *metricData, phase string) float64 { return remediationStat(d.response[phase], "mean") }},
+	{Name: "training_overdue", Unit: "count", Better: "lower",
+		Help: "Pairs of a team member and a course their role must take that they never completed or whose last " +
+			"completion expired (the training status's overdue rows).",
+		figure: func(d *metricData, _ string) float64 { return float64(d.overdue) }},
+	{Name: "procurement_reviews_pending", Unit: "count", Better: "lower",
+		Help:   "Procurement reviews of third-party AI of the team still pending a decision.",
+		figure: func(d *metricData, _ string) float64 { return float64(d.pending) }},
+}
+
+// metricDef returns the definition of a metric by name.
+func metricDef(name string) (MetricDef, bool) {
+	i := slices.IndexFunc(MetricDefs, func(d MetricDef) bool { return d.Name == name })
+	if i < 0 {
+		return MetricDef{}, false
+	}
+	return MetricDefs[i], true
+}
+
+func seriesKey(label, value string) string {
+	if label == "" {
+		return ""
+	}
+	return label + "=" + value
+}
+
+func ratio(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+// remediationStat is the mean or the nearest-rank 90th percentile of
+// sorted seconds; 0 for none.
+func remediationStat(sorted []float64, stat string) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	if stat == "p90" {
+		return sorted[int(math.Ceil(0.9*float64(len(sorted))))-1]
+	}
+	var sum float64
+	for _, x := range sorted {
+		sum += x
+	}
+	return sum / float64(len(sorted))
+}
+
+// loadMetricData reads, in one consistent snapshot, what a team's figures
+// are computed from.
+func (s *Store) loadMetricData(ctx context.Context, teamID int64) (*metricData, error) {
+	d := &metricData{covered: map[string]int{}, open: map[string]int{}}
+	now := s.stamp()
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		const versions = `FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.team_id = $1`
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) `+versions, teamID).Scan(&d.versions); err != nil {
+			return err
+		}
+		for control, cond := range map[string]string{
+			"scanned":      `EXISTS (SELECT 1 FROM evidence e WHERE e.version_id = v.id AND e.kind = 'scan')`,
+			"verified":     `EXISTS (SELECT 1 FROM evidence e WHERE e.version_id = v.id AND e.kind = 'verify')`,
+			"ml-bom":       `EXISTS (SELECT 1 FROM evidence e WHERE e.version_id = v.id AND e.kind = 'bom')`,
+			"threat-model": `EXISTS (SELECT 1 FROM threat_models t WHERE t.model_id = m.id)`,
+		} {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) `+versions+` AND `+cond, teamID).Scan(&n); err != nil {
+				return err
+			}
+			d.covered[control] = n
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT f.severity, fs.state,
+				CASE WHEN fs.state IN ('fixed', 'false-positive') THEN f.first_seen_at END, fs.expires_at,
+				CASE WHEN fs.state IN ('fixed', 'false-positive') THEN fs.set_at END
+			FROM findings f JOIN models m ON m.id = f.model_id
+			LEFT JOIN finding_states fs ON fs.id = (SELECT max(id) FROM finding_states WHERE finding_id = f.id)
+			WHERE m.team_id = $1`, teamID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sev string
+			var state sql.NullString
+			var first, exp, at dbTime
+			if err := rows.Scan(&sev, &state, &first, &exp, &at); err != nil {
+				return err
+			}
+			switch state.String {
+			case "", StateOpen:
+				d.open[sev]++
+			case StateAcceptedRisk:
+				if !now.Before(exp.T) {
+					d.expired++
+					d.open[sev]++
+				}
+			case StateFixed, StateFalsePositive:
+				d.remediation = append(d.remediation, max(0, at.T.Sub(first.T).Seconds()))
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(d.remediation)
+	return d, s.loadPeopleData(ctx, teamID, d)
+}
+
+// loadPeopleData adds the figures of incidents, training and procurement,
+// through the same store methods as their own pages.
+func (s *Store) loadPeopleData(ctx context.Context, teamID int64, d *metricData) error {
+	incidents, err := s.Incidents(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	d.response = map[string][]float64{}
+	for _, i := range incidents {
+		if t, ok := i.TimeToDetect(); ok {
+			d.response["detect"] = append(d.response["detect"], t.Seconds())
+		}
+		if t, ok := i.TimeToContain(); ok {
+			d.response["contain"] = append(d.response["contain"], t.Seconds())
+		}
+	}
+	due, err := s.TrainingStatus(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	for _, t := range due {
+		if t.Overdue {
+			d.overdue++
+		}
+	}
+	reviews, err := s.ProcurementReviews(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	for _, r := range reviews {
+		if r.Decision == "pending" {
+			d.pending++
+		}
+	}
+	return nil
+}
+
+// Metrics returns the figures of a team, every series of every metric of
+// MetricDefs in order, with the team's targets and the gaps to them.
+func (s *Store) Metrics(ctx context.Context, teamID int64) ([]MetricValue, error) {
+	d, err := s.loadMetricData(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	targets := map[[2]string]float64{}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT metric, labels, target FROM metric_targets WHERE team_id = $1`, teamID)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var metric, labels string
+		var target float64
+		if err := rows.Scan(&metric, &labels, &target); err != nil {
+			return nil, s.wrap(err)
+		}
+		targets[[2]string{metric, labels}] = target
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err)
+	}
+	var out []MetricValue
+	for _, def := range MetricDefs {
+		values := def.Values
+		if def.Label == "" {
+			values = []string{""}
+		}
+		for _, lv := range values {
+			v := MetricValue{Name: def.Name, Label: def.Label, LabelValue: lv, Value: def.figure(d, lv)}
+			v.Target, v.HasTarget = targets[[2]string{def.Name, v.Series()}]
+			if v.HasTarget {
+				if def.Better == "higher" {
+					v.Gap = max(0, v.Target-v.Value)
+				} else {
+					v.Gap = max(0, v.Value-v.Target)
+				}
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// SetMetricTarget sets (or replaces) a team's target for one series of a
+// metric: series is "label=value" for a labelled metric, "" otherwise.
+// An unknown metric or series, or a target that is not a finite number
+// (or is negative, or over 1 for a ratio), is ErrInvalid.
+func (s *Store) SetMetricTarget(ctx context.Context, a Actor, teamID int64, metric, series string, target float64) error {
+	def, ok := metricDef(metric)
+	if !ok {
+		return fmt.Errorf("unknown metric %q: %w", metric, ErrInvalid)
+	}
+	valid := []string{""}
+	if def.Label != "" {
+		valid = nil
+		for _, v := range def.Values {
+			valid = append(valid, seriesKey(def.Label, v))
+		}
+	}
+	if def.Better == "" {
+		return fmt.Errorf("metric %s is neither good nor bad and takes no target: %w", metric, ErrInvalid)
+	}
+	if !slices.Contains(valid, series) {
+		return fmt.Errorf("metric %s has no series %q (it has %q): %w", metric, series, valid, ErrInvalid)
+	}
+	if math.IsNaN(target) || math.IsInf(target, 0) || target < 0 || (def.Unit == "ratio" && target > 1) {
+		return fmt.Errorf("target %v of %s: must be a finite number, not negative (at most 1 for a ratio): %w",
+			target, metric, ErrInvalid)
+	}
+	return s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO metric_targets (team_id, metric, labels, target, set_by, set_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (team_id, metric, labels) DO UPDATE SET target = excluded.target,
+				set_by = excluded.set_by, set_at = excluded.set_at`,
+			teamID, metric, series, target, a.Name, fmtTime(s.stamp())); err != nil {
+			return err
+		}
+		log.add("metric.target", objectID("team", teamID), map[string]any{"metric": metric, "series": series, "target": target})
+		return nil
+	})
+}
+
+// TakeSnapshot records every team's current figures as the snapshot of
+// day (its UTC date). It is idempotent per day: a team that already has
+// that day's snapshot keeps it. It returns the number of rows written;
+// one audit record ("metrics.snapshot") covers a call that wrote any.
+func (s *Store) TakeSnapshot(ctx context.Context, a Actor, day time.Time) (int, error) {
+	date := day.UTC().Format(time.DateOnly)
+	teams, err := s.Teams(ctx)
+	if err != nil {
+		return 0, err
+	}
+	figures := map[int64][]MetricValue{}
+	for _, t := range teams {
+		var done bool
+		if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM metric_snapshots WHERE team_id = $1 AND day = $2)`,
+			t.ID, date).Scan(&done); err != nil {
+			return 0, s.wrap(err)
+		}
+		if done {
+			continue
+		}
+		if figures[t.ID], err = s.Metrics(ctx, t.ID); err != nil {
+			return 0, err
+		}
+	}
+	if len(figures) == 0 {
+		return 0, nil
+	}
+	var n int
+	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
+		for _, t := range teams {
+			for _, v := range figures[t.ID] {
+				res, err := tx.ExecContext(ctx, `INSERT INTO metric_snapshots (team_id, day, metric, labels, value)
+					VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, t.ID, date, v.Name, v.Series(), v.Value)
+				if err != nil {
+					return err
+				}
+				k, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				n += int(k)
+			}
+		}
+		if n > 0 {
+			log.add("metrics.snapshot", "metrics/"+date, map[string]any{"rows": n})
+		}
+		return nil
+	})
+	return n, err
+}
+
+// MetricHistory returns a team's daily snapshots of a metric from the
+// day since on (inclusive), by day and series.
+func (s *Store) MetricHistory(ctx context.Context, teamID int64, metric string, since time.Time) ([]MetricPoint, error) {
+	if _, ok := metricDef(metric); !ok {
+		return nil, fmt.Errorf("unknown metric %q: %w", metric, ErrInvalid)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT day, labels, value FROM metric_snapshots
+		WHERE team_id = $1 AND metric = $2 AND day >= $3 ORDER BY day, labels`,
+		teamID, metric, since.UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	var out []MetricPoint
+	for rows.Next() {
+		var p MetricPoint
+		if err := rows.Scan(&p.Day, &p.Series, &p.Value); err != nil {
+			return nil, s.wrap(err)
+		}
+		out = append(out, p)
+	}
+	return out, s.wrap(rows.Err())
+}
