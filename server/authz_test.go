@@ -256,6 +256,7 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		{"PUT", fmt.Sprintf("/api/v1/procurement/reviews/%d/decision", review.ID), "procurement", scopeModel, 200, func() any {
 			return map[string]any{"decision": "approved-with-conditions", "conditions": "EU only"}
 		}},
+		{"GET", "/api/v1/reports/weekly?format=html", all, scopeOwn, 200, nil},
 		{"GET", "/api/v1/releases", all, scopeOwn, 200, nil},
 		{"POST", "/api/v1/releases", write, scopeModel, 201, func() any {
 			return map[string]any{"model": "m", "digest": rel.Digest, "title": unique("release"), "tier": "low"}

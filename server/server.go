@@ -240,6 +240,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/drills/{drill}", PermRead, false, s.getDrill},
 		{"POST", "/api/v1/drills/{drill}/start", PermDrill, false, s.startDrill},
 		{"POST", "/api/v1/drills/{drill}/close", PermDrill, false, s.closeDrill},
+		{"GET", "/api/v1/reports/weekly", PermRead, false, s.weeklyReport},
 		{"GET", "/api/v1/releases", PermRead, false, s.listReleases},
 		{"POST", "/api/v1/releases", PermWrite, false, s.createRelease},
 		{"GET", "/api/v1/releases/{release}", PermRead, false, s.getRelease},
