@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/violet-mlsecops/violet/release"
 )
 
 // MetricDef defines one security metric: what is counted and from which
@@ -63,12 +65,15 @@ type metricData struct {
 	response    map[string][]float64 // phase -> incidents' seconds to detect, to contain
 	overdue     int                  // training due and not done or expired
 	pending     int                  // procurement reviews not decided
+	exposed     int                  // versions whose newest deps report has a high or critical package
+	signoff     map[string][]float64 // role -> seconds from release request to its counted approval
 }
 
 // Coverage controls, severities and remediation statistics: the label
 // values of the labelled metrics.
 var (
-	coverageControls = []string{"scanned", "verified", "ml-bom", "threat-model"}
+	coverageControls = []string{"scanned", "verified", "ml-bom", "threat-model", "released"}
+	signoffRoles     = []string{"security", "ml-engineer", "legal-compliance", "sme", "procurement", "hr"}
 	metricSeverities = []string{"info", "low", "medium", "high", "critical"}
 	remediationStats = []string{"mean", "p90"}
 	responsePhases   = []string{"detect", "contain"}
@@ -81,7 +86,9 @@ var MetricDefs = []MetricDef{
 		figure: func(d *metricData, _ string) float64 { return float64(d.versions) }},
 	{Name: "coverage_ratio", Unit: "ratio", Label: "control", Values: coverageControls, Better: "higher",
 		Help: "Share of the team's model versions with a control: scanned (a scan evidence), verified (a verify " +
-			"evidence), ml-bom (a bom evidence), threat-model (its model has a threat model). 0 when the team has no versions.",
+			"evidence), ml-bom (a bom evidence), threat-model (its model has a threat model), released (a release request " +
+			"of the version that every required role approved, each by another person, none rejecting: package release's " +
+			"judgement). 0 when the team has no versions.",
 		figure: func(d *metricData, control string) float64 { return ratio(d.covered[control], d.versions) }},
 	{Name: "findings_open", Unit: "count", Label: "severity", Values: metricSeverities, Better: "lower",
 		Help: "Findings of the team's models whose effective state is open: never triaged, set back to open, or an " +
@@ -99,6 +106,15 @@ var MetricDefs = []MetricDef{
 			"detection, for incidents whose start is known) and contain (from detection to containment, for contained " +
 			"ones). 0 when there is none.",
 		figure: func(d *metricData, phase string) float64 { return remediationStat(d.response[phase], "mean") }},
+	{Name: "versions_with_vulnerable_packages", Unit: "count", Better: "lower",
+		Help: "Model versions of the team whose newest violet deps report names a package with a high or critical " +
+			"finding (a known vulnerability, a malicious or typosquatted package).",
+		figure: func(d *metricData, _ string) float64 { return float64(d.exposed) }},
+	{Name: "signoff_wait_seconds", Unit: "seconds", Label: "role", Values: signoffRoles, Better: "lower",
+		Help: "Where release decisions wait: for each role, the mean time from a release request to that role's " +
+			"approval, over the team's releases whose latest decision of the role approves the release's version. " +
+			"0 when the role has approved none.",
+		figure: func(d *metricData, role string) float64 { return remediationStat(d.signoff[role], "mean") }},
 	{Name: "training_overdue", Unit: "count", Better: "lower",
 		Help: "Pairs of a team member and a course their role must take that they never completed or whose last " +
 			"completion expired (the training status's overdue rows).",
@@ -232,6 +248,9 @@ func (s *Store) loadPeopleData(ctx context.Context, teamID int64, d *metricData)
 			d.overdue++
 		}
 	}
+	if err := s.loadReleaseData(ctx, teamID, d); err != nil {
+		return err
+	}
 	reviews, err := s.ProcurementReviews(ctx, teamID)
 	if err != nil {
 		return err
@@ -242,6 +261,45 @@ func (s *Store) loadPeopleData(ctx context.Context, teamID int64, d *metricData)
 		}
 	}
 	return nil
+}
+
+// loadReleaseData adds the figures of releases and dependencies: the
+// versions released with every sign-off (judged by package release, as
+// the server and the gate judge them), the wait for each role's approval,
+// and the versions exposed by their packages.
+func (s *Store) loadReleaseData(ctx context.Context, teamID int64, d *metricData) error {
+	releases, err := s.Releases(ctx, teamID, "")
+	if err != nil {
+		return err
+	}
+	d.signoff = map[string][]float64{}
+	released := map[int64]bool{}
+	for _, r := range releases {
+		ds, err := s.ReleaseDecisions(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		decisions := make([]release.Decision, len(ds))
+		for i, x := range ds {
+			decisions[i] = release.Decision{Role: x.Role, Decision: x.Decision, Digest: x.Digest, By: x.DecidedBy}
+		}
+		if release.Judge(r.Required, r.Digest, decisions).Approved {
+			released[r.VersionID] = true
+		}
+		latest := map[string]ReleaseDecision{}
+		for _, x := range ds {
+			latest[x.Role] = x
+		}
+		for _, role := range r.Required {
+			if x, ok := latest[role]; ok && x.Decision == DecisionApprove && x.Digest == r.Digest {
+				d.signoff[role] = append(d.signoff[role], max(0, x.DecidedAt.Sub(r.RequestedAt).Seconds()))
+			}
+		}
+	}
+	d.covered["released"] = len(released)
+	return s.rdb.QueryRowContext(ctx, `SELECT count(DISTINCT p.version_id) FROM version_packages p
+		JOIN model_versions v ON v.id = p.version_id JOIN models m ON m.id = v.model_id
+		WHERE m.team_id = $1 AND p.severity IN ('high', 'critical') AND `+newestOf("p", EvidenceDeps), teamID).Scan(&d.exposed)
 }
 
 // Metrics returns the figures of a team, every series of every metric of

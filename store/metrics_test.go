@@ -371,3 +371,49 @@ func TestGrafanaDashboard(t *testing.T) {
 		t.Errorf("the dashboard queries %d metrics, fewer than the %d defined", used, len(MetricDefs))
 	}
 }
+
+// TestReleaseAndExposureMetrics: the released coverage counts versions
+// whose release every required role approved; the sign-off wait is per
+// role, from the request to the approval that counts; exposure counts the
+// versions whose newest deps report has a high or critical package.
+func TestReleaseAndExposureMetrics(t *testing.T) {
+	eachBackend(t, func(t *testing.T, target string) {
+		s := openT(t, target)
+		ctx := context.Background()
+		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		setClock(s, t0)
+		f := newFixture(t, s, "a")
+		sec := must[User](t)(s.CreateUser(ctx, tester, "sec", "", ""))
+		if err := s.AddMember(ctx, tester, Membership{TeamID: f.team.ID, UserID: sec.ID, Role: RoleSecurity}); err != nil {
+			t.Fatal(err)
+		}
+		v2, _, err := s.PutVersion(ctx, tester, f.model.ID, "sha256:"+sha("v2"), "v2", []File{{Path: "m.bin", SHA256: sha("w2"), Size: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r1 := must[Release](t)(s.CreateRelease(ctx, tester, Release{VersionID: f.version.ID, Title: "v1", Tier: "medium",
+			Required: []string{"ml-engineer", "security"}}))
+		r2 := must[Release](t)(s.CreateRelease(ctx, tester, Release{VersionID: v2.ID, Title: "v2", Tier: "low", Required: []string{"security"}}))
+		decide := func(r Release, user int64, role, decision string, after time.Duration) {
+			setClock(s, t0.Add(after))
+			must[ReleaseDecision](t)(s.DecideRelease(ctx, tester, user, ReleaseDecision{ReleaseID: r.ID, Role: role, Decision: decision,
+				Reason: "r", Digest: r.Digest}))
+		}
+		decide(r1, sec.ID, "security", DecisionApprove, time.Hour)         // waits 1 h
+		decide(r1, f.user.ID, "ml-engineer", DecisionApprove, 3*time.Hour) // waits 3 h: v1 released
+		decide(r2, sec.ID, "security", DecisionReject, 5*time.Hour)        // v2 not released, no wait counted
+		if _, _, err := s.AddDepsEvidence(ctx, tester, v2.ID, []byte(`{"d":1}`), []Package{
+			{Ecosystem: "PyPI", Name: "torch", Version: "2.5.0", Manifest: "requirements.txt", Line: 1, Severity: "critical"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.AddDepsEvidence(ctx, tester, f.version.ID, []byte(`{"d":2}`), []Package{
+			{Ecosystem: "PyPI", Name: "numpy", Version: "2.0.0", Manifest: "requirements.txt", Line: 1, Severity: "low"}}); err != nil {
+			t.Fatal(err)
+		}
+		wantFigures(t, must[[]MetricValue](t)(s.Metrics(ctx, f.team.ID)), map[string]float64{
+			"model_versions": 2, "coverage_ratio{control=scanned}": 0.5, "coverage_ratio{control=released}": 0.5,
+			"signoff_wait_seconds{role=security}": 3600, "signoff_wait_seconds{role=ml-engineer}": 3 * 3600,
+			"versions_with_vulnerable_packages": 1,
+		})
+	})
+}
