@@ -326,6 +326,10 @@ func looksLikePath(s string) bool {
 	return strings.ContainsAny(s, `/\`) || strings.HasPrefix(s, ".")
 }
 
+// distVersion matches the version of a distribution's file name: the
+// characters of a PEP 440 version (a file "x-1,2.tgz" has none).
+var distVersion = regexp.MustCompile(`^[A-Za-z0-9_.+!]+$`)
+
 // specifierClause matches one clause of a version specifier.
 var specifierClause = regexp.MustCompile(`^(~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9_.*+!-]+$|^===\s*[^\s,;]+$`)
 
@@ -493,7 +497,7 @@ func distFileName(u string) (name, version string) {
 	lower := strings.ToLower(base)
 	if strings.HasSuffix(lower, ".whl") {
 		parts := strings.Split(base[:len(base)-4], "-")
-		if len(parts) < 5 || !validPackageName.MatchString(parts[0]) {
+		if len(parts) < 5 || !validPackageName.MatchString(parts[0]) || !distVersion.MatchString(parts[1]) {
 			return "", ""
 		}
 		return parts[0], parts[1]
@@ -507,7 +511,7 @@ func distFileName(u string) (name, version string) {
 		if i <= 0 || i == len(stem)-1 || stem[i+1] < '0' || stem[i+1] > '9' {
 			return "", ""
 		}
-		if !validPackageName.MatchString(stem[:i]) {
+		if !validPackageName.MatchString(stem[:i]) || !distVersion.MatchString(stem[i+1:]) {
 			return "", ""
 		}
 		return stem[:i], stem[i+1:]
