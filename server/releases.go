@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/violet-mlsecops/violet/release"
@@ -86,15 +85,6 @@ func (s *Server) teamName(c *call, id int64) (string, error) {
 	return "", errors.New("server: team not found")
 }
 
-// releaseID is the request's {release}.
-func releaseID(c *call) (int64, error) {
-	id, err := strconv.ParseInt(c.r.PathValue("release"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fail(http.StatusNotFound, "not_found", "release %q: not found", clipText(c.r.PathValue("release")))
-	}
-	return id, nil
-}
-
 // listReleases lists the team's release requests, newest first, each
 // with where it stands; ?digest= keeps those of one version.
 func (s *Server) listReleases(c *call) error {
@@ -159,7 +149,7 @@ func (s *Server) createRelease(c *call) error {
 }
 
 func (s *Server) getRelease(c *call) error {
-	id, err := releaseID(c)
+	id, err := pathID(c, "release")
 	if err != nil {
 		return err
 	}
@@ -174,7 +164,7 @@ func (s *Server) getRelease(c *call) error {
 // releaseRecordExport serves the record that `violet release verify`
 // checks offline.
 func (s *Server) releaseRecordExport(c *call) error {
-	id, err := releaseID(c)
+	id, err := pathID(c, "release")
 	if err != nil {
 		return err
 	}
@@ -192,7 +182,7 @@ func (s *Server) releaseRecordExport(c *call) error {
 // signature must sign exactly this decision (release.CheckSigned); its
 // key is checked by whoever verifies the record.
 func (s *Server) decideRelease(c *call) error {
-	id, err := releaseID(c)
+	id, err := pathID(c, "release")
 	if err != nil {
 		return err
 	}
