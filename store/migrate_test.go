@@ -313,6 +313,12 @@ var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
 		}
 		return nil
 	},
+	// 0011_metrics_aggregates
+	func(ctx context.Context, s *Store, tx *sql.Tx) error { return nil },
+	// 0012_jobs
+	func(ctx context.Context, s *Store, tx *sql.Tx) error { return nil },
+	// 0013_scan_cache
+	func(ctx context.Context, s *Store, tx *sql.Tx) error { return nil },
 }
 
 // checkSeeds checks, through the store's API, the rows that the seeds of
@@ -433,6 +439,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				checkTrainingSeeds(t, s, k)
 				checkMetricsSeeds(t, s, k)
 				checkWebhookSeeds(t, s, k)
+				checkJobSeeds(t, s, k)
 				// The upgraded store works: a change appends to the chain.
 				newFixture(t, s, "after")
 				verifyOK(t, s)
