@@ -2,166 +2,32 @@ package source
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"github.com/violet-mlsecops/violet/source/sourcetest"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// hfServer serves the Hugging Face API layout for one repository at one
-// commit: /api/models/{repo}/revision/{rev}, /api/models/{repo}/tree/{sha}
-// and /{repo}/resolve/{sha}/{path}, with Range requests.
-type hfServer struct {
-	*httptest.Server
-	repo   string
-	commit string
-	files  map[string][]byte
-	// lfs marks the files the API gives a SHA-256 for.
-	lfs map[string]bool
-	// lie replaces the stated SHA-256 of a file.
-	lie map[string]string
-	// noBlobs answers model info without sizes (a mirror ignoring
-	// blobs=true): the client must read the tree.
-	noBlobs bool
-	// cutOnce cuts the body of this file halfway, once.
-	cutOnce string
-	// failInfo makes the first n model info requests answer 503.
-	failInfo int
-
-	mu       sync.Mutex
-	cut      bool
-	ranges   []string
-	auth     []string
-	requests []string
-}
-
-func newHFServer(t *testing.T, repo string, files map[string][]byte) *hfServer {
-	s := &hfServer{repo: repo, commit: strings.Repeat("ab", 20), files: files, lfs: map[string]bool{}, lie: map[string]string{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
-func (s *hfServer) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests = append(s.requests, r.URL.Path)
-	s.auth = append(s.auth, r.Header.Get("Authorization"))
-	s.mu.Unlock()
-	p := r.URL.EscapedPath()
-	switch {
-	case strings.HasPrefix(p, "/api/models/"+s.repo+"/revision/"):
-		s.mu.Lock()
-		fail := s.failInfo > 0
-		s.failInfo--
-		s.mu.Unlock()
-		if fail {
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
-		}
-		rev := strings.TrimPrefix(p, "/api/models/"+s.repo+"/revision/")
-		if rev != "main" && rev != s.commit {
-			http.NotFound(w, r)
-			return
-		}
-		var siblings []map[string]any
-		for name, b := range s.files {
-			sib := map[string]any{"rfilename": name}
-			if !s.noBlobs && r.URL.Query().Get("blobs") == "true" {
-				sib["size"] = len(b)
-				if s.lfs[name] {
-					sib["lfs"] = map[string]any{"sha256": s.stated(name), "size": len(b), "pointerSize": 130}
-				}
-			}
-			siblings = append(siblings, sib)
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": s.repo, "sha": s.commit, "siblings": siblings})
-	case p == "/api/models/"+s.repo+"/tree/"+s.commit:
-		var tree []map[string]any
-		for name, b := range s.files {
-			e := map[string]any{"type": "file", "path": name, "size": len(b), "oid": "0000"}
-			if s.lfs[name] {
-				e["lfs"] = map[string]any{"oid": s.stated(name), "size": len(b), "pointerSize": 130}
-			}
-			tree = append(tree, e, map[string]any{"type": "directory", "path": "somedir", "size": 0})
-		}
-		_ = json.NewEncoder(w).Encode(tree)
-	case strings.HasPrefix(p, "/"+s.repo+"/resolve/"+s.commit+"/"):
-		name := strings.TrimPrefix(r.URL.Path, "/"+s.repo+"/resolve/"+s.commit+"/")
-		b, ok := s.files[name]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		start := 0
-		if rg := r.Header.Get("Range"); rg != "" {
-			s.mu.Lock()
-			s.ranges = append(s.ranges, rg)
-			s.mu.Unlock()
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rg, "bytes="), "-"))
-			if err != nil || n > len(b) {
-				w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
-				return
-			}
-			start = n
-			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", n, len(b)-1, len(b)))
-			w.Header().Set("Content-Length", strconv.Itoa(len(b)-n))
-			w.WriteHeader(http.StatusPartialContent)
-		} else {
-			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		}
-		s.mu.Lock()
-		cut := name == s.cutOnce && !s.cut && start == 0
-		if cut {
-			s.cut = true
-		}
-		s.mu.Unlock()
-		if cut {
-			_, _ = w.Write(b[:len(b)/2])
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler) // drop the connection halfway
-		}
-		_, _ = w.Write(b[start:])
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (s *hfServer) stated(name string) string {
-	if v, ok := s.lie[name]; ok {
-		return v
-	}
-	return sha(s.files[name])
-}
-
-func hfOpts(s *hfServer) Options {
+func hfOpts(s *sourcetest.HF) Options {
 	return Options{HFEndpoint: s.URL, Limits: Limits{Backoff: time.Millisecond, Timeout: 5 * time.Second}}
 }
 
 func TestHFFetchPinsAndResumes(t *testing.T) {
 	big := []byte(strings.Repeat("weights!", 50_000))
-	s := newHFServer(t, "org/model", map[string][]byte{
+	s := sourcetest.NewHF(t, "org/model", map[string][]byte{
 		"config.json":            []byte(`{"a":1}`),
 		"model.safetensors":      big,
 		"sub/dir/tokenizer.json": []byte(`{}`),
 		"weird name #1?.txt":     []byte("x"),
 	})
-	s.lfs["model.safetensors"] = true
-	s.cutOnce = "model.safetensors"
-	s.failInfo = 1
+	s.LFS["model.safetensors"] = true
+	s.CutOnce = "model.safetensors"
+	s.FailInfo = 1
 	opts := hfOpts(s)
 	opts.HFToken = "secret"
 	src, err := Open(context.Background(), "hf://org/model", opts)
@@ -169,10 +35,10 @@ func TestHFFetchPinsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if want := "hf://org/model@" + s.commit; src.Location() != want {
+	if want := "hf://org/model@" + s.Commit; src.Location() != want {
 		t.Errorf("Location = %q, want %q", src.Location(), want)
 	}
-	if v := src.(Versioned).Version(); v != s.commit {
+	if v := src.(Versioned).Version(); v != s.Commit {
 		t.Errorf("Version = %q", v)
 	}
 	dir := filepath.Join(t.TempDir(), "fetched")
@@ -188,33 +54,33 @@ func TestHFFetchPinsAndResumes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(b) != string(s.files[e.Path]) || e.SHA256 != sha(b) || e.Size != int64(len(b)) {
+		if string(b) != string(s.Files[e.Path]) || e.SHA256 != sourcetest.SHA256(b) || e.Size != int64(len(b)) {
 			t.Errorf("%s: wrong content or entry %+v", e.Path, e)
 		}
 	}
 	if info, _ := os.Stat(dir); info.Mode().Perm() != 0o700 {
 		t.Errorf("folder mode %v, want 0700", info.Mode().Perm())
 	}
-	if want := fmt.Sprintf("bytes=%d-", len(big)/2); len(s.ranges) != 1 || s.ranges[0] != want {
-		t.Errorf("ranges %v, want one %s (the resume)", s.ranges, want)
+	if want := fmt.Sprintf("bytes=%d-", len(big)/2); len(s.Ranges()) != 1 || s.Ranges()[0] != want {
+		t.Errorf("ranges %v, want one %s (the resume)", s.Ranges(), want)
 	}
-	for i, a := range s.auth {
+	for p, a := range s.Auth() {
 		if a != "Bearer secret" {
-			t.Errorf("request %s sent Authorization %q", s.requests[i], a)
+			t.Errorf("request %s sent Authorization %q", p, a)
 		}
 	}
 }
 
 func TestHFTreeFallbackAndRevision(t *testing.T) {
-	s := newHFServer(t, "gpt2", map[string][]byte{"pytorch_model.bin": []byte("pickle?")})
-	s.noBlobs = true
-	s.lfs["pytorch_model.bin"] = true
-	src, err := Open(context.Background(), "hf://gpt2@"+s.commit, hfOpts(s))
+	s := sourcetest.NewHF(t, "gpt2", map[string][]byte{"pytorch_model.bin": []byte("pickle?")})
+	s.NoBlobs = true
+	s.LFS["pytorch_model.bin"] = true
+	src, err := Open(context.Background(), "hf://gpt2@"+s.Commit, hfOpts(s))
 	if err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := src.List(context.Background())
-	if len(entries) != 1 || entries[0].Size != 7 || entries[0].SHA256 != sha([]byte("pickle?")) {
+	if len(entries) != 1 || entries[0].Size != 7 || entries[0].SHA256 != sourcetest.SHA256([]byte("pickle?")) {
 		t.Errorf("entries from the tree: %+v", entries)
 	}
 	if _, err := Open(context.Background(), "hf://gpt2@v9", hfOpts(s)); err == nil || !strings.Contains(err.Error(), "404") {
@@ -223,9 +89,9 @@ func TestHFTreeFallbackAndRevision(t *testing.T) {
 }
 
 func TestHFFetchRefusesWrongDigest(t *testing.T) {
-	s := newHFServer(t, "org/model", map[string][]byte{"model.bin": []byte("tampered")})
-	s.lfs["model.bin"] = true
-	s.lie["model.bin"] = sha([]byte("original"))
+	s := sourcetest.NewHF(t, "org/model", map[string][]byte{"model.bin": []byte("tampered")})
+	s.LFS["model.bin"] = true
+	s.Lie["model.bin"] = sourcetest.SHA256([]byte("original"))
 	src, err := Open(context.Background(), "hf://org/model", hfOpts(s))
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +127,7 @@ func TestHFRefusesBadAnswers(t *testing.T) {
 }
 
 func TestHFMetadataLimitAndRedirects(t *testing.T) {
-	s := newHFServer(t, "org/model", map[string][]byte{"a": []byte("a")})
+	s := sourcetest.NewHF(t, "org/model", map[string][]byte{"a": []byte("a")})
 	opts := hfOpts(s)
 	opts.Limits.MaxMetadata = 10
 	if _, err := Open(context.Background(), "hf://org/model", opts); err == nil || !strings.Contains(err.Error(), "larger than") {

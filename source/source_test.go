@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/violet-mlsecops/violet/source/sourcetest"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func TestLocalFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Path != "model.bin" || got[0].SHA256 != sha([]byte("abc")) || got[1].Path != "sub/config.json" {
+	if len(got) != 2 || got[0].Path != "model.bin" || got[0].SHA256 != sourcetest.SHA256([]byte("abc")) || got[1].Path != "sub/config.json" {
 		t.Errorf("fetched %+v", got)
 	}
 	b, _ := os.ReadFile(filepath.Join(out, "sub", "config.json"))
@@ -156,7 +157,7 @@ func TestFetchResumesPartialFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].SHA256 != sha(content) {
+	if got[0].SHA256 != sourcetest.SHA256(content) {
 		t.Error("the resumed file's digest is not the file's")
 	}
 	if _, err := os.Stat(filepath.Join(out, "m.bin"+partialSuffix)); err == nil {

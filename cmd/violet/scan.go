@@ -42,6 +42,8 @@ type scanOptions struct {
 	key    cli.SigningKeyOptions
 	// upload sends the JSON report to a Violet server.
 	upload uploadOptions
+	// sources reads remote targets (hf://, s3://, oci://).
+	sources sourceOptions
 }
 
 func newScanCommand(g *globalOptions) *cobra.Command {
@@ -52,7 +54,7 @@ func newScanCommand(g *globalOptions) *cobra.Command {
 		key:    cli.SigningKeyOptions{Purpose: "with --attest: "},
 	}
 	cmd := &cobra.Command{
-		Use:   "scan PATH...",
+		Use:   "scan PATH|LOCATION...",
 		Short: "Scan model files and folders for malicious or unsafe content",
 		Long: `Scan model files, folders and archives. The format of each file is decided by its content.
 
@@ -62,6 +64,13 @@ or a device named as PATH (/dev/stdin, <(...)) is read the same way, within
 folder and without blocking; a link out, a file swapped for a FIFO or a link
 while the scan runs, or a read that outlasts --timeout makes the file
 incomplete (exit 2).
+
+A LOCATION is a remote model: hf://org/model[@revision] (the Hugging Face
+API, or a mirror with --hf-endpoint), s3://bucket/prefix, or
+oci://host/repo:tag (or @sha256:...). It is copied into a private temporary
+folder, scanned there and reported under its location, pinned to the
+commit or digest it resolved to; the folder is removed. A location that
+cannot be read is exit 2. See docs/sources.md.
 
 With --attest, also write a signed in-toto attestation of the result (a Sigstore
 bundle, as violet sign writes them), bound to the SHA-256 of every file scanned,
@@ -78,7 +87,9 @@ The analyzers: ` + strings.Join(scan.Names(scan.Analyzers(pickle.DefaultPolicy()
   violet scan --allow mylib.models.MyNet checkpoint.pt
   violet scan --explain checkpoint.pt    # every pickle global, how it is used, which entry decided
   violet scan ./my-model --attest my-model.scan.sigstore.json --key signing-key.pem
-  violet scan --skip-analyzers gguf,onnx ./models`,
+  violet scan --skip-analyzers gguf,onnx ./models
+  violet scan hf://openai-community/gpt2
+  violet scan s3://models/fraud-detector/v3/ oci://registry.example.com/models/llm:1.2`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScan(cmd.Context(), cmd, g, o, args)
@@ -99,6 +110,7 @@ The analyzers: ` + strings.Join(scan.Names(scan.Analyzers(pickle.DefaultPolicy()
 	f.StringVar(&o.attest, "attest", "", "write a signed attestation of the scan to `FILE` (needs --key; one target only)")
 	o.key.AddFlags(f)
 	o.upload.addFlags(f)
+	o.sources.addFlags(f)
 	f.StringSliceVar(&o.analyzers, "analyzers", nil, "run only the analyzers named `NAME,...`")
 	f.StringSliceVar(&o.skipAnalyzers, "skip-analyzers", nil, "do not run the analyzers named `NAME,...`")
 	for _, name := range []string{"analyzers", "skip-analyzers"} {
@@ -142,9 +154,19 @@ func runScan(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *scanO
 	if err != nil {
 		return usageError(err)
 	}
-	r, err := scan.Scan(ctx, targets, opts)
+	// A remote model is fetched into a private temporary folder, scanned
+	// there, and reported under its location.
+	local, remote, cleanup, err := fetchTargets(ctx, targets, o.sources.options())
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	r, err := scan.Scan(ctx, local, opts)
 	if err != nil {
 		return usageError(err)
+	}
+	for _, f := range remote {
+		f.renameReport(r)
 	}
 	r.RequireModels = o.requireModels
 	var attestErr error
@@ -165,7 +187,10 @@ func runScan(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *scanO
 		g.notice(cmd, "Attestation: %s\n", o.attest)
 	}
 	if o.upload.url != "" {
-		if err := o.upload.uploadReport(ctx, cmd, g, r.Targets[0], store.EvidenceScan, r, code); err != nil {
+		if len(remote) == 1 {
+			o.upload.location = remote[0].location
+		}
+		if err := o.upload.uploadReport(ctx, cmd, g, local[0], store.EvidenceScan, r, code); err != nil {
 			return err
 		}
 	}

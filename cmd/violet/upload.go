@@ -26,6 +26,9 @@ const TokenEnv = "VIOLET_TOKEN"
 // uploadOptions are the flags that upload a report to a Violet server.
 type uploadOptions struct {
 	url, model string
+	// location is the remote location (hf://, s3://, oci://) the target
+	// folder was fetched from; "" for a local target.
+	location string
 }
 
 func (u *uploadOptions) addFlags(f *pflag.FlagSet) {
@@ -62,11 +65,15 @@ func (u *uploadOptions) upload(ctx context.Context, cmd *cobra.Command, g *globa
 		return fmt.Errorf("upload: %w", err)
 	}
 	name := u.model
+	srcKind, ref, defaultName := store.SourcePath, absolute(target), filepath.Base(absolute(target))
+	if u.location != "" {
+		srcKind, ref, defaultName = sourceRef(u.location)
+	}
 	if name == "" {
-		name = filepath.Base(absolute(target))
+		name = defaultName
 	}
 	c := &server.Client{BaseURL: u.url, Token: os.Getenv(TokenEnv)}
-	res, err := c.Upload(ctx, server.Upload{Model: name, Source: store.Model{SourceKind: store.SourcePath, SourceRef: absolute(target)},
+	res, err := c.Upload(ctx, server.Upload{Model: name, Source: store.Model{SourceKind: srcKind, SourceRef: ref},
 		Digest: digest, Files: files, Kind: kind, Report: rep})
 	if err != nil {
 		return err
