@@ -155,14 +155,15 @@ func (f *fetcher) copy(ctx context.Context, out io.Writer, h hash.Hash, e Entry,
 			}
 			rc, err = f.src.Open(ctx, e.Path)
 		}
+		if err != nil {
+			// Sources retry their requests themselves.
+			return n, err
+		}
+		m, err := f.copyBody(out, h, rc, e, n)
+		rc.Close()
+		n += m
 		if err == nil {
-			var m int64
-			m, err = f.copyBody(out, h, rc, e, n)
-			rc.Close()
-			n += m
-			if err == nil {
-				return n, nil
-			}
+			return n, nil
 		}
 		if ctx.Err() != nil {
 			return n, ctx.Err()

@@ -5,10 +5,6 @@ import (
 	"fmt"
 )
 
-func openS3(context.Context, string, Options) (Source, error) {
-	return nil, fmt.Errorf("%w: %s is not read yet", ErrUnsupported, SchemeS3)
-}
-
 func openOCI(context.Context, string, Options) (Source, error) {
 	return nil, fmt.Errorf("%w: %s is not read yet", ErrUnsupported, SchemeOCI)
 }

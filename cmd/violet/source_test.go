@@ -71,3 +71,17 @@ func TestScanRemoteError(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestScanS3 scans a prefix of a bucket of an S3-compatible store.
+func TestScanS3(t *testing.T) {
+	s := sourcetest.NewS3(t, "models")
+	s.Put(t, "models", "fraud/v3/model.pkl", evil)
+	s.Put(t, "models", "fraud/v3/README.md", []byte("# fraud\n"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("TMPDIR", t.TempDir())
+	code, out, errOut := violet(t, "scan", "--s3-endpoint", s.URL, "--s3-region", "us-east-1", "s3://models/fraud/v3")
+	if code != report.ExitFindings || !strings.Contains(out, "s3://models/fraud/v3/model.pkl") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
