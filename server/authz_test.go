@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,8 +68,12 @@ func TestAuthzMatrix(t *testing.T) {
 }
 
 func testAuthorizationMatrix(t *testing.T, dsn string) {
+	// Scan requests are queued by a counter here (package jobs tests the
+	// queue itself: it imports this package).
+	var jobs atomic.Int64
+	enqueue := func(*sql.Tx, store.ScanRequest) (int64, error) { return jobs.Add(1), nil }
 	e := newEnv(t, dsn, Options{AuthFailures: RateLimit{Burst: 100000, Every: time.Millisecond},
-		Uploads: RateLimit{Burst: 100000, Every: time.Millisecond}})
+		Uploads: RateLimit{Burst: 100000, Every: time.Millisecond}, Enqueue: enqueue})
 	alpha, beta := e.team("alpha"), e.team("beta")
 	tokens := map[string]map[store.Role]string{"own": {}, "other": {}, "builtin": {}}
 	for _, r := range store.Roles() {
@@ -96,6 +102,10 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	rp := fmt.Sprintf("/api/v1/releases/%d", rel.ID)
+	sreq, err := e.st.RequestScan(context.Background(), system, versions[0].ModelID, 0, store.ScanKindScan, "/models/m", enqueue)
+	if err != nil {
+		t.Fatal(err)
+	}
 	course, err := e.st.CreateCourse(context.Background(), system, store.Course{TeamID: alpha.ID, Title: "matrix", Topic: "regulatory",
 		Roles: []string{"viewer"}, ValidDays: 30})
 	if err != nil {
@@ -183,6 +193,9 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		}},
 		{"GET", "/api/v1/models/m", all, scopeModel, 200, nil},
 		{"GET", "/api/v1/models/m/versions", all, scopeModel, 200, nil},
+		{"POST", "/api/v1/models/m/scans", write, scopeModel, 202, func() any { return map[string]string{"location": "/models/m"} }},
+		{"GET", "/api/v1/models/m/scans", all, scopeModel, 200, nil},
+		{"GET", fmt.Sprintf("/api/v1/models/m/scans/%d", sreq.ID), all, scopeModel, 200, nil},
 		{"PUT", vp, write, scopeModel, 200, func() any { return map[string]any{"label": "v1", "files": files} }},
 		{"GET", vp + "/evidence", all, scopeModel, 200, nil},
 		{"POST", vp + "/evidence?kind=scan", write, scopeModel, 200, func() any { return scanReport }},

@@ -50,6 +50,10 @@ type Options struct {
 	Uploads RateLimit
 	// Now is the clock of the rate limits (default time.Now).
 	Now func() time.Time
+	// Enqueue inserts the job of a scan request (POST .../scans) in the
+	// request's transaction (jobs.Runner.Enqueuer); nil: scan requests
+	// are refused (503).
+	Enqueue store.Enqueue
 }
 
 // Server serves the API of a store.
@@ -62,6 +66,8 @@ type Server struct {
 	// slots bounds the uploads read at once (each holds up to
 	// store.MaxEvidenceSize in memory).
 	slots chan struct{}
+	// enqueue inserts a scan request's job (Options.Enqueue).
+	enqueue store.Enqueue
 }
 
 // maxConcurrentUploads is how many uploads the server reads at once; the
@@ -84,7 +90,7 @@ func New(st *store.Store, opts Options) http.Handler {
 	}
 	s := &Server{st: st, log: opts.Logger, mux: http.NewServeMux(),
 		failures: newLimiter(opts.AuthFailures, opts.Now), uploads: newLimiter(opts.Uploads, opts.Now),
-		slots: make(chan struct{}, maxConcurrentUploads)}
+		slots: make(chan struct{}, maxConcurrentUploads), enqueue: opts.Enqueue}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
@@ -205,6 +211,9 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/models", PermWrite, false, s.createModel},
 		{"GET", m, PermRead, false, s.getModel},
 		{"GET", m + "/versions", PermRead, false, s.listVersions},
+		{"POST", m + "/scans", PermWrite, false, s.requestScan},
+		{"GET", m + "/scans", PermRead, false, s.listScans},
+		{"GET", m + "/scans/{scan}", PermRead, false, s.getScan},
 		{"PUT", v, PermWrite, false, s.putVersion},
 		{"GET", v + "/evidence", PermRead, false, s.listEvidence},
 		{"POST", v + "/evidence", PermWrite, true, s.addEvidence},

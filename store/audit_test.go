@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"reflect"
 	"strings"
@@ -241,6 +242,18 @@ var mutations = map[string]mutation{
 		}
 		return s.DisableWebhook(ctx, tester, f.team.ID, w.ID)
 	}},
+	"RequestScan": {"scan.request", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.RequestScan(ctx, tester, f.model.ID, 0, ScanKindScan, "/models/x", func(*sql.Tx, ScanRequest) (int64, error) { return 1, nil })
+		return err
+	}},
+	"CompleteScan": {"scan.complete", func(ctx context.Context, s *Store, f fixture) error {
+		r, err := s.RequestScan(ctx, tester, f.model.ID, f.version.ID, ScanKindRescan, "/models/x", func(*sql.Tx, ScanRequest) (int64, error) { return 1, nil })
+		if err != nil {
+			return err
+		}
+		_, err = s.CompleteScan(ctx, tester, r.ID, ScanResult{VersionID: f.version.ID, Report: []byte(`{"rescan":1}`), Scanner: "v1"}, nil)
+		return err
+	}},
 	"RecordSignIn": {SignInPassword, func(ctx context.Context, s *Store, f fixture) error {
 		return s.RecordSignIn(ctx, tester, SignIn{Event: SignInPassword, UserID: f.user.ID, Login: f.user.Login})
 	}},
@@ -255,7 +268,9 @@ var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "
 	"UserLogin", "VersionSigners", "ThreatModel", "Metrics", "MetricHistory",
 	"ListEvidence", "Memberships", "Model", "Models", "Teams", "Tokens", "UserByLogin", "VerifyAudit",
 	"VersionFiles", "VersionFindings", "Versions", "Webhooks", "WebhookDeliveries",
-	"Outbox"} // Outbox: the dispatcher's bookkeeping (webhooks_test.go), not audited by design
+	"JobDatabase", "ScanRequest", "ScanRequests", "RescanTargets", "ScanRunFindings",
+	"ScanCache", // ScanCache: derived results (scancache_test.go), not audited by design
+	"Outbox"}    // Outbox: the dispatcher's bookkeeping (webhooks_test.go), not audited by design
 
 // TestEveryMethodIsClassified fails when an exported method is added
 // without saying whether it mutates (then it must be in mutations, with its

@@ -316,9 +316,9 @@ var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
 	// 0011_metrics_aggregates
 	func(ctx context.Context, s *Store, tx *sql.Tx) error { return nil },
 	// 0012_jobs
-	func(ctx context.Context, s *Store, tx *sql.Tx) error { return nil },
+	seedJobs,
 	// 0013_scan_cache
-	func(ctx context.Context, s *Store, tx *sql.Tx) error { return nil },
+	seedScanCache,
 }
 
 // checkSeeds checks, through the store's API, the rows that the seeds of

@@ -36,6 +36,8 @@ var textRules = map[string]textRule{
 	"source ref":       {min: 1, max: 2048},
 	"label":            {max: 256},
 	"scanner version":  {max: 128},
+	"scan location":    {min: 1, max: 2048},
+	"policy digest":    {max: 128},
 	"relation":         {min: 1, max: 64},
 	"lineage name":     {min: 1, max: 512},
 	"lineage ref":      {max: 2048},

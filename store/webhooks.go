@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -105,7 +106,7 @@ func checkWebhook(w Webhook) error {
 		return err
 	}
 	for _, e := range w.Events {
-		if err := oneOf("webhook event", e, WebhookEvents); err != nil {
+		if err := oneOf("webhook event", e, append(slices.Clip(WebhookEvents), JobEvents...)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/violet-mlsecops/violet/store"
+)
+
+// BindScanReport checks a scan report (report.Report JSON, one target)
+// against a version's files and returns its findings as the store records
+// them and the scanner's version: what an upload of the report would
+// record. The scan jobs (package jobs) store their reports through it.
+func BindScanReport(data []byte, files []store.File) ([]store.FindingInput, string, error) {
+	return bindScan(data, files)
+}
+
+// scanRequestJSON is a scan request in the API (openapi.json ScanRequest).
+type scanRequestJSON struct {
+	ID          int64      `json:"id"`
+	Model       string     `json:"model"`
+	Kind        string     `json:"kind"`
+	Location    string     `json:"location"`
+	Status      string     `json:"status"`
+	Job         int64      `json:"job"`
+	Version     *int64     `json:"version,omitempty"`
+	Evidence    *int64     `json:"evidence,omitempty"`
+	Scanner     string     `json:"scanner,omitempty"`
+	Policy      string     `json:"policy,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	RequestedBy string     `json:"requested_by"`
+	RequestedAt time.Time  `json:"requested_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+}
+
+func toScanRequest(m store.Model, r store.ScanRequest) scanRequestJSON {
+	out := scanRequestJSON{ID: r.ID, Model: m.Name, Kind: r.Kind, Location: r.Location, Status: r.Status, Job: r.JobID,
+		Scanner: r.Scanner, Policy: r.Policy, Error: r.Error, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt}
+	if r.VersionID != 0 {
+		out.Version = &r.VersionID
+	}
+	if r.EvidenceID != 0 {
+		out.Evidence = &r.EvidenceID
+	}
+	if !r.FinishedAt.IsZero() {
+		out.FinishedAt = &r.FinishedAt
+	}
+	return out
+}
+
+// maxLocation bounds a scan request's location.
+const maxLocation = 2048
+
+// requestScan records a scan of the model at a location and enqueues its
+// job in the same transaction (202: a worker carries it out).
+func (s *Server) requestScan(c *call) error {
+	if s.enqueue == nil {
+		return fail(http.StatusServiceUnavailable, "jobs_disabled", "this server queues no jobs")
+	}
+	m, err := s.model(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Location string `json:"location"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.Location == "" || len(in.Location) > maxLocation || strings.TrimSpace(in.Location) != in.Location {
+		return fail(http.StatusUnprocessableEntity, "invalid", "location: want 1 to %d bytes without surrounding spaces", maxLocation)
+	}
+	r, err := s.st.RequestScan(c.ctx, c.actor, m.ID, 0, store.ScanKindScan, in.Location, s.enqueue)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusAccepted, toScanRequest(m, r))
+	return nil
+}
+
+// listScans lists the model's scan requests, newest first.
+func (s *Server) listScans(c *call) error {
+	m, err := s.model(c)
+	if err != nil {
+		return err
+	}
+	rs, err := s.st.ScanRequests(c.ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	return paginate(c, rs, func(r store.ScanRequest) scanRequestJSON { return toScanRequest(m, r) })
+}
+
+// getScan returns one scan request of the model: its status, and once
+// done the evidence it stored.
+func (s *Server) getScan(c *call) error {
+	m, err := s.model(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "scan")
+	if err != nil {
+		return err
+	}
+	r, err := s.st.ScanRequest(c.ctx, id)
+	if err != nil || r.ModelID != m.ID {
+		return fail(http.StatusNotFound, "not_found", "scan %d: not found", id)
+	}
+	writeJSON(c.w, http.StatusOK, toScanRequest(m, r))
+	return nil
+}
