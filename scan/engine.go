@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fswalk "github.com/violet-mlsecops/violet/internal/walk"
@@ -75,38 +76,49 @@ func Scan(ctx context.Context, targets []string, opts Options) (*report.Report, 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	files, err := walk(targets, opts.Ignore, opts.ConfigPath, opts.Logger)
-	if err != nil {
-		return nil, err
-	}
-	results := make([]report.File, len(files))
-	var next int
+	// The walk lists the files while the workers scan those already
+	// listed: on many small files the listing is a good part of the work,
+	// and it would otherwise run alone before the first file is scanned.
+	jobs := make(chan *job, 4*opts.Workers)
+	var listed []*job
+	var walkErr error
+	var total atomic.Int64
+	go func() {
+		defer close(jobs)
+		walkErr = walkTo(targets, opts.Ignore, opts.ConfigPath, opts.Logger, func(f file) {
+			j := &job{file: f}
+			listed = append(listed, j)
+			total.Add(1)
+			jobs <- j
+		})
+	}()
 	var mu sync.Mutex
 	done := 0
 	var wg sync.WaitGroup
-	for range min(opts.Workers, max(len(files), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(files) {
-					return
-				}
-				results[i] = scanFile(ctx, files[i], &opts)
+	for range opts.Workers {
+		wg.Go(func() {
+			var w worker
+			defer w.opener.Close()
+			for j := range jobs {
+				j.result = scanFile(ctx, j.file, &opts, &w)
 				if opts.Progress != nil {
 					mu.Lock()
 					done++
-					opts.Progress(done, len(files))
+					opts.Progress(done, int(total.Load()))
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	sortFiles(listed, func(j *job) string { return j.file.path })
+	results := make([]report.File, len(listed))
+	for i, j := range listed {
+		results[i] = j.result
+	}
 	r := &report.Report{
 		SchemaVersion: report.SchemaVersion,
 		Tool:          report.Tool{Name: "violet", Version: opts.Version},
@@ -171,41 +183,76 @@ type file struct {
 	notFetched string
 }
 
+// job is a file of a scan and, once scanned, its result.
+type job struct {
+	file   file
+	result report.File
+}
+
+// worker is what one goroutine of a scan keeps from file to file.
+type worker struct {
+	// opener holds the folders of the last files opened.
+	opener fswalk.Opener
+}
+
+// sortFiles sorts the files of a walk by path, keeping the order of the
+// walk between equal paths (none: each path is listed once).
+func sortFiles[T any](list []T, path func(T) string) {
+	sort.SliceStable(list, func(i, j int) bool { return path(list[i]) < path(list[j]) })
+}
+
 // walk lists the files under targets, in a stable order, by the rules of
 // package walk (the same for every verb): links followed only into the
 // folder, its Hugging Face cache repository or the project's content
 // stores; anything else reported, never read. log (nil: none) is told of
 // the paths an ignore pattern leaves out.
 func walk(targets []string, ignore []string, configPath string, log *slog.Logger) ([]file, error) {
-	l := &lister{seen: map[string]bool{}, ignore: ignore, configPath: configPath, log: log}
+	var out []file
+	if err := walkTo(targets, ignore, configPath, log, func(f file) { out = append(out, f) }); err != nil {
+		return nil, err
+	}
+	sortFiles(out, func(f file) string { return f.path })
+	return out, nil
+}
+
+// walkTo lists the files under targets as walk does, handing each to put
+// once, in the order of the walk (not sorted). The targets are checked
+// before any file is listed.
+func walkTo(targets []string, ignore []string, configPath string, log *slog.Logger, put func(file)) error {
+	l := &lister{seen: map[string]bool{}, ignore: ignore, configPath: configPath, log: log, out: put}
 	stdin := 0
-	for _, t := range targets {
+	infos := make([]os.FileInfo, len(targets))
+	for i, t := range targets {
 		if t == Stdin {
 			if stdin++; stdin > 1 {
-				return nil, fmt.Errorf("standard input (-) can be scanned once")
+				return fmt.Errorf("standard input (-) can be scanned once")
 			}
-			l.out = append(l.out, file{path: Stdin, named: true, size: -1})
 			continue
 		}
 		info, err := os.Stat(t)
 		if err != nil {
-			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
+			return fmt.Errorf("cannot scan %s: %w", t, err)
 		}
-		if !info.IsDir() {
+		infos[i] = info
+	}
+	for i, t := range targets {
+		switch info := infos[i]; {
+		case t == Stdin:
+			l.put(file{path: Stdin, named: true, size: -1})
+		case !info.IsDir():
 			l.put(file{path: t, named: true, size: info.Size()})
-			continue
-		}
-		if err := l.folder(t); err != nil {
-			return nil, fmt.Errorf("cannot scan %s: %w", t, err)
+		default:
+			if err := l.folder(t); err != nil {
+				return fmt.Errorf("cannot scan %s: %w", t, err)
+			}
 		}
 	}
-	sort.SliceStable(l.out, func(i, j int) bool { return l.out[i].path < l.out[j].path })
-	return l.out, nil
+	return nil
 }
 
-// lister collects the files of a walk, each once.
+// lister hands on the files of a walk, each once.
 type lister struct {
-	out        []file
+	out        func(file)
 	seen       map[string]bool
 	ignore     []string
 	configPath string
@@ -215,7 +262,7 @@ type lister struct {
 func (l *lister) put(f file) {
 	if !l.seen[f.path] {
 		l.seen[f.path] = true
-		l.out = append(l.out, f)
+		l.out(f)
 	}
 }
 
@@ -290,6 +337,7 @@ const smallFile = 64 << 10
 // fileScan is the state of the scan of one file on disk.
 type fileScan struct {
 	opts     *Options
+	worker   *worker
 	result   *report.File
 	budget   budget
 	reported map[string]bool // limit rules already reported for this file
@@ -297,9 +345,9 @@ type fileScan struct {
 	temps    []*os.File
 }
 
-func scanFile(ctx context.Context, f file, opts *Options) report.File {
+func scanFile(ctx context.Context, f file, opts *Options, w *worker) report.File {
 	res := report.File{Path: f.path, Size: max(f.size, 0), Findings: []finding.Finding{}}
-	s := &fileScan{opts: opts, result: &res, reported: map[string]bool{}, formats: map[string]bool{},
+	s := &fileScan{opts: opts, worker: w, result: &res, reported: map[string]bool{}, formats: map[string]bool{},
 		budget: budget{maxTotal: opts.Limits.MaxTotalBytes}}
 	defer s.cleanup()
 	loc := finding.Location{Path: f.path, Offset: -1}
@@ -369,7 +417,7 @@ func (s *fileScan) open(ctx context.Context, f file) (*os.File, os.FileInfo, err
 		if f.entry.Kind == fswalk.Unreadable {
 			return nil, nil, f.entry.Err
 		}
-		return f.entry.Open()
+		return s.worker.opener.Open(f.entry)
 	}
 	fh, info, spooled, err := openNamed(ctx, f, spoolLimits{maxBytes: s.opts.Limits.MaxTotalBytes, timeout: s.opts.Limits.Timeout})
 	if err == nil && spooled {

@@ -168,7 +168,7 @@ func TestSwappedAfterWalk(t *testing.T) {
 				t.Skipf("swap: %v", err)
 			}
 			opts := Options{Analyzers: Analyzers(pickle.DefaultPolicy()), Limits: shortLimits(time.Minute)}
-			res := scanFile(context.Background(), files[0], &opts)
+			res := scanFile(context.Background(), files[0], &opts, &worker{})
 			rep := &report.Report{Files: []report.File{res}}
 			if !res.Incomplete || rep.ExitCode(finding.High) == report.ExitPass || limFinding(rep, finding.PickleProcess) != nil && name == "a link out of the folder" {
 				t.Errorf("swapped for %s: %+v\n%s", name, res, limDescribe(rep))

@@ -121,15 +121,16 @@ func BenchmarkScanDense(b *testing.B) {
 	}
 }
 
-// BenchmarkScanSmallFiles scans 10,000 small files (pickles, .npy arrays,
-// text) with one worker and with two; files/s is the throughput.
+// BenchmarkScanSmallFiles scans 20,000 small files (pickles, .npy arrays,
+// JSON configurations, text) with 1, 2, 4 and 8 workers; files/s is the
+// throughput, which should grow with the workers up to the cores.
 func BenchmarkScanSmallFiles(b *testing.B) {
-	const n = 10_000
+	const n = 20_000
 	dir := b.TempDir()
 	if err := perf.WriteSmallFiles(dir, n); err != nil {
 		b.Fatal(err)
 	}
-	for _, workers := range []int{1, 2} {
+	for _, workers := range []int{1, 2, 4, 8} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			r := benchScan(b, []string{dir}, workers)
 			if r.Summary.Files != n {

@@ -328,7 +328,14 @@ func (e Entry) Open() (*os.File, os.FileInfo, error) {
 		return nil, nil, err
 	}
 	defer root.Close()
-	fh, err := root.OpenFile(e.open, os.O_RDONLY|nonBlocking, 0)
+	return openIn(root, e.open, e.Link)
+}
+
+// openIn opens the file at name in root without blocking and checks on the
+// descriptor that it is a regular file and, unless it was listed as a link,
+// the file at the name itself, not a link to another.
+func openIn(root *os.Root, name string, link bool) (*os.File, os.FileInfo, error) {
+	fh, err := root.OpenFile(name, os.O_RDONLY|nonBlocking, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -341,10 +348,10 @@ func (e Entry) Open() (*os.File, os.FileInfo, error) {
 		fh.Close()
 		return nil, nil, fmt.Errorf("%w: it is now %s", ErrNotRegular, ModeName(info.Mode()))
 	}
-	if !e.Link {
+	if !link {
 		// A name the walk saw as a file must still be that file, not a
 		// link (inside the folder, else the root refused it) to another.
-		at, err := root.Lstat(e.open)
+		at, err := root.Lstat(name)
 		if err != nil || !os.SameFile(at, info) {
 			fh.Close()
 			var mode os.FileMode
