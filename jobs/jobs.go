@@ -31,6 +31,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/violet-mlsecops/violet/scan"
+	"github.com/violet-mlsecops/violet/source"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -73,7 +74,8 @@ type Config struct {
 	ConfigPath string
 	// ScannerVersion is the program version written in reports.
 	ScannerVersion string
-	// Fetch brings a location's model to a folder (default FetchLocal).
+	// Fetch brings a location's model to a folder (default
+	// FetchSource(source.Options{})).
 	Fetch Fetcher
 	// Cache is the content cache of scan results (default: the store's,
 	// CacheEntries entries).
@@ -160,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		cfg.ScanConfig = scan.DefaultConfig()
 	}
 	if cfg.Fetch == nil {
-		cfg.Fetch = FetchLocal
+		cfg.Fetch = FetchSource(source.Options{})
 	}
 	if cfg.Cache == nil {
 		cfg.Cache = cfg.Store.ScanCache(cfg.CacheEntries)

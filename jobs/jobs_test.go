@@ -11,10 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivermigrate"
+
 	"github.com/violet-mlsecops/violet/finding"
 	"github.com/violet-mlsecops/violet/internal/pgtest"
 	"github.com/violet-mlsecops/violet/internal/testutil"
 	"github.com/violet-mlsecops/violet/scan"
+	"github.com/violet-mlsecops/violet/source"
+	"github.com/violet-mlsecops/violet/source/sourcetest"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -347,6 +351,76 @@ func TestRescanReportsChangedVerdict(t *testing.T) {
 		// Nothing more to rescan under the same policy.
 		if again, err := r2.RequestRescans(ctx, tester, 0, true); err != nil || len(again) != 0 {
 			t.Fatalf("again %+v %v", again, err)
+		}
+	})
+}
+
+// TestScanJobFromHuggingFace: a job fetches hf://org/model from a local
+// server of the Hugging Face API layout (package source), pins the
+// revision, and a rescan fetches the pinned revision again.
+func TestScanJobFromHuggingFace(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		hf := sourcetest.NewHF(t, "org/model", map[string][]byte{
+			"pytorch_model.bin": testutil.NewPickle(2).Call("os", "system", "id").Stop().Bytes(),
+			"config.json":       []byte(`{"model_type": "gpt2"}`),
+		})
+		opts := source.Options{HFEndpoint: hf.URL, Limits: source.Limits{Backoff: time.Millisecond, Retries: -1}}
+		r := runner(t, Config{Store: st, Workers: 1, Fetch: FetchSource(opts)})
+		got := wait(t, r, must(t)(r.RequestScan(ctx, tester, e.model.ID, "hf://org/model")))[0]
+		if got.Status != store.ScanDone || !strings.Contains(got.Pinned, hf.Commit) {
+			t.Fatalf("finished %+v", got)
+		}
+		files, err := st.VersionFiles(ctx, got.VersionID)
+		if err != nil || len(files) != 2 || files[1].Path != "pytorch_model.bin" {
+			t.Fatalf("files %+v %v", files, err)
+		}
+		fs, err := st.VersionFindings(ctx, got.VersionID)
+		if err != nil || len(fs) != 1 || fs[0].Rule != finding.PickleProcess || fs[0].Location != "pytorch_model.bin@2" && !strings.HasPrefix(fs[0].Location, "pytorch_model.bin") {
+			t.Fatalf("findings %+v %v", fs, err)
+		}
+		targets, err := st.RescanTargets(ctx, e.model.ID)
+		if err != nil || len(targets) != 1 || targets[0].Location != got.Pinned {
+			t.Fatalf("targets %+v %v", targets, err)
+		}
+		done := wait(t, r, must(t)(r.st.RequestScan(ctx, tester, e.model.ID, got.VersionID, store.ScanKindRescan, targets[0].Location, r.enqueue)))[0]
+		if done.Status != store.ScanDone || done.VersionID != got.VersionID {
+			t.Fatalf("rescan %+v", done)
+		}
+		// An unsupported scheme is not retried: incomplete at once.
+		bad := wait(t, r, must(t)(r.RequestScan(ctx, tester, e.model.ID, "gs://bucket/model")))[0]
+		if bad.Status != store.ScanIncomplete || !strings.Contains(bad.Error, "attempt 1 of") {
+			t.Fatalf("unsupported %+v", bad)
+		}
+	})
+}
+
+// TestRiverUpgrade: a database whose River tables are of an older River
+// version is brought up to date by New, on both dialects.
+func TestRiverUpgrade(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		d, _ := driver(st)
+		m, err := rivermigrate.New(d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := m.AllVersions()
+		latest := all[len(all)-1].Version
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: latest - 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(ctx, Config{Store: st}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.ExistingVersions(ctx)
+		if err != nil || got[len(got)-1].Version != latest {
+			t.Fatalf("versions %+v %v, want up to %d", got, err, latest)
+		}
+		// Again: nothing to do.
+		if err := Migrate(ctx, st, nil); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -9,10 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -25,6 +23,7 @@ import (
 	"github.com/violet-mlsecops/violet/scan"
 	"github.com/violet-mlsecops/violet/server"
 	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/source"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -56,26 +55,26 @@ func (p permanent) Unwrap() error { return p.error }
 // incomplete result at once.
 func Permanent(err error) error { return permanent{err} }
 
-// FetchLocal is the Fetcher of local locations: an absolute path or a
-// file:// URL of a folder or file on the worker's machine, scanned in
-// place (not copied). Other schemes are a permanent error.
-func FetchLocal(_ context.Context, location, _ string) (string, string, error) {
-	p := location
-	if strings.Contains(location, "://") {
-		u, err := url.Parse(location)
-		if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
-			return "", "", Permanent(fmt.Errorf("location %q: this worker fetches local paths and file:// URLs only", location))
+// FetchSource is the Fetcher of package source: a local path, s3://,
+// oci:// or hf:// location is opened (a remote revision or tag resolved
+// and pinned) and its files copied into dir/model within opts.Limits. A
+// location of a scheme Violet does not read is a permanent error.
+func FetchSource(opts source.Options) Fetcher {
+	return func(ctx context.Context, location, dir string) (string, string, error) {
+		src, err := source.Open(ctx, location, opts)
+		if errors.Is(err, source.ErrUnsupported) {
+			return "", "", Permanent(err)
 		}
-		p = u.Path
+		if err != nil {
+			return "", "", err
+		}
+		defer src.Close()
+		target := filepath.Join(dir, "model")
+		if _, err := source.Fetch(ctx, src, target, opts.Limits); err != nil {
+			return "", "", err
+		}
+		return target, src.Location(), nil
 	}
-	if !filepath.IsAbs(p) {
-		return "", "", Permanent(fmt.Errorf("location %q: want an absolute path", location))
-	}
-	p = filepath.Clean(p)
-	if _, err := os.Stat(p); err != nil {
-		return "", "", err
-	}
-	return p, p, nil
 }
 
 // PolicyDigest is the digest of a scan policy: the configuration that
@@ -259,7 +258,8 @@ func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	return store.ScanResult{VersionID: versionID, Report: b.Bytes(), Scanner: scanner, Policy: r.policy, Findings: in}, nil
+	return store.ScanResult{VersionID: versionID, Report: b.Bytes(), Scanner: scanner, Policy: r.policy, Pinned: pinned,
+		Findings: in}, nil
 }
 
 // version returns version id of model modelID.

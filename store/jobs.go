@@ -38,8 +38,12 @@ const EventRescanNewFinding = "rescan.new_finding"
 // subscribe to beside WebhookEvents.
 var JobEvents = []string{EventRescanNewFinding}
 
-// maxScanError bounds the error text a failed scan request keeps.
-const maxScanError = 1024
+// maxScanError bounds the error text a failed scan request keeps;
+// maxPinned a pinned location.
+const (
+	maxScanError = 1024
+	maxPinned    = 4096
+)
 
 // ScanRequest is a request to scan a model at a location, carried out by a
 // job of the queue (package jobs).
@@ -51,7 +55,10 @@ type ScanRequest struct {
 	VersionID int64
 	Kind      string // ScanKindScan or ScanKindRescan
 	Location  string
-	Status    string // ScanQueued, ScanDone or ScanIncomplete
+	// Pinned is the location the job fetched, pinned (a resolved
+	// revision, tag or listing); "" until the job ran.
+	Pinned string
+	Status string // ScanQueued, ScanDone or ScanIncomplete
 	// JobID is the River job that carries the request out.
 	JobID int64
 	// EvidenceID is the stored scan report; 0 until one is stored.
@@ -130,14 +137,14 @@ func (s *Store) RequestScan(ctx context.Context, a Actor, modelID, versionID int
 	return r, nil
 }
 
-const scanRequestColumns = `id, model_id, version_id, kind, location, status, job_id, evidence_id, scanner, policy,
+const scanRequestColumns = `id, model_id, version_id, kind, location, pinned, status, job_id, evidence_id, scanner, policy,
 	error, requested_by, requested_at, finished_at`
 
 func scanScanRequest(row scanner) (ScanRequest, error) {
 	var r ScanRequest
 	var version, job, evidence sql.NullInt64
 	var at, done dbTime
-	err := row.Scan(&r.ID, &r.ModelID, &version, &r.Kind, &r.Location, &r.Status, &job, &evidence, &r.Scanner,
+	err := row.Scan(&r.ID, &r.ModelID, &version, &r.Kind, &r.Location, &r.Pinned, &r.Status, &job, &evidence, &r.Scanner,
 		&r.Policy, &r.Error, &r.RequestedBy, &at, &done)
 	r.VersionID, r.JobID, r.EvidenceID = version.Int64, job.Int64, evidence.Int64
 	r.RequestedAt, r.FinishedAt = at.T, done.T
@@ -174,6 +181,8 @@ type ScanResult struct {
 	Report []byte
 	// Scanner and Policy are the scanner version and the policy digest.
 	Scanner, Policy string
+	// Pinned is the location fetched, pinned ("" when the fetch failed).
+	Pinned string
 	// Findings are the report's findings as RecordFindings takes them.
 	Findings []FindingInput
 	// Incomplete marks a result the job could not finish: Error says why,
@@ -272,9 +281,10 @@ func (s *Store) CompleteScan(ctx context.Context, a Actor, id int64, res ScanRes
 			evidenceID, r.EvidenceID, r.VersionID = e.ID, e.ID, res.VersionID
 		}
 		r.Status, r.Scanner, r.Policy, r.Error, r.FinishedAt = status, res.Scanner, res.Policy, clipUTF8(res.Error, maxScanError), at
+		r.Pinned = clipUTF8(res.Pinned, maxPinned)
 		if _, err := tx.ExecContext(ctx, `UPDATE scan_requests SET status = $1, version_id = $2, evidence_id = $3,
-			scanner = $4, policy = $5, error = $6, finished_at = $7 WHERE id = $8`, r.Status, nullID(r.VersionID),
-			evidenceID, r.Scanner, r.Policy, r.Error, fmtTime(at), id); err != nil {
+			scanner = $4, policy = $5, error = $6, finished_at = $7, pinned = $8 WHERE id = $9`, r.Status, nullID(r.VersionID),
+			evidenceID, r.Scanner, r.Policy, r.Error, fmtTime(at), r.Pinned, id); err != nil {
 			return err
 		}
 		log.add("scan.complete", objectID("scan-request", id), map[string]any{"status": status,
@@ -390,8 +400,8 @@ func versionReleased(ctx context.Context, tx *sql.Tx, versionID int64) (bool, er
 	return false, nil
 }
 
-// RescanTarget is a stored version that a rescan can re-judge: its pinned
-// location is the one its last completed scan job fetched.
+// RescanTarget is a stored version that a rescan can re-judge: its
+// location is the pinned one its last completed scan job fetched.
 type RescanTarget struct {
 	ModelID, VersionID int64
 	Location           string
@@ -403,7 +413,8 @@ type RescanTarget struct {
 // stored them), of model modelID or of every model (modelID 0), with the
 // scanner and policy of their last completed job, oldest version first.
 func (s *Store) RescanTargets(ctx context.Context, modelID int64) ([]RescanTarget, error) {
-	q := `SELECT r.model_id, r.version_id, r.location, r.scanner, r.policy FROM scan_requests r
+	q := `SELECT r.model_id, r.version_id, CASE WHEN r.pinned = '' THEN r.location ELSE r.pinned END, r.scanner, r.policy
+		FROM scan_requests r
 		WHERE r.version_id IS NOT NULL AND r.status <> 'queued' AND r.id = (SELECT max(o.id) FROM scan_requests o
 		WHERE o.version_id = r.version_id AND o.status <> 'queued')`
 	args := []any{}

@@ -70,6 +70,15 @@ var exitMeanings = []exitMeaning{
 		report.ExitPass:       "stopped on SIGINT or SIGTERM after finishing the requests under way",
 		report.ExitIncomplete: "could not serve: bad usage, a database that does not open or migrate, an address in use, an admin.token in the way on the first start",
 	}},
+	{"worker", map[int]string{
+		report.ExitPass:       "stopped on SIGINT or SIGTERM after finishing the jobs under way",
+		report.ExitIncomplete: "could not work: bad usage, a database that does not open or migrate, a scan policy that does not load",
+	}},
+	{"rescan", map[int]string{
+		report.ExitPass:       "the rescans were queued; with `--wait`, every version rescanned passes",
+		report.ExitFindings:   "with `--wait`: a version rescanned has a finding at or above high",
+		report.ExitIncomplete: "bad usage, a database that does not open, no worker finished the jobs within `--timeout`, or (with `--wait`) a version that could not be fully rescanned",
+	}},
 	{"serve backup", map[int]string{
 		report.ExitPass:       "the copy was written",
 		report.ExitIncomplete: "bad usage, a database that does not open, a file already at `--to`, or PostgreSQL (use pg_dump)",

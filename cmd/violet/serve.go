@@ -66,6 +66,7 @@ func newServeCommand(g *globalOptions) *cobra.Command {
 	o := &storeOptions{}
 	var addr string
 	sso := &oidcOptions{}
+	jo := &jobOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Violet server: inventory, evidence, findings and triage over an HTTP API",
@@ -85,13 +86,14 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
   violet serve restore --from /backup/violet-2026-12-05.db --data /var/lib/violet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd, g, o, addr, sso)
+			return runServe(cmd, g, o, addr, sso, jo)
 		},
 	}
 	cmd.Long = withExitCodes(cmd.Long, "serve")
 	o.addFlags(cmd, "keep the SQLite database and admin.token in `DIR` (created with mode 0700)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	sso.addFlags(cmd.Flags())
+	jo.addFlags(cmd.Flags(), 0)
 	cmd.Flags().Bool("webhook-allow-private", false,
 		"let webhooks call loopback, private and link-local addresses (refused by default: docs/webhooks.md)")
 	cmd.Flags().Duration("webhook-backoff", 30*time.Second,
@@ -100,7 +102,7 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
 	return cmd
 }
 
-func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string, sso *oidcOptions) error {
+func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string, sso *oidcOptions, jo *jobOptions) error {
 	if o.data == "" {
 		return usageError(errors.New("--data DIR is needed (it holds admin.token, and the database unless --database)"))
 	}
@@ -122,12 +124,22 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 	if err := bootstrapAdmin(ctx, cmd, st, o.data); err != nil {
 		return usageError(err)
 	}
+	// The scan jobs (docs/server.md#scan-jobs): River's tables migrated,
+	// --workers of them run in-process (0: queued only, for violet worker).
+	jr, err := jo.runner(ctx, g, st)
+	if err != nil {
+		return err
+	}
+	if err := jr.Start(context.WithoutCancel(ctx)); err != nil {
+		return usageError(err)
+	}
+	defer stopRunner(jr) //nolint:errcheck // stopping: the jobs under way are run again later
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return usageError(err)
 	}
 	srv := &http.Server{
-		Handler:           handler(st, g, oidc),
+		Handler:           handler(st, g, oidc, jr.Enqueuer()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -173,11 +185,11 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 
 // handler is what violet serve serves: the web UI under /ui/ (for people
 // signing in with a password, or with single sign-on when oidc is set),
-// the API and the health checks elsewhere.
-func handler(st *store.Store, g *globalOptions, oidc *webui.OIDCConfig) http.Handler {
+// the API and the health checks elsewhere; enqueue queues scan jobs.
+func handler(st *store.Store, g *globalOptions, oidc *webui.OIDCConfig, enqueue store.Enqueue) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", webui.New(st, webui.Options{BasePath: "/ui", Logger: g.logger, OIDC: oidc}))
-	mux.Handle("/", server.New(st, server.Options{Logger: g.logger}))
+	mux.Handle("/", server.New(st, server.Options{Logger: g.logger, Enqueue: enqueue}))
 	return mux
 }
 

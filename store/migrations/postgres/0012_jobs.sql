@@ -14,6 +14,9 @@ CREATE TABLE scan_requests (
   version_id   BIGINT REFERENCES model_versions(id),
   kind         TEXT NOT NULL CHECK (kind IN ('scan', 'rescan')),
   location     TEXT NOT NULL,
+  -- the location the job fetched, pinned (a resolved revision, tag or
+  -- listing): what a rescan fetches again
+  pinned       TEXT NOT NULL DEFAULT '',
   status       TEXT NOT NULL CHECK (status IN ('queued', 'done', 'incomplete')),
   job_id       BIGINT,
   evidence_id  BIGINT REFERENCES evidence(id),

@@ -14,6 +14,9 @@ CREATE TABLE scan_requests (
   version_id   INTEGER REFERENCES model_versions(id),
   kind         TEXT NOT NULL CHECK (kind IN ('scan', 'rescan')),
   location     TEXT NOT NULL,
+  -- the location the job fetched, pinned (a resolved revision, tag or
+  -- listing): what a rescan fetches again
+  pinned       TEXT NOT NULL DEFAULT '',
   status       TEXT NOT NULL CHECK (status IN ('queued', 'done', 'incomplete')),
   job_id       INTEGER,
   evidence_id  INTEGER REFERENCES evidence(id),
