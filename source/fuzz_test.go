@@ -55,3 +55,40 @@ func FuzzCheckPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseOCIManifest checks that no manifest makes the parser or the
+// layer naming panic, and that every file name it gives is one Fetch may
+// write, once.
+func FuzzParseOCIManifest(f *testing.F) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.cncf.model.weight.v1.raw","digest":"` + d + `","size":1,"annotations":{"org.cncf.model.filepath":"w/model.bin"}}]}`))
+	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.kitops.modelkit.model.v1.tar+gzip","digest":"` + d + `","size":1}]}`))
+	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + d + `","size":1,"annotations":{"org.opencontainers.image.title":"../x"}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := ParseOCIManifest(body, 100)
+		if err != nil {
+			return
+		}
+		layers, err := OCILayers(m)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, l := range layers {
+			if CheckPath(l.Path) != nil || seen[l.Path] {
+				t.Fatalf("accepted %q", l.Path)
+			}
+			seen[l.Path] = true
+		}
+	})
+}
+
+// FuzzParseChallenge checks that no WWW-Authenticate header makes the
+// parser panic.
+func FuzzParseChallenge(f *testing.F) {
+	f.Add(`Bearer realm="https://auth.example.com/token",service="registry",scope="repository:a/b:pull"`)
+	f.Add(`Basic realm=x, a="`)
+	f.Fuzz(func(t *testing.T, h string) {
+		ParseChallenge(h)
+	})
+}
