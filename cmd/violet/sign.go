@@ -19,6 +19,7 @@ import (
 	"github.com/violet-mlsecops/violet/internal/cli"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/sign"
+	"github.com/violet-mlsecops/violet/source"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -206,6 +207,8 @@ type verifyOptions struct {
 	out     cli.OutputOptions
 	verbose bool
 	upload  uploadOptions
+	// sources reads a remote model (oci://, hf://, s3://).
+	sources sourceOptions
 }
 
 // The values of --verify-time.
@@ -218,7 +221,7 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{out: cli.OutputOptions{Formats: []string{"text", "json"}, FormatUsage: "output format: text or json",
 		OutputUsage: "write the report to `FILE` instead of standard output"}}
 	cmd := &cobra.Command{
-		Use:   "verify DIR|FILE (--key PUB.pem | --ca CA.pem | --identity ID --issuer URL --trusted-root FILE)",
+		Use:   "verify DIR|FILE|LOCATION (--key PUB.pem | --ca CA.pem | --identity ID --issuer URL --trusted-root FILE)",
 		Short: "Verify a model against its signature, and name every file that changed",
 		Long: `Verify an OpenSSF Model Signing signature (written by violet sign or by the
 model_signing tool, v0.2 to v1.1): first the signature, with the public key, the
@@ -227,8 +230,16 @@ trusted root; then the content, hashed again as the signature records it.
 
 On failure it says whether the signature or the content is at fault, and lists
 the modified, added and missing files; -v lists every file verified, with its
-digest.`,
+digest.
+
+A LOCATION is a remote model (docs/sources.md). For oci://, the signature is
+the Sigstore bundle attached to the manifest as a referrer (or --signature);
+when the model was pushed one file per layer, the layer digests are the
+files' SHA-256 and no layer is downloaded (the report lists them). hf:// and
+s3:// models are downloaded into a temporary folder; their signature is
+--signature, or model.sig in the model.`,
 		Example: `  violet verify ./my-model --key signing-key-pub.pem
+  violet verify oci://registry.example.com/models/llm:1.2 --key signing-key-pub.pem
   violet verify ./my-model --ca ca-cert.pem --signature my-model.sig
   violet verify ./my-model --identity alice@example.com --issuer https://accounts.google.com --trusted-root trusted_root.json`,
 		Args: cobra.ExactArgs(1),
@@ -255,6 +266,7 @@ digest.`,
 	o.out.AddFlags(f)
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every file verified, with its digest, in the text report")
 	o.upload.addFlags(f)
+	o.sources.addFlags(f)
 	return cmd
 }
 
@@ -331,6 +343,9 @@ type verifyReport struct {
 	// CertStart is true when a certificate chain was checked at the
 	// signing certificate's start (--verify-time signing-cert-start).
 	CertStart bool `json:"checked_at_signing_cert_start,omitempty"`
+	// NotDownloaded are the files of an OCI model checked by their layer
+	// digest, without downloading them.
+	NotDownloaded []string `json:"not_downloaded,omitempty"`
 }
 
 // runVerify verifies model as o asks; stop ends the progress line before
@@ -346,6 +361,17 @@ func runVerify(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *ver
 	v, err := loadVerifier(o)
 	if err != nil {
 		return usageError(err)
+	}
+	if source.IsRemote(model) {
+		if o.upload.url != "" {
+			return usageError(errors.New("--upload uploads the verification of a local model: fetch a remote one first"))
+		}
+		rep, err := verifyRemote(ctx, o, v, model)
+		if err != nil {
+			return err
+		}
+		stop()
+		return writeVerifyReport(ctx, cmd, g, o, model, rep)
 	}
 	if o.signature == "" {
 		o.signature = sign.DefaultSignaturePath(model)
@@ -364,18 +390,16 @@ func runVerify(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *ver
 		res, err = sign.VerifyModel(ctx, model, b, v, sign.VerifyOptions{
 			IgnorePaths: o.ignorePaths, IgnoreUnsignedFiles: o.ignoreUnsigned, SignaturePath: o.signature})
 	}
-	switch {
-	case errors.Is(err, sign.ErrSignature) || errors.Is(err, sign.ErrPayload):
-		rep.SignatureError = err.Error()
-	case err != nil:
-		return exitError{code: report.ExitIncomplete, msg: err.Error()}
-	default:
-		rep.Verified = res.OK()
-		rep.Signer = sign.SignerName(b, v)
-		rep.Modified, rep.Added, rep.Missing = res.Diff.Modified, res.Diff.Added, res.Diff.Missing
-		rep.Manifest = res.Signed
+	if err := fillVerifyReport(&rep, b, v, res, err); err != nil {
+		return err
 	}
 	stop()
+	return writeVerifyReport(ctx, cmd, g, o, model, rep)
+}
+
+// writeVerifyReport writes the report, uploads it with --upload, and
+// returns the exit code's error.
+func writeVerifyReport(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *verifyOptions, model string, rep verifyReport) error {
 	jsonReport, err := verifyJSON(rep)
 	if err != nil {
 		return err
@@ -439,6 +463,7 @@ func writeVerifyText(w io.Writer, r verifyReport, verbose bool) {
 				fmt.Fprintf(w, "  %s:%x  %s\n", m.Serialization.HashType, res.Digest, report.SafeText(res.Name))
 			}
 		}
+		writeNotDownloaded(w, r)
 	default:
 		fmt.Fprintf(w, "FAIL: the signature %s is valid, but the content of %s does not match it:\n", sig, model)
 		for _, l := range []struct {
@@ -456,5 +481,6 @@ func writeVerifyText(w io.Writer, r verifyReport, verbose bool) {
 		if len(r.Added) > 0 {
 			fmt.Fprintln(w, "Files that are not signed can be allowed with --ignore-unsigned-files or --ignore-paths.")
 		}
+		writeNotDownloaded(w, r)
 	}
 }

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/sign"
 	"github.com/violet-mlsecops/violet/source/sourcetest"
 )
 
@@ -83,5 +90,52 @@ func TestScanS3(t *testing.T) {
 	code, out, errOut := violet(t, "scan", "--s3-endpoint", s.URL, "--s3-region", "us-east-1", "s3://models/fraud/v3")
 	if code != report.ExitFindings || !strings.Contains(out, "s3://models/fraud/v3/model.pkl") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestVerifyOCI verifies a model pushed one file per layer with its
+// signature attached as a referrer: without downloading a layer, and a
+// tampered layer fails naming its file.
+func TestVerifyOCI(t *testing.T) {
+	reg := sourcetest.NewRegistry(t)
+	dir := t.TempDir()
+	write(t, dir, "model.safetensors", []byte("weights"))
+	write(t, dir, "config.json", []byte("{}"))
+	m, err := sign.Hash(context.Background(), dir, sign.DefaultSerialization(), sign.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	signer, _ := sign.NewKeySigner(key)
+	bundle, err := sign.SignManifest(m, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := write(t, dir, "pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	push := func(tag, weights string) {
+		desc := reg.PushModel(t, "signed", tag, "", "", []sourcetest.Layer{
+			{MediaType: sourcetest.ModelPackWeightRaw, Annotations: map[string]string{"org.cncf.model.filepath": "model.safetensors"}, Data: []byte(weights)},
+			{MediaType: "application/vnd.cncf.model.weight.config.v1.raw", Annotations: map[string]string{"org.cncf.model.filepath": "config.json"}, Data: []byte("{}")},
+		})
+		reg.AttachBundle(t, "signed", desc, bundle)
+	}
+	push("good", "weights")
+	push("bad", "weights, poisoned")
+	code, out, errOut := violet(t, "verify", "--key", pub, "oci://"+reg.Host+"/signed:good")
+	if code != report.ExitPass || !strings.Contains(out, "not downloaded: config.json, model.safetensors") {
+		t.Errorf("good: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = violet(t, "verify", "--key", pub, "-f", "json", "oci://"+reg.Host+"/signed:bad")
+	var rep verifyReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err, errOut)
+	}
+	if code != report.ExitFindings || rep.Verified || strings.Join(rep.Modified, ",") != "model.safetensors" || !strings.HasPrefix(rep.Signature, "referrer sha256:") {
+		t.Errorf("tampered: exit %d %+v", code, rep)
+	}
+	reg.PushModel(t, "unsigned", "v1", "", "", []sourcetest.Layer{{MediaType: sourcetest.ModelPackWeightRaw, Data: []byte("x")}})
+	if code, _, errOut := violet(t, "verify", "--key", pub, "oci://"+reg.Host+"/unsigned:v1"); code != report.ExitIncomplete || !strings.Contains(errOut, "no signature") {
+		t.Errorf("unsigned: exit %d %s", code, errOut)
 	}
 }
