@@ -45,6 +45,44 @@ type Covering interface {
 	Covers() []string
 }
 
+// SniffVersioner is implemented by an analyzer whose Sniff (what it
+// claims) changes less often than its Version (how it judges what it
+// claims). A scan's content cache (scan.Options.Cache) reuses the result of
+// a file this analyzer did not claim as long as the SniffVersion is the
+// same, and re-analyzes only the files it claimed when only the Version
+// changed. Without it, the sniff version is the Version (conservative).
+type SniffVersioner interface {
+	// SniffVersion changes whenever Sniff may claim other inputs.
+	SniffVersion() string
+}
+
+// SniffVersion returns a's SniffVersion, or its Version when it has none.
+func SniffVersion(a Analyzer) string {
+	if s, ok := a.(SniffVersioner); ok {
+		return s.SniffVersion()
+	}
+	return a.Version()
+}
+
+// Configured is implemented by an analyzer whose verdicts depend on a
+// configuration beside its Version (the pickle allowlist of .violet.yaml and
+// --allow): ConfigDigest changes with every configuration that may change a
+// verdict, and is part of the key of a scan's content cache.
+type Configured interface {
+	// ConfigDigest identifies the configuration, the same for equal ones.
+	ConfigDigest() string
+}
+
+// ReadsBeside is implemented by an analyzer that reads, for an input that
+// is a file on disk, other files of its folder (ONNX external data, the
+// Python files a configuration names): its verdict on the file depends on
+// more than the file's bytes, so a scan's content cache keeps no result of
+// a file this analyzer claimed.
+type ReadsBeside interface {
+	// ReadsBeside reports whether the analyzer may read other files.
+	ReadsBeside() bool
+}
+
 // Output receives what an analyzer finds.
 type Output interface {
 	// Report records a finding.

@@ -35,11 +35,11 @@ type pendingDigest struct {
 }
 
 // startDigest hashes the file being scanned, when Options.Digest asks for
-// it: whole, the bytes the analyzers will read (held in memory), else the
-// open file, the same descriptor the analyzers read from. It returns nil
-// when no digest is asked for.
+// it or a cache needs its key: whole, the bytes the analyzers will read
+// (held in memory), else the open file, the same descriptor the analyzers
+// read from. It returns nil when no digest is needed.
 func (s *fileScan) startDigest(ctx context.Context, fh *os.File, info fs.FileInfo, whole []byte) *pendingDigest {
-	if !s.opts.Digest {
+	if !s.opts.Digest && s.opts.Cache == nil {
 		return nil
 	}
 	d := &pendingDigest{ctx: ctx, fh: fh, before: info}
@@ -55,11 +55,13 @@ func (s *fileScan) startDigest(ctx context.Context, fh *os.File, info fs.FileInf
 // finishDigest records the file's digest once the analysis is over. A file
 // read from disk is hashed again from the same descriptor and checked
 // unchanged (size, modification and change times): a file written while it
-// was scanned gets no digest and a SCAN-ERROR finding, since what was
-// analyzed may not be what was hashed.
-func (s *fileScan) finishDigest(d *pendingDigest) {
+// was scanned gets no digest and, when Options.Digest asked for one, a
+// SCAN-ERROR finding, since what was analyzed may not be what was hashed.
+// It reports whether the digest holds for the bytes analyzed (false when
+// there is none): only then may the result be cached under it.
+func (s *fileScan) finishDigest(d *pendingDigest) bool {
 	if d == nil {
-		return
+		return false
 	}
 	if d.err == nil && !d.inMemory {
 		var again string
@@ -74,12 +76,16 @@ func (s *fileScan) finishDigest(d *pendingDigest) {
 			}
 		}
 	}
+	if !s.opts.Digest {
+		return d.err == nil
+	}
 	loc := finding.Location{Path: s.result.Path, Offset: -1}
 	if d.err != nil {
 		s.add(finding.New(finding.ScanError, loc, "The file could not be bound to a digest: "+d.err.Error()+". Scan it again when nothing writes to it.", ""), "engine")
-		return
+		return false
 	}
 	s.result.SHA256 = d.sum
+	return true
 }
 
 // sameContent reports whether two stats of one open file show no write

@@ -60,6 +60,16 @@ type Options struct {
 	// Logger receives the engine's debug lines: which analyzer claimed
 	// which input, and why a file was skipped. nil discards them.
 	Logger *slog.Logger
+	// Cache, when set, keeps the result of every fully analyzed file by
+	// its content (cache.go): a file of the same bytes and name is then
+	// taken from the cache as long as the analyzers that judged it are
+	// the same. Every file is hashed whole for its key.
+	Cache Cache
+	// CacheStats, when set, counts the cache's hits and misses.
+	CacheStats *CacheStats
+
+	// policyDigest is PolicyDigest, computed once per scan.
+	policyDigest string
 }
 
 // Scan scans targets (files and folders) and returns the report. It
@@ -75,6 +85,9 @@ func Scan(ctx context.Context, targets []string, opts Options) (*report.Report, 
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Cache != nil {
+		opts.policyDigest = PolicyDigest(opts)
 	}
 	// The walk lists the files while the workers scan those already
 	// listed: on many small files the listing is a good part of the work,
@@ -343,11 +356,16 @@ type fileScan struct {
 	reported map[string]bool // limit rules already reported for this file
 	formats  map[string]bool
 	temps    []*os.File
+	// claimed are the analyzers that claimed the file or a member, with
+	// their version; readsBeside is set when one of them read other files
+	// of the folder (the result is then not cached).
+	claimed     map[string]string
+	readsBeside bool
 }
 
 func scanFile(ctx context.Context, f file, opts *Options, w *worker) report.File {
 	res := report.File{Path: f.path, Size: max(f.size, 0), Findings: []finding.Finding{}}
-	s := &fileScan{opts: opts, worker: w, result: &res, reported: map[string]bool{}, formats: map[string]bool{},
+	s := &fileScan{opts: opts, worker: w, result: &res, reported: map[string]bool{}, formats: map[string]bool{}, claimed: map[string]string{},
 		budget: budget{maxTotal: opts.Limits.MaxTotalBytes}}
 	defer s.cleanup()
 	loc := finding.Location{Path: f.path, Offset: -1}
@@ -397,9 +415,21 @@ func scanFile(ctx context.Context, f file, opts *Options, w *worker) report.File
 		ra, whole = bytes.NewReader(buf), buf
 	}
 	digest := s.startDigest(ctx, fh, info, whole)
+	key := ""
+	if opts.Cache != nil && digest.err == nil && f.path != Stdin {
+		key = s.cacheKeyOf(digest.sum, filepath.Base(f.path))
+		if s.fromCache(ctx, key) {
+			if opts.Digest {
+				res.SHA256 = digest.sum
+			}
+			return s.finish()
+		}
+	}
 	in := analyzer.NewInput(loc, filepath.Base(f.path), size, head, 0, &opts.Limits, ra, nil, nil)
 	s.dispatch(ctx, in)
-	s.finishDigest(digest)
+	if s.finishDigest(digest) && key != "" && s.cacheable(ctx) {
+		s.toCache(ctx, key)
+	}
 	if ctx.Err() != nil {
 		// Every read checks the budget (ctxReaderAt): an analyzer may
 		// have reported the stop as an unreadable input; the file says
@@ -511,6 +541,10 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 		}
 		if claims {
 			matched = append(matched, a)
+			s.claimed[a.Name()] = a.Version()
+			if r, ok := a.(analyzer.ReadsBeside); ok && in.Depth == 0 && r.ReadsBeside() {
+				s.readsBeside = true
+			}
 			if c, ok := a.(analyzer.Covering); ok {
 				for _, name := range c.Covers() {
 					covered[name] = true

@@ -176,6 +176,10 @@ func (Analyzer) Name() string { return Name }
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }
 
+// ReadsBeside is true: the Python files a configuration on disk names are
+// read (analyzer.ReadsBeside).
+func (Analyzer) ReadsBeside() bool { return true }
+
 // Sniff accepts the configuration files of a model repository, by name,
 // whose content starts as a JSON object.
 func (Analyzer) Sniff(in *analyzer.Input) bool {

@@ -50,6 +50,9 @@ func (*Analyzer) Name() string { return Name }
 // Version is the analyzer's version.
 func (*Analyzer) Version() string { return Version }
 
+// ConfigDigest is the digest of the policy (analyzer.Configured).
+func (a *Analyzer) ConfigDigest() string { return a.policy.Digest() }
+
 // Sniff claims YAML and JSON files whose head names a `_target_`.
 func (*Analyzer) Sniff(in *analyzer.Input) bool {
 	name := strings.ToLower(in.Name)

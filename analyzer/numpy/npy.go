@@ -42,6 +42,10 @@ func (*Npy) Name() string { return Name }
 // Version is the analyzer's version.
 func (*Npy) Version() string { return "1" }
 
+// ConfigDigest is that of the pickle analyzer it judges with
+// (analyzer.Configured).
+func (n *Npy) ConfigDigest() string { return n.pickle.ConfigDigest() }
+
 // Sniff checks the magic string.
 func (*Npy) Sniff(in *analyzer.Input) bool { return bytes.HasPrefix(in.Head, magic) }
 

@@ -247,6 +247,10 @@ func (Analyzer) Name() string { return Name }
 // Version is the analyzer's version.
 func (Analyzer) Version() string { return "1" }
 
+// ReadsBeside is true: the external data files of a model on disk are
+// checked (analyzer.ReadsBeside).
+func (Analyzer) ReadsBeside() bool { return true }
+
 // Sniff accepts a ModelProto: ir_version (field 1, a small varint) first,
 // then fields of ModelProto with valid wire types, as far as the head goes.
 func (Analyzer) Sniff(in *analyzer.Input) bool {

@@ -32,6 +32,9 @@ func (a *Analyzer) Name() string { return Name }
 // Version is the analyzer's version.
 func (a *Analyzer) Version() string { return Version }
 
+// ConfigDigest is the digest of the policy (analyzer.Configured).
+func (a *Analyzer) ConfigDigest() string { return a.policy.Digest() }
+
 // Sniff reports whether the input starts with a pickle stream.
 func (a *Analyzer) Sniff(in *analyzer.Input) bool {
 	return Sniff(in.Head, in.Size < 0 || int64(len(in.Head)) < in.Size)

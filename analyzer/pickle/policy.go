@@ -1,8 +1,11 @@
 package pickle
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/violet-mlsecops/violet/finding"
 )
@@ -60,6 +63,40 @@ type Verdict struct {
 	// torch.nn.modules.**:[A-Z]*", "deny os"), or "" for an unknown name.
 	Entry string
 }
+
+// Digest identifies the policy: the SHA-256 of its built-in lists (the
+// allowlist, denylists and libraries, hashed once per process), of the
+// entries a user added and of the explain switch, equal for equal policies.
+// A content cache of scan results keys on it.
+func (p *Policy) Digest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "builtin %s\nexplain=%t\n", builtinDigest(), p.explain)
+	for _, e := range p.allow {
+		if e.user {
+			fmt.Fprintf(h, "allow %q %q\n", e.module, e.name)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// builtinDigest is the SHA-256 of the built-in policy's entries.
+var builtinDigest = sync.OnceValue(func() string {
+	p := DefaultPolicy()
+	h := sha256.New()
+	for _, e := range p.allow {
+		fmt.Fprintf(h, "allow %q %q %q\n", e.module, e.name, e.why)
+	}
+	for _, e := range p.deny {
+		fmt.Fprintf(h, "deny %q %q %q\n", e.name, e.rule, e.why)
+	}
+	for _, e := range p.denyNames {
+		fmt.Fprintf(h, "denyname %q %q %q\n", e.name, e.rule, e.why)
+	}
+	for _, e := range p.libraries {
+		fmt.Fprintf(h, "library %q %q\n", e.module, e.why)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
 
 // Allowed reports whether the verdict lets the global pass.
 func (v Verdict) Allowed() bool { return v.Rule == "" }

@@ -43,6 +43,10 @@ func (*Legacy) Name() string { return LegacyName }
 // Version is the analyzer's version.
 func (*Legacy) Version() string { return "1" }
 
+// ConfigDigest is that of the pickle analyzer it judges with
+// (analyzer.Configured).
+func (l *Legacy) ConfigDigest() string { return l.pickle.ConfigDigest() }
+
 // Covers names the pickle analyzer: the legacy analyzer traces the same
 // pickles and stops where the raw storage bytes begin.
 func (*Legacy) Covers() []string { return []string{"pickle"} }
