@@ -44,8 +44,8 @@ func (o *jobOptions) addFlags(f *pflag.FlagSet, defWorkers int) {
 	f.IntVar(&o.maxAttempts, "max-attempts", jobs.DefaultMaxAttempts, "run a failing job at most `N` times; after the last, its result is incomplete (never clean)")
 	f.DurationVar(&o.retryBase, "retry-backoff", jobs.DefaultRetryBase, "wait this long after a job's first failure, doubled after each (at most an hour)")
 	f.DurationVar(&o.poll, "poll-interval", jobs.DefaultPollInterval, "look for new jobs this often")
-	f.DurationVar(&o.jobTimeout, "job-timeout", jobs.DefaultJobTimeout, "cancel an attempt that runs longer (-1ns: never)")
-	f.DurationVar(&o.rescueAfter, "rescue-after", 0, "queue again a job running this long, taken for the job of a dead worker (default: --job-timeout plus an hour; must be more than --job-timeout)")
+	f.DurationVar(&o.jobTimeout, "job-timeout", jobs.DefaultJobTimeout, "cancel an attempt that runs longer (-1ns: never, but then a dead worker's job is never rescued)")
+	f.DurationVar(&o.rescueAfter, "rescue-after", 0, "queue again a job running this long and past --job-timeout, taken for the job of a dead worker (checked every 30 s; default: --job-timeout plus an hour)")
 	f.DurationVar(&o.rescanEvery, "rescan-every", 0, "rescan every stored version this often, and on start those judged by another scanner or policy (0: never)")
 	f.IntVar(&o.cacheEntries, "cache-entries", store.DefaultScanCacheEntries, "keep at most `N` entries in the scan cache (least recently used evicted)")
 }
