@@ -291,6 +291,8 @@ func (l *lister) folder(root string) error {
 	opts := fswalk.Options{
 		SkipDir: func(rel, name string) bool { return fswalk.VCSDirs[name] || skip(rel, name) },
 		Skip:    skip,
+		// The size is read when the file is opened.
+		NoSize: true,
 	}
 	return fswalk.Walk(root, opts, func(e fswalk.Entry) error {
 		l.entry(e)
@@ -385,6 +387,12 @@ func scanFile(ctx context.Context, f file, opts *Options, w *worker) report.File
 	defer cancel()
 	fh, info, err := s.open(ctx, f)
 	if err != nil {
+		if f.size < 0 && !f.named && f.entry.Kind == fswalk.File {
+			// The walk leaves sizes to the open (fswalk.Options.NoSize).
+			if info, err := os.Lstat(f.path); err == nil && info.Mode().IsRegular() {
+				res.Size = info.Size()
+			}
+		}
 		s.openError(loc, err)
 		return s.finish()
 	}

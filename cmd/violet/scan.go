@@ -31,6 +31,8 @@ type scanOptions struct {
 	ignore  []string
 	timeout time.Duration
 	workers int
+	// cache is the folder of the content cache (--cache), or "".
+	cache string
 	// requireModels makes a scan that finds no file Violet reads exit 2.
 	requireModels bool
 	verbose       bool
@@ -104,6 +106,7 @@ The analyzers: ` + strings.Join(scan.Names(scan.Analyzers(pickle.DefaultPolicy()
 	f.StringSliceVar(&o.ignore, "ignore", nil, "do not scan paths matching `GLOB`; repeatable")
 	f.DurationVar(&o.timeout, "timeout", 0, "time budget of each file (default 2m)")
 	f.IntVar(&o.workers, "workers", 0, "files scanned in parallel (default: all cores)")
+	f.StringVar(&o.cache, "cache", "", "keep the results of fully analyzed files by content in the private folder `DIR` (1 GiB at most): a file of the same bytes and name is not analyzed again while the analyzers, their versions and the configuration are the same")
 	f.BoolVar(&o.requireModels, "require-models", false, "exit 2 when the targets hold no file Violet reads as a model (a wrong path, a checkout without LFS content): for CI")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list clean files too in the text report")
 	f.BoolVar(&o.explain, "explain", false, "report every pickle global: how it is used and which allowlist, library or denylist entry decided (PICKLE-GLOBAL, info)")
@@ -256,7 +259,16 @@ func (o *scanOptions) scanOptions(cmd *cobra.Command, g *globalOptions, digest b
 	if len(o.analyzers) > 0 || len(o.skipAnalyzers) > 0 {
 		g.logger.Warn("not every analyzer runs: a file only a left-out analyzer reads is not checked", "analyzers", strings.Join(scan.Names(analyzers), ","))
 	}
+	var cache scan.Cache
+	if o.cache != "" {
+		c, err := scan.OpenDirCache(o.cache, 0)
+		if err != nil {
+			return scan.Options{}, usageError(err)
+		}
+		cache = c
+	}
 	return scan.Options{
+		Cache:      cache,
 		Analyzers:  analyzers,
 		Limits:     cfg.Limits,
 		Workers:    o.workers,

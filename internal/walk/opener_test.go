@@ -92,3 +92,23 @@ func TestOpener(t *testing.T) {
 		t.Fatal("a link outside was opened")
 	}
 }
+
+// With NoSize, files are listed without their size, and open as before.
+func TestWalkNoSize(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "f"), []byte("12345"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []Entry
+	if err := Walk(root, Options{NoSize: true}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Kind != File || got[0].Size != -1 {
+		t.Fatalf("%+v", got)
+	}
+	fh, info, err := got[0].Open()
+	if err != nil || info.Size() != 5 {
+		t.Fatalf("%v %v", info, err)
+	}
+	fh.Close()
+}
