@@ -63,6 +63,7 @@ func TestSharedFlags(t *testing.T) {
 		"policy test":     {false, false, true, false, false},
 		"policy show":     {false, true, false, false, false},
 		"version":         {false, false, false, false, false},
+		"watch":           {true, true, true, true, true},
 		"serve":           {false, false, false, false, true},
 		"worker":          {false, false, false, false, true},
 		"rescan":          {true, true, false, false, false},

@@ -29,6 +29,11 @@ var exitMeanings = []exitMeaning{
 		report.ExitFindings:   "a finding at or above `--fail-on` (this wins over 2)",
 		report.ExitIncomplete: "could not scan: bad usage, an unreadable file, a file that could not be fully analyzed, no model with `--require-models`, or an attestation that could not be written",
 	}},
+	{"watch", map[int]string{
+		report.ExitPass:       "with `--once`: nothing new, or every new version passed; without it: stopped on SIGINT or SIGTERM",
+		report.ExitFindings:   "with `--once`: a new version has a finding at or above `--fail-on`",
+		report.ExitIncomplete: "bad usage, or with `--once`: a location or version that could not be read or fully scanned (tried again at the next run)",
+	}},
 	{"deps", map[int]string{
 		report.ExitPass:       "no finding at or above `--fail-on` (default `high`)",
 		report.ExitFindings:   "a finding at or above `--fail-on`",

@@ -154,7 +154,7 @@ func newRootWith() (*cobra.Command, *globalOptions) {
 	f.BoolVar(&g.noColor, "no-color", false, "never colour the text report (NO_COLOR=1 does the same)")
 	f.Var(cli.NewChoice(&g.logLevel, cli.DefaultLogLevel, cli.LogLevels...), "log-level", "log on standard error at `LEVEL` and above: debug, info, warn or error (debug explains the scan's decisions)")
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newScanCommand(g), newGateCommand(g), newDepsCommand(g), newBOMCommand(g), newHashCommand(g), newSignCommand(g), newVerifyCommand(g), newDiscoverCommand(g), newPolicyCommand(g), newServeCommand(g), newWorkerCommand(g), newRescanCommand(g), newReleaseCommand(g), newAuditCommand(), newVersionCommand())
+	root.AddCommand(newScanCommand(g), newGateCommand(g), newDepsCommand(g), newBOMCommand(g), newHashCommand(g), newSignCommand(g), newVerifyCommand(g), newDiscoverCommand(g), newPolicyCommand(g), newServeCommand(g), newWorkerCommand(g), newRescanCommand(g), newWatchCommand(g), newReleaseCommand(g), newAuditCommand(), newVersionCommand())
 	registerCompletions(root)
 	return root, g
 }
