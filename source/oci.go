@@ -196,7 +196,7 @@ func layerStem(mediaType string) string {
 func layerExt(mediaType string) string {
 	mt := strings.ToLower(mediaType)
 	for _, f := range []string{"gguf", "safetensors", "onnx", "dduf"} {
-		if strings.Contains(mt, "."+f) {
+		if strings.Contains(mt, "."+f) || strings.Contains(mt, "+"+f) {
 			return "." + f
 		}
 	}
