@@ -157,3 +157,54 @@ func TestParseHF(t *testing.T) {
 		}
 	}
 }
+
+// TestHFTokenNotSentToCDN: a file redirected to another host (the CDN of
+// large files) is fetched without the token.
+func TestHFTokenNotSentToCDN(t *testing.T) {
+	files := map[string][]byte{"model.bin": []byte("weights")}
+	cdn := sourcetest.NewHF(t, "org/model", files)
+	hub := sourcetest.NewHF(t, "org/model", files)
+	hub.Redirect = cdn.URL
+	opts := hfOpts(hub)
+	opts.HFToken = "secret"
+	src, err := Open(context.Background(), "hf://org/model", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fetch(context.Background(), src, t.TempDir(), opts.Limits); err != nil {
+		t.Fatal(err)
+	}
+	if cdn.Requests() != 1 {
+		t.Fatalf("the CDN had %d requests", cdn.Requests())
+	}
+	for p, a := range cdn.Auth() {
+		if a != "" {
+			t.Errorf("the CDN got Authorization %q for %s", a, p)
+		}
+	}
+}
+
+// TestHFStalledDownload: a download that stops sending is cut after the
+// timeout and resumed; one that always stalls fails, it does not hang.
+func TestHFStalledDownload(t *testing.T) {
+	s := sourcetest.NewHF(t, "org/model", map[string][]byte{"model.bin": []byte(strings.Repeat("w", 1000))})
+	s.Stall = true
+	opts := hfOpts(s)
+	opts.Limits.Timeout = 100 * time.Millisecond
+	opts.Limits.Retries = 2
+	src, err := Open(context.Background(), "hf://org/model", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Fetch(context.Background(), src, t.TempDir(), opts.Limits)
+	if err == nil {
+		t.Fatal("a stalled download was accepted")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
+	if len(s.Ranges()) != 2 {
+		t.Errorf("ranges %v, want 2 resumes", s.Ranges())
+	}
+}

@@ -35,6 +35,12 @@ type HF struct {
 	CutOnce string
 	// FailInfo makes the first n model info requests answer 503.
 	FailInfo int
+	// Redirect, when set, answers file requests with a redirect to the
+	// same path under this URL (a CDN).
+	Redirect string
+	// Stall makes file requests send half the file and then wait until
+	// the request ends.
+	Stall bool
 
 	mu       sync.Mutex
 	cut      bool
@@ -102,6 +108,10 @@ func (s *HF) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.NewEncoder(w).Encode(tree)
 	case strings.HasPrefix(p, "/"+s.Repo+"/resolve/"+s.Commit+"/"):
+		if s.Redirect != "" {
+			http.Redirect(w, r, s.Redirect+r.URL.EscapedPath(), http.StatusFound)
+			return
+		}
 		name := strings.TrimPrefix(r.URL.Path, "/"+s.Repo+"/resolve/"+s.Commit+"/")
 		b, ok := s.Files[name]
 		if !ok {
@@ -135,6 +145,12 @@ func (s *HF) serve(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(b[:len(b)/2])
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler) // drop the connection halfway
+		}
+		if s.Stall {
+			_, _ = w.Write(b[start : start+(len(b)-start)/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
 		}
 		_, _ = w.Write(b[start:])
 	default:
