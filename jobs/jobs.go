@@ -77,8 +77,8 @@ type Config struct {
 	// Fetch brings a location's model to a folder (default
 	// FetchSource(source.Options{})).
 	Fetch Fetcher
-	// Cache is the content cache of scan results (default: the store's,
-	// CacheEntries entries).
+	// Cache is the content cache of scan results, which scan.Scan
+	// consults (default: the store's, CacheEntries entries).
 	Cache        *store.ScanCache
 	CacheEntries int
 	// MaxAttempts is how many times a job runs before it fails for good
@@ -114,6 +114,18 @@ type Runner struct {
 	dialect string
 	client  *river.Client[*sql.Tx]
 	policy  string
+	// cacheStats counts the scan cache's hits and misses of the jobs.
+	cacheStats scan.CacheStats
+}
+
+// CacheStats returns the scan cache's hits and misses counted by this
+// runner's jobs, and the rate of hits among the files looked up.
+func (r *Runner) CacheStats() (hits, misses int64, rate float64) {
+	hits, misses = r.cacheStats.Hits.Load(), r.cacheStats.Misses.Load()
+	if hits+misses > 0 {
+		rate = float64(hits) / float64(hits+misses)
+	}
+	return hits, misses, rate
 }
 
 // driver returns River's driver for the store's database: riversqlite on

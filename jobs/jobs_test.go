@@ -424,3 +424,36 @@ func TestRiverUpgrade(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheReuseAcrossVersions: two versions share a file: the second
+// job takes its result from the store's cache and analyzes only its own
+// file, with the same findings as the first.
+func TestCacheReuseAcrossVersions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		r := runner(t, Config{Store: st, Workers: 1})
+		first := wait(t, r, must(t)(r.RequestScan(ctx, tester, e.model.ID, modelDir(t, "version one"))))[0]
+		h0, m0, _ := r.CacheStats()
+		second := wait(t, r, must(t)(r.RequestScan(ctx, tester, e.model.ID, modelDir(t, "version two"))))[0]
+		h1, m1, _ := r.CacheStats()
+		if first.VersionID == second.VersionID || h0 != 0 || m0 != 2 || h1 != 1 || m1 != 3 {
+			t.Fatalf("versions %d, %d; hits %d then %d, misses %d then %d", first.VersionID, second.VersionID, h0, h1, m0, m1)
+		}
+		for _, v := range []int64{first.VersionID, second.VersionID} {
+			fs, err := st.VersionFindings(ctx, v)
+			if err != nil || len(fs) != 1 || fs[0].Rule != finding.PickleProcess {
+				t.Fatalf("version %d findings %+v %v", v, fs, err)
+			}
+		}
+		// A runner with another analyzer policy (an allowlist) does not
+		// take the first policy's result.
+		lenient := scan.DefaultConfig()
+		lenient.Allow = []string{"mylib.x"}
+		r2 := runner(t, Config{Store: st, Workers: 1, ScanConfig: lenient})
+		wait(t, r2, must(t)(r2.RequestScan(ctx, tester, e.model.ID, modelDir(t, "version three"))))
+		if h, _, _ := r2.CacheStats(); h != 0 {
+			t.Fatalf("%d hits across policies", h)
+		}
+	})
+}

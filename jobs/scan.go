@@ -113,7 +113,7 @@ func (r *Runner) scanOptions() (scan.Options, error) {
 	}
 	return scan.Options{Analyzers: scan.Analyzers(policy), Limits: cfg.Limits, Workers: 1, Ignore: cfg.Ignore,
 		Severity: cfg.SeverityOverrides(), FailOn: failOn, Version: r.cfg.ScannerVersion,
-		ConfigPath: r.cfg.ConfigPath, Digest: true}, nil
+		ConfigPath: r.cfg.ConfigPath, Digest: true, Cache: r.cfg.Cache, CacheStats: &r.cacheStats}, nil
 }
 
 // RequestScan records a request to scan the model at location for model
