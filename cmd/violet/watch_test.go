@@ -115,3 +115,36 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("timed out")
 }
+
+// TestWatchUploadHF: a new commit's report is uploaded to violet serve
+// under the model's Hugging Face repository.
+func TestWatchUploadHF(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	url, _, _ := startServe(t, data)
+	raw, err := os.ReadFile(filepath.Join(data, AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := strings.TrimSpace(string(raw))
+	api(t, "POST", url+"/api/v1/teams", admin, map[string]string{"name": "ml"}, nil, 201)
+	api(t, "POST", url+"/api/v1/users", admin, map[string]string{"login": "ci", "team": "ml", "role": "ml-engineer"}, nil, 201)
+	var tok struct{ Secret string }
+	api(t, "POST", url+"/api/v1/tokens", admin, map[string]any{"login": "ci", "team": "ml", "role": "ml-engineer", "name": "ci"}, &tok, 201)
+	t.Setenv(TokenEnv, tok.Secret)
+	t.Setenv("TMPDIR", t.TempDir())
+
+	s := sourcetest.NewHF(t, "org/fraud-detector", map[string][]byte{"model.pkl": evil})
+	code, _, errOut := violet(t, "watch", "--once", "--upload", url, "--hf-endpoint", s.URL, "hf://org/fraud-detector")
+	if code != report.ExitFindings || !strings.Contains(errOut, "Uploaded the scan report of fraud-detector") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var m struct {
+		Name       string `json:"name"`
+		SourceKind string `json:"source_kind"`
+		SourceRef  string `json:"source_ref"`
+	}
+	api(t, "GET", url+"/api/v1/models/fraud-detector", tok.Secret, nil, &m, 200)
+	if m.SourceKind != "huggingface" || m.SourceRef != "org/fraud-detector" {
+		t.Errorf("model %+v", m)
+	}
+}
