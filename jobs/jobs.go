@@ -221,6 +221,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &scanWorker{r: r})
 		river.AddWorker(workers, &rescanAllWorker{r: r})
+		river.AddWorker(workers, &sweepWorker{r: r})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{}
 		for _, q := range cfg.Queues {
@@ -230,10 +231,13 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 			}
 			rc.Queues[q] = river.QueueConfig{MaxWorkers: n}
 		}
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(sweepEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "violet-sweep", RunOnStart: true})}
 		if cfg.RescanEvery > 0 {
-			rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.RescanEvery),
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.RescanEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return RescanAllArgs{Reason: "scheduled"}, nil },
-				&river.PeriodicJobOpts{ID: "violet-rescan"})}
+				&river.PeriodicJobOpts{ID: "violet-rescan"}))
 		}
 	}
 	if r.client, err = river.NewClient(d, rc); err != nil {

@@ -457,3 +457,37 @@ func TestCacheReuseAcrossVersions(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepFinishesAbandonedRequests: a request whose job River ended
+// without a result (here cancelled; the rescuer discards a dead worker's
+// job after its last attempt alike) is finished as incomplete by the
+// sweep, never left queued; one whose job still waits is left alone.
+func TestSweepFinishesAbandonedRequests(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		r, err := New(ctx, Config{Store: st, ScannerVersion: "test-1"}) // queues only
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone := must(t)(r.RequestScan(ctx, tester, e.model.ID, "/models/a"))
+		waiting := must(t)(r.RequestScan(ctx, tester, e.model.ID, "/models/b"))
+		if _, err := r.client.JobCancel(ctx, gone.JobID); err != nil {
+			t.Fatal(err)
+		}
+		n, err := r.Sweep(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("swept %d, %v", n, err)
+		}
+		got, err := st.ScanRequest(ctx, gone.ID)
+		if err != nil || got.Status != store.ScanIncomplete || !strings.Contains(got.Error, "cancelled") {
+			t.Fatalf("abandoned %+v %v", got, err)
+		}
+		if got, _ := st.ScanRequest(ctx, waiting.ID); got.Status != store.ScanQueued {
+			t.Fatalf("waiting %+v", got)
+		}
+		if n, err := r.Sweep(ctx); err != nil || n != 0 {
+			t.Fatalf("swept again %d, %v", n, err)
+		}
+	})
+}

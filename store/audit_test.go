@@ -268,7 +268,7 @@ var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "
 	"UserLogin", "VersionSigners", "ThreatModel", "Metrics", "MetricHistory",
 	"ListEvidence", "Memberships", "Model", "Models", "Teams", "Tokens", "UserByLogin", "VerifyAudit",
 	"VersionFiles", "VersionFindings", "Versions", "Webhooks", "WebhookDeliveries",
-	"JobDatabase", "ScanRequest", "ScanRequests", "RescanTargets", "ScanRunFindings",
+	"JobDatabase", "ScanRequest", "ScanRequests", "RescanTargets", "ScanRunFindings", "QueuedScanRequests",
 	"ScanCache", // ScanCache: derived results (scancache_test.go), not audited by design
 	"Outbox"}    // Outbox: the dispatcher's bookkeeping (webhooks_test.go), not audited by design
 

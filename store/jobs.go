@@ -434,3 +434,12 @@ func (s *Store) RescanTargets(ctx context.Context, modelID int64) ([]RescanTarge
 func (s *Store) ScanRunFindings(ctx context.Context, evidenceID int64) ([]Finding, error) {
 	return s.findingsOf(ctx, runFindings, `r.evidence_id = $1`, evidenceID)
 }
+
+// QueuedScanRequests lists the oldest scan requests (at most limit) still
+// queued, for the sweep that finishes those whose job ended without a
+// result.
+func (s *Store) QueuedScanRequests(ctx context.Context, limit int) ([]ScanRequest, error) {
+	out, err := queryAll(ctx, s.rdb, scanScanRequest, fmt.Sprintf(`SELECT `+scanRequestColumns+`
+		FROM scan_requests WHERE status = 'queued' ORDER BY id LIMIT %d`, max(limit, 1)))
+	return out, s.wrap(err)
+}
