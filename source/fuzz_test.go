@@ -64,7 +64,13 @@ func FuzzParseOCIManifest(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.cncf.model.weight.v1.raw","digest":"` + d + `","size":1,"annotations":{"org.cncf.model.filepath":"w/model.bin"}}]}`))
 	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.kitops.modelkit.model.v1.tar+gzip","digest":"` + d + `","size":1}]}`))
 	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + d + `","size":1,"annotations":{"org.opencontainers.image.title":"../x"}}]}`))
+	f.Add([]byte(`{"schemaVersion":2,"manifests":[{"digest":"` + d + `"},{"digest":"x","annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		if one, ok, err := singleManifest(body); ok && err == nil {
+			if _, valid := sha256Hex(one); !valid {
+				t.Fatalf("index gave digest %q", one)
+			}
+		}
 		m, err := ParseOCIManifest(body, 100)
 		if err != nil {
 			return

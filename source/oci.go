@@ -79,6 +79,36 @@ func ParseOCIManifest(b []byte, maxLayers int) (*OCIManifest, error) {
 	return &m, nil
 }
 
+// singleManifest reads an index: the digest of its one manifest (build
+// attestations left out), ok false when raw is not an index, an error
+// naming the digests when it lists several.
+func singleManifest(raw []byte) (string, bool, error) {
+	var idx struct {
+		MediaType string          `json:"mediaType"`
+		Manifests []OCIDescriptor `json:"manifests"`
+	}
+	if json.Unmarshal(raw, &idx) != nil || len(idx.Manifests) == 0 {
+		return "", false, nil
+	}
+	var digests []string
+	for _, m := range idx.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			continue
+		}
+		if _, ok := sha256Hex(m.Digest); !ok {
+			return "", false, fmt.Errorf("index: manifest digest %q is not sha256", m.Digest)
+		}
+		digests = append(digests, m.Digest)
+	}
+	if len(digests) != 1 {
+		if len(digests) > 5 {
+			digests = append(digests[:5], "...")
+		}
+		return "", false, fmt.Errorf("an index of %d manifests: name one by its digest (%s)", len(digests), strings.Join(digests, ", "))
+	}
+	return digests[0], true, nil
+}
+
 // sha256Hex returns the hex of a "sha256:<hex>" digest.
 func sha256Hex(d string) (string, bool) {
 	h, ok := strings.CutPrefix(d, "sha256:")
@@ -254,6 +284,14 @@ func OpenOCI(ctx context.Context, location string, opts Options) (*OCISource, er
 	raw, digest, err := reg.manifest(ctx, ref.Identifier())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", location, err)
+	}
+	if one, ok, err := singleManifest(raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", location, err)
+	} else if ok {
+		// An index of one model manifest: that manifest.
+		if raw, digest, err = reg.manifest(ctx, one); err != nil {
+			return nil, fmt.Errorf("%s: %w", location, err)
+		}
 	}
 	m, err := ParseOCIManifest(raw, opts.Limits.MaxFiles)
 	if err != nil {

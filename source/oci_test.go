@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -222,5 +223,30 @@ func TestVerifyOCIArchiveLayerIsPulled(t *testing.T) {
 	res := verifyOCI(t, "oci://"+reg.Host+"/tarred:v1", v)
 	if res.OK() || len(res.Downloaded) != 1 || len(res.NotDownloaded) != 0 {
 		t.Errorf("an archive layer: %+v", res)
+	}
+}
+
+func TestOCIIndexOfOneManifest(t *testing.T) {
+	reg := sourcetest.NewRegistry(t)
+	m := reg.PushModel(t, "m", "", "", "", []sourcetest.Layer{{MediaType: sourcetest.ModelPackWeightRaw, Annotations: map[string]string{AnnotationFilepath: "w.bin"}, Data: []byte("w")}})
+	other := reg.PushModel(t, "m", "", "", "", []sourcetest.Layer{{MediaType: sourcetest.ModelPackWeightRaw, Annotations: map[string]string{AnnotationFilepath: "x.bin"}, Data: []byte("x")}})
+	index := func(ds ...sourcetest.Descriptor) []byte {
+		var parts []string
+		for _, d := range ds {
+			parts = append(parts, `{"mediaType":"`+d.MediaType+`","digest":"`+d.Digest+`","size":`+strconv.FormatInt(d.Size, 10)+`}`)
+		}
+		return []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[` + strings.Join(parts, ",") + `]}`)
+	}
+	reg.PushManifest(t, "m", "one", "application/vnd.oci.image.index.v1+json", index(m))
+	reg.PushManifest(t, "m", "two", "application/vnd.oci.image.index.v1+json", index(m, other))
+	src, err := Open(context.Background(), "oci://"+reg.Host+"/m:one", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(src.Location(), "@"+m.Digest) {
+		t.Errorf("Location %s, want the manifest %s", src.Location(), m.Digest)
+	}
+	if _, err := Open(context.Background(), "oci://"+reg.Host+"/m:two", Options{}); err == nil || !strings.Contains(err.Error(), "index of 2") {
+		t.Errorf("an index of two: %v", err)
 	}
 }
