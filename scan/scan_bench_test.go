@@ -37,11 +37,15 @@ func benchScan(b *testing.B, targets []string, workers int) *report.Report {
 	opts := benchOptions(workers)
 	var r *report.Report
 	read0 := readBytes()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		var err error
 		if r, err = Scan(context.Background(), targets, opts); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu1 := cpuTime(); cpu0 >= 0 && cpu1 >= 0 {
+		b.ReportMetric(float64(cpu1-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 	}
 	if read1 := readBytes(); read0 >= 0 && read1 >= 0 {
 		b.ReportMetric(float64(read1-read0)/float64(b.N), "read-B/op")
