@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,35 @@ func TestS3SingleObjectAndErrors(t *testing.T) {
 	}
 	if _, err := Open(ctx, "s3://models/m", Options{S3Endpoint: "ftp://x"}); err == nil {
 		t.Error("an ftp endpoint was accepted")
+	}
+}
+
+// TestS3Resume: an S3 object is read from an offset (Range), and Fetch
+// resumes a partial file left in its folder.
+func TestS3Resume(t *testing.T) {
+	s := sourcetest.NewS3(t, "models")
+	content := []byte(strings.Repeat("0123456789", 100))
+	s.Put(t, "models", "m/model.bin", content)
+	ctx := context.Background()
+	src, err := Open(ctx, "s3://models/m", s3Opts(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := src.(RangeOpener).OpenRange(ctx, "model.bin", 995)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "56789" {
+		t.Errorf("from offset 995: %q", b)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "model.bin"+partialSuffix), content[:400], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Fetch(ctx, src, dir, Limits{})
+	if err != nil || got[0].SHA256 != sourcetest.SHA256(content) {
+		t.Errorf("resumed fetch: %+v %v", got, err)
 	}
 }
