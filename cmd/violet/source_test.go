@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -137,5 +138,30 @@ func TestVerifyOCI(t *testing.T) {
 	reg.PushModel(t, "unsigned", "v1", "", "", []sourcetest.Layer{{MediaType: sourcetest.ModelPackWeightRaw, Data: []byte("x")}})
 	if code, _, errOut := violet(t, "verify", "--key", pub, "oci://"+reg.Host+"/unsigned:v1"); code != report.ExitIncomplete || !strings.Contains(errOut, "no signature") {
 		t.Errorf("unsigned: exit %d %s", code, errOut)
+	}
+}
+
+// TestScanAttestHF attests the scan of a Hugging Face model: the subjects
+// are the files inside the model, bound to the digests the hub states.
+func TestScanAttestHF(t *testing.T) {
+	_, keys := refKeys(t)
+	key, pub := filepath.Join(keys, "signing-key.pem"), filepath.Join(keys, "signing-key-pub.pem")
+	s := sourcetest.NewHF(t, "org/model", map[string][]byte{"sub/evil.pkl": evil, "config.json": []byte(`{}`)})
+	s.LFS["sub/evil.pkl"] = true
+	t.Setenv("TMPDIR", t.TempDir())
+	att := filepath.Join(t.TempDir(), "scan.att.json")
+	if code, _, errOut := violet(t, "scan", "--hf-endpoint", s.URL, "--attest", att, "--key", key, "hf://org/model"); code != report.ExitFindings {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	a := readAttestation(t, att, keyVerifier(t, pub))
+	if len(a.Subjects) != 2 || a.Subjects[0].Name != "config.json" || a.Subjects[1] != (sign.Subject{Name: "sub/evil.pkl", SHA256: sourcetest.SHA256(evil)}) {
+		t.Errorf("subjects %+v", a.Subjects)
+	}
+	var p report.ScanAttestation
+	if err := json.Unmarshal(a.Predicate, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Targets) != 1 || p.Targets[0] != "hf://org/model@"+s.Commit || len(p.Findings) == 0 || p.Findings[0].Path != "sub/evil.pkl" {
+		t.Errorf("predicate %s", a.Predicate)
 	}
 }
