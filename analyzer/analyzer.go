@@ -73,6 +73,16 @@ type Configured interface {
 	ConfigDigest() string
 }
 
+// Delegating is implemented by an analyzer that judges with the code of
+// another (the numpy analyzer runs the pickle analyzer on object arrays,
+// the Hydra analyzer judges targets with the pickle policy): its verdicts
+// change with that analyzer's Version too. A scan's content cache reuses a
+// result this analyzer gave only while those versions are the same.
+type Delegating interface {
+	// DelegateVersions lists "name/version" of the analyzers it judges with.
+	DelegateVersions() []string
+}
+
 // ReadsBeside is implemented by an analyzer that reads, for an input that
 // is a file on disk, other files of its folder (ONNX external data, the
 // Python files a configuration names): its verdict on the file depends on

@@ -91,7 +91,8 @@ func cacheKey(policy, sha string, name string, sidecar bool) string {
 type cacheValue struct {
 	Format int `json:"format"`
 	// Claimed are the analyzers that claimed the file or one of its
-	// members, as "name/version" with their Version.
+	// members, as "name/version" with their Version and those of the
+	// analyzers they judge with ("numpy/1+pickle/3").
 	Claimed []string `json:"claimed"`
 	// Consulted are every analyzer whose Sniff was asked, as
 	// "name/version" with their sniff version.
@@ -146,7 +147,7 @@ func validCacheValue(v *cacheValue, analyzers []analyzer.Analyzer) bool {
 	for _, c := range v.Claimed {
 		name, version, _ := strings.Cut(c, "/")
 		a, ok := current[name]
-		if !ok || a.Version() != version {
+		if !ok || judgeVersion(a) != version {
 			return false
 		}
 		claimed[name] = true
@@ -166,6 +167,16 @@ func validCacheValue(v *cacheValue, analyzers []analyzer.Analyzer) bool {
 		}
 	}
 	return true
+}
+
+// judgeVersion is the version of what judges for a: its Version, and the
+// versions of the analyzers it judges with (analyzer.Delegating).
+func judgeVersion(a analyzer.Analyzer) string {
+	v := a.Version()
+	if d, ok := a.(analyzer.Delegating); ok {
+		v += "+" + strings.Join(d.DelegateVersions(), "+")
+	}
+	return v
 }
 
 // cacheKeyOf returns the key of the file being scanned, of content sha; ""
@@ -251,8 +262,8 @@ func (s *fileScan) toCache(ctx context.Context, key string) {
 	}
 	slices.Sort(v.Formats)
 	for _, a := range s.opts.Analyzers {
-		if version, ok := s.claimed[a.Name()]; ok {
-			v.Claimed = append(v.Claimed, a.Name()+"/"+version)
+		if s.claimed[a.Name()] {
+			v.Claimed = append(v.Claimed, a.Name()+"/"+judgeVersion(a))
 		}
 		v.Consulted = append(v.Consulted, a.Name()+"/"+analyzer.SniffVersion(a))
 	}

@@ -555,3 +555,40 @@ func BenchmarkScanCache(b *testing.B) {
 		})
 	}
 }
+
+// delegating is a marker that judges with another analyzer's code.
+type delegating struct {
+	*marker
+	delegate string
+}
+
+func (d delegating) DelegateVersions() []string { return []string{d.delegate} }
+
+// A result of an analyzer that judges with another (numpy with pickle) is
+// analyzed again when that other analyzer's version changes.
+func TestCacheDelegateVersion(t *testing.T) {
+	dir := t.TempDir()
+	tu.WriteFile(t, dir, "a.bin", []byte("%MARK this file"))
+	c := &MemoryCache{}
+	for _, tc := range []struct {
+		delegate   string
+		hit        int64
+		wantClaims string
+	}{{"pickle/3", 0, "marker/1+pickle/3"}, {"pickle/3", 1, ""}, {"pickle/4", 0, "marker/1+pickle/4"}} {
+		opts, stats := cacheOptions(c, delegating{&marker{version: "1"}, tc.delegate})
+		r := scanWith(t, opts, dir)
+		if stats.Hits.Load() != tc.hit || !fileHas(r.Files[0], markRule) {
+			t.Fatalf("%s: %s", tc.delegate, counts(stats))
+		}
+		if tc.wantClaims == "" {
+			continue
+		}
+		found := false
+		for _, b := range c.m {
+			found = found || bytes.Contains(b, []byte(`"claimed":["`+tc.wantClaims+`"]`))
+		}
+		if !found {
+			t.Fatalf("no value claims %s", tc.wantClaims)
+		}
+	}
+}

@@ -358,16 +358,16 @@ type fileScan struct {
 	reported map[string]bool // limit rules already reported for this file
 	formats  map[string]bool
 	temps    []*os.File
-	// claimed are the analyzers that claimed the file or a member, with
-	// their version; readsBeside is set when one of them read other files
-	// of the folder (the result is then not cached).
-	claimed     map[string]string
+	// claimed are the analyzers that claimed the file or a member;
+	// readsBeside is set when one of them read other files of the folder
+	// (the result is then not cached).
+	claimed     map[string]bool
 	readsBeside bool
 }
 
 func scanFile(ctx context.Context, f file, opts *Options, w *worker) report.File {
 	res := report.File{Path: f.path, Size: max(f.size, 0), Findings: []finding.Finding{}}
-	s := &fileScan{opts: opts, worker: w, result: &res, reported: map[string]bool{}, formats: map[string]bool{}, claimed: map[string]string{},
+	s := &fileScan{opts: opts, worker: w, result: &res, reported: map[string]bool{}, formats: map[string]bool{}, claimed: map[string]bool{},
 		budget: budget{maxTotal: opts.Limits.MaxTotalBytes}}
 	defer s.cleanup()
 	loc := finding.Location{Path: f.path, Offset: -1}
@@ -549,7 +549,7 @@ func (s *fileScan) dispatch(ctx context.Context, in *analyzer.Input) bool {
 		}
 		if claims {
 			matched = append(matched, a)
-			s.claimed[a.Name()] = a.Version()
+			s.claimed[a.Name()] = true
 			if r, ok := a.(analyzer.ReadsBeside); ok && in.Depth == 0 && r.ReadsBeside() {
 				s.readsBeside = true
 			}

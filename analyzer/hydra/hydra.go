@@ -53,6 +53,10 @@ func (*Analyzer) Version() string { return Version }
 // ConfigDigest is the digest of the policy (analyzer.Configured).
 func (a *Analyzer) ConfigDigest() string { return a.policy.Digest() }
 
+// DelegateVersions names the pickle analyzer, whose policy judges the
+// targets (analyzer.Delegating).
+func (*Analyzer) DelegateVersions() []string { return []string{pickle.Name + "/" + pickle.Version} }
+
 // Sniff claims YAML and JSON files whose head names a `_target_`.
 func (*Analyzer) Sniff(in *analyzer.Input) bool {
 	name := strings.ToLower(in.Name)

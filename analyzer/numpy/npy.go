@@ -46,6 +46,10 @@ func (*Npy) Version() string { return "1" }
 // (analyzer.Configured).
 func (n *Npy) ConfigDigest() string { return n.pickle.ConfigDigest() }
 
+// DelegateVersions names the pickle analyzer, which judges object arrays
+// (analyzer.Delegating).
+func (n *Npy) DelegateVersions() []string { return []string{n.pickle.Name() + "/" + n.pickle.Version()} }
+
 // Sniff checks the magic string.
 func (*Npy) Sniff(in *analyzer.Input) bool { return bytes.HasPrefix(in.Head, magic) }
 
