@@ -48,7 +48,9 @@ func (n *Npy) ConfigDigest() string { return n.pickle.ConfigDigest() }
 
 // DelegateVersions names the pickle analyzer, which judges object arrays
 // (analyzer.Delegating).
-func (n *Npy) DelegateVersions() []string { return []string{n.pickle.Name() + "/" + n.pickle.Version()} }
+func (n *Npy) DelegateVersions() []string {
+	return []string{n.pickle.Name() + "/" + n.pickle.Version()}
+}
 
 // Sniff checks the magic string.
 func (*Npy) Sniff(in *analyzer.Input) bool { return bytes.HasPrefix(in.Head, magic) }

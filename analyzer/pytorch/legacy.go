@@ -49,7 +49,9 @@ func (l *Legacy) ConfigDigest() string { return l.pickle.ConfigDigest() }
 
 // DelegateVersions names the pickle analyzer, which traces the pickles
 // (analyzer.Delegating).
-func (l *Legacy) DelegateVersions() []string { return []string{l.pickle.Name() + "/" + l.pickle.Version()} }
+func (l *Legacy) DelegateVersions() []string {
+	return []string{l.pickle.Name() + "/" + l.pickle.Version()}
+}
 
 // Covers names the pickle analyzer: the legacy analyzer traces the same
 // pickles and stops where the raw storage bytes begin.
