@@ -133,19 +133,15 @@ func (h *hf) tree(ctx context.Context, lim Limits) ([]Entry, error) {
 // nextPage returns the rel="next" URL of a Link header, if it is on the
 // endpoint's host.
 func (h *hf) nextPage(link string) (string, error) {
-	for _, part := range strings.Split(link, ",") {
-		target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
-		if !ok || !strings.Contains(strings.ReplaceAll(params, " ", ""), `rel="next"`) {
-			continue
-		}
-		target = strings.Trim(strings.TrimSpace(target), "<>")
-		u, err := h.endpoint.Parse(target)
-		if err != nil || u.Host != h.endpoint.Host || u.Scheme != h.endpoint.Scheme {
-			return "", fmt.Errorf("tree: next page %q is not on %s", target, h.endpoint.Host)
-		}
-		return u.String(), nil
+	target := nextLink(link)
+	if target == "" {
+		return "", nil
 	}
-	return "", nil
+	u, err := h.endpoint.Parse(target)
+	if err != nil || u.Host != h.endpoint.Host || u.Scheme != h.endpoint.Scheme {
+		return "", fmt.Errorf("tree: next page %q is not on %s", target, h.endpoint.Host)
+	}
+	return u.String(), nil
 }
 
 // Location is hf://repo@commit.

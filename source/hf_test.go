@@ -83,6 +83,15 @@ func TestHFTreeFallbackAndRevision(t *testing.T) {
 	if len(entries) != 1 || entries[0].Size != 7 || entries[0].SHA256 != sourcetest.SHA256([]byte("pickle?")) {
 		t.Errorf("entries from the tree: %+v", entries)
 	}
+	paged := sourcetest.NewHF(t, "org/many", map[string][]byte{"a": []byte("a"), "b/c": []byte("bc"), "d": []byte("d"), "e": []byte("e")})
+	paged.NoBlobs, paged.TreePage = true, 3
+	src, err = Open(context.Background(), "hf://org/many", hfOpts(paged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := src.List(context.Background()); len(entries) != 4 || entries[1].Path != "b/c" || entries[1].Size != 2 {
+		t.Errorf("entries from two tree pages: %+v", entries)
+	}
 	if _, err := Open(context.Background(), "hf://gpt2@v9", hfOpts(s)); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("unknown revision: %v", err)
 	}

@@ -90,21 +90,38 @@ func retryable(code int) bool {
 // the successful answer; failures are retried. The body must be closed.
 // Reads of the body are bounded in time by the stall timer.
 func (c *httpClient) get(ctx context.Context, u string, offset int64) (*http.Response, error) {
-	var last error
+	return withRetries(ctx, c.lim, func() (*http.Response, error) { return c.once(ctx, u, offset) })
+}
+
+// withRetries calls send until it succeeds, fails with a status not
+// worth another try, ctx ends, or lim.Retries more tries failed, waiting
+// with exponential backoff between tries.
+func withRetries(ctx context.Context, lim Limits, send func() (*http.Response, error)) (*http.Response, error) {
 	for try := 0; ; try++ {
-		resp, err := c.once(ctx, u, offset)
+		resp, err := send()
 		if err == nil {
 			return resp, nil
 		}
-		last = err
 		var se *statusError
-		if ctx.Err() != nil || (errors.As(err, &se) && !retryable(se.code)) || try >= c.lim.Retries {
-			return nil, last
+		if ctx.Err() != nil || (errors.As(err, &se) && !retryable(se.code)) || try >= lim.Retries {
+			return nil, err
 		}
-		if !sleep(ctx, backoff(c.lim.Backoff, try)) {
+		if !sleep(ctx, backoff(lim.Backoff, try)) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// nextLink returns the target of the rel="next" entry of a Link header,
+// "" when there is none.
+func nextLink(link string) string {
+	for _, part := range strings.Split(link, ",") {
+		target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
+		if ok && strings.Contains(strings.ReplaceAll(params, " ", ""), `rel="next"`) {
+			return strings.Trim(strings.TrimSpace(target), "<>")
+		}
+	}
+	return ""
 }
 
 // once sends one GET.

@@ -122,21 +122,7 @@ func (r *registry) get(ctx context.Context, target, accept string) (*http.Respon
 	if strings.HasPrefix(target, "/") {
 		u = r.base + target
 	}
-	var last error
-	for try := 0; ; try++ {
-		resp, err := r.once(ctx, u, accept, true)
-		if err == nil {
-			return resp, nil
-		}
-		last = err
-		var se *statusError
-		if ctx.Err() != nil || (errors.As(err, &se) && !retryable(se.code)) || try >= r.lim.Retries {
-			return nil, last
-		}
-		if !sleep(ctx, backoff(r.lim.Backoff, try)) {
-			return nil, ctx.Err()
-		}
-	}
+	return withRetries(ctx, r.lim, func() (*http.Response, error) { return r.once(ctx, u, accept, true) })
 }
 
 // once sends one GET; on a 401 it answers the challenge and sends again.
@@ -365,15 +351,9 @@ func (r *registry) tags(ctx context.Context) ([]string, error) {
 		if len(out) > r.lim.MaxFiles {
 			return nil, fmt.Errorf("more than %d tags", r.lim.MaxFiles)
 		}
-		next = ""
-		for _, part := range strings.Split(link, ",") {
-			target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
-			if ok && strings.Contains(strings.ReplaceAll(params, " ", ""), `rel="next"`) {
-				next = strings.Trim(strings.TrimSpace(target), "<>")
-				if !strings.HasPrefix(next, "/v2/") {
-					return nil, fmt.Errorf("tags: next page %q is not on the registry", next)
-				}
-			}
+		next = nextLink(link)
+		if next != "" && !strings.HasPrefix(next, "/v2/") {
+			return nil, fmt.Errorf("tags: next page %q is not on the registry", next)
 		}
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ type HF struct {
 	CutOnce string
 	// FailInfo makes the first n model info requests answer 503.
 	FailInfo int
+	// TreePage, when set, pages the tree API by that many files (a
+	// cursor and a Link header).
+	TreePage int
 	// Redirect, when set, answers file requests with a redirect to the
 	// same path under this URL (a CDN).
 	Redirect string
@@ -98,13 +102,29 @@ func (s *HF) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": s.Repo, "sha": s.Commit, "siblings": siblings})
 	case p == "/api/models/"+s.Repo+"/tree/"+s.Commit:
-		var tree []map[string]any
-		for name, b := range s.Files {
+		names := make([]string, 0, len(s.Files))
+		for name := range s.Files {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		if s.TreePage > 0 {
+			// One page from the cursor (an index), a Link to the next.
+			start, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
+			start = min(start, len(names))
+			end := min(start+s.TreePage, len(names))
+			if end < len(names) {
+				w.Header().Set("Link", fmt.Sprintf(`<%s?recursive=true&cursor=%d>; rel="next"`, r.URL.Path, end))
+			}
+			names = names[start:end]
+		}
+		tree := []map[string]any{{"type": "directory", "path": "somedir", "size": 0}}
+		for _, name := range names {
+			b := s.Files[name]
 			e := map[string]any{"type": "file", "path": name, "size": len(b), "oid": "0000"}
 			if s.LFS[name] {
 				e["lfs"] = map[string]any{"oid": s.stated(name), "size": len(b), "pointerSize": 130}
 			}
-			tree = append(tree, e, map[string]any{"type": "directory", "path": "somedir", "size": 0})
+			tree = append(tree, e)
 		}
 		_ = json.NewEncoder(w).Encode(tree)
 	case strings.HasPrefix(p, "/"+s.Repo+"/resolve/"+s.Commit+"/"):
