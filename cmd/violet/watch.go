@@ -169,6 +169,10 @@ func runWatch(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *watc
 	for {
 		code, err := w.poll(ctx, location)
 		if o.once {
+			if err != nil && code == report.ExitFindings {
+				// Findings win over 2, as in scan; the error is still said.
+				return exitError{code: code, msg: fmt.Sprintf("cannot read %s: %v", location, err)}
+			}
 			if err != nil {
 				return fetchError(location, err)
 			}
