@@ -43,26 +43,10 @@ func testWorkerKill9(t *testing.T, database string) {
 	if database != "" {
 		dsn = database
 	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, m, r := jobsFixture(t, dsn)
 	a := store.Actor{Name: "test"}
-	team, err := st.CreateTeam(ctx, a, "ml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.CreateModel(ctx, a, store.Model{TeamID: team.ID, Name: "m", SourceKind: store.SourcePath, SourceRef: "/m"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "data.pkl"), testutil.NewPickle(2).Call("os", "system", "id").Stop().Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, err := jobs.New(ctx, jobs.Config{Store: st}) // queues only
-	if err != nil {
 		t.Fatal(err)
 	}
 	req, err := r.RequestScan(ctx, a, m.ID, dir)
@@ -113,6 +97,32 @@ func testWorkerKill9(t *testing.T, database string) {
 	if err := second.stop(); err != nil {
 		t.Fatalf("violet worker did not stop cleanly on SIGTERM: %v: %s", err, second.stderr.String())
 	}
+}
+
+// jobsFixture opens the store at dsn (closed when the test ends) with a
+// team and a model, and a jobs Runner on it that only queues.
+func jobsFixture(t *testing.T, dsn string) (*store.Store, store.Model, *jobs.Runner) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := store.Actor{Name: "test"}
+	team, err := st.CreateTeam(ctx, a, "ml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.CreateModel(ctx, a, store.Model{TeamID: team.ID, Name: "m", SourceKind: store.SourcePath, SourceRef: "/m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := jobs.New(ctx, jobs.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, m, r
 }
 
 // startWorkerChild starts violet worker on data (and database, when not

@@ -12,7 +12,6 @@ import (
 
 	"github.com/violet-mlsecops/violet/internal/pgtest"
 	"github.com/violet-mlsecops/violet/internal/testutil"
-	"github.com/violet-mlsecops/violet/jobs"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -33,24 +32,8 @@ func TestWorkerPostgresRestart(t *testing.T) {
 	database := pgtest.URL(t)
 	restart := pgRestarter(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, m, r := jobsFixture(t, database)
 	a := store.Actor{Name: "test"}
-	team, err := st.CreateTeam(ctx, a, "ml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.CreateModel(ctx, a, store.Model{TeamID: team.ID, Name: "m", SourceKind: store.SourcePath, SourceRef: "/m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := jobs.New(ctx, jobs.Config{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var reqs []store.ScanRequest
 	for i := range pgRestartJobs {
 		dir := t.TempDir()
