@@ -265,7 +265,7 @@ var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "
 	"Course", "Courses", "ProcurementApproved", "ProcurementReview", "ProcurementReviews", "TrainingStatus",
 	"Release", "ReleaseDecisions", "Releases", "Risk", "Risks", "ScanChanges", "ScanRuns",
 	"BlastRadius", "Drill", "Drills", "Incident", "IncidentAffected", "IncidentEvents", "Incidents",
-	"UserLogin", "VersionSigners", "ThreatModel", "Metrics", "MetricHistory",
+	"UserLogin", "VersionSigners", "ThreatModel", "Metrics", "MetricHistory", "SetMetricsMaxAge",
 	"ListEvidence", "Memberships", "Model", "Models", "Teams", "Tokens", "UserByLogin", "VerifyAudit",
 	"VersionFiles", "VersionFindings", "Versions", "Webhooks", "WebhookDeliveries",
 	"JobDatabase", "ScanRequest", "ScanRequests", "RescanTargets", "ScanRunFindings", "QueuedScanRequests",

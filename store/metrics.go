@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/violet-mlsecops/violet/finding"
 	"github.com/violet-mlsecops/violet/release"
 )
 
@@ -60,24 +62,79 @@ type metricData struct {
 	versions    int
 	covered     map[string]int       // control -> versions that have it
 	open        map[string]int       // severity -> findings open now
+	family      map[string]int       // rule family -> findings open now
+	age         map[string]int       // age bucket -> findings open now
 	expired     int                  // accepted risks past their expiry
-	remediation []float64            // seconds from first seen to fixed or false-positive
-	response    map[string][]float64 // phase -> incidents' seconds to detect, to contain
+	remediation map[string]float64   // stat -> seconds from first seen to fixed or false-positive
+	response    map[string][]float64 // phase -> incidents' seconds to detect, to contain (sorted)
+	drills      map[string]int       // "scheduled", "run" -> drills of the current quarter
 	overdue     int                  // training due and not done or expired
+	training    map[string][2]int    // role -> (pairs due, pairs complete)
 	pending     int                  // procurement reviews not decided
 	exposed     int                  // versions whose newest deps report has a high or critical package
 	signoff     map[string][]float64 // role -> seconds from release request to its counted approval
 }
 
-// Coverage controls, severities and remediation statistics: the label
-// values of the labelled metrics.
+// Coverage controls, severities, rule families, ages, statistics and
+// roles: the label values of the labelled metrics.
 var (
 	coverageControls = []string{"scanned", "verified", "ml-bom", "threat-model", "released"}
 	signoffRoles     = []string{"security", "ml-engineer", "legal-compliance", "sme", "procurement", "hr"}
 	metricSeverities = []string{"info", "low", "medium", "high", "critical"}
 	remediationStats = []string{"mean", "p90"}
 	responsePhases   = []string{"detect", "contain"}
+	ruleFamilies     = catalogueFamilies()
+	trainingRoles    = func() []string {
+		var out []string
+		for _, r := range Roles() {
+			out = append(out, string(r))
+		}
+		return out
+	}()
 )
+
+// ageBuckets are the ages of open findings, youngest first: a finding
+// falls in the first bucket whose bound its age is under.
+var ageBuckets = []struct {
+	name  string
+	under time.Duration // 0: no bound
+}{
+	{"under-7d", 7 * 24 * time.Hour},
+	{"7-30d", 30 * 24 * time.Hour},
+	{"30-90d", 90 * 24 * time.Hour},
+	{"over-90d", 0},
+}
+
+// ruleFamily is the family of a rule id: what comes before its first
+// dash ("PICKLE" of PICKLE-GLOBAL), when the catalogue knows that family;
+// "other" for any other rule (an uploaded report may name any).
+func ruleFamily(rule string) string {
+	fam, _, _ := strings.Cut(rule, "-")
+	if slices.Contains(ruleFamilies, fam) {
+		return fam
+	}
+	return "other"
+}
+
+// catalogueFamilies lists the rule families of the catalogue, sorted,
+// then "other".
+func catalogueFamilies() []string {
+	var out []string
+	for _, r := range finding.Rules() {
+		fam, _, _ := strings.Cut(r.ID, "-")
+		if !slices.Contains(out, fam) {
+			out = append(out, fam)
+		}
+	}
+	slices.Sort(out)
+	return append(out, "other")
+}
+
+// quarterStart is the first instant of t's calendar quarter, UTC.
+func quarterStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month()-(t.Month()-1)%3, 1, 0, 0, 0, 0, time.UTC)
+}
 
 // MetricDefs is the table of metric definitions, in display order.
 var MetricDefs = []MetricDef{
@@ -94,18 +151,37 @@ var MetricDefs = []MetricDef{
 		Help: "Findings of the team's models whose effective state is open: never triaged, set back to open, or an " +
 			"accepted risk past its expiry.",
 		figure: func(d *metricData, sev string) float64 { return float64(d.open[sev]) }},
+	{Name: "findings_open_by_family", Unit: "count", Label: "family", Values: ruleFamilies, Better: "lower",
+		Help: "The open findings (as findings_open counts them) by rule family: what comes before the first dash of " +
+			"the rule id (PICKLE of PICKLE-GLOBAL), as the rule catalogue names the families; other for any other rule.",
+		figure: func(d *metricData, fam string) float64 { return float64(d.family[fam]) }},
+	{Name: "findings_open_by_age", Unit: "count", Label: "age", Values: bucketNames(), Better: "lower",
+		Help: "The open findings (as findings_open counts them) by the time since their first sighting: under 7 days, " +
+			"7 to 30, 30 to 90, over 90.",
+		figure: func(d *metricData, age string) float64 { return float64(d.age[age]) }},
 	{Name: "accepted_risks_expired", Unit: "count", Better: "lower",
 		Help:   "Findings whose last state is accepted-risk with an expiry at or before now (they count as open too).",
 		figure: func(d *metricData, _ string) float64 { return float64(d.expired) }},
 	{Name: "remediation_seconds", Unit: "seconds", Label: "stat", Values: remediationStats, Better: "lower",
 		Help: "Time to remediate: for each finding whose last state is fixed or false-positive, the time from its " +
 			"first sighting to that state change; mean and 90th percentile (nearest rank). 0 when none is remediated.",
-		figure: func(d *metricData, stat string) float64 { return remediationStat(d.remediation, stat) }},
+		figure: func(d *metricData, stat string) float64 { return d.remediation[stat] }},
 	{Name: "incident_response_seconds", Unit: "seconds", Label: "phase", Values: responsePhases, Better: "lower",
 		Help: "Mean time of the team's incidents, drills' included: detect (from when the compromise began to its " +
 			"detection, for incidents whose start is known) and contain (from detection to containment, for contained " +
 			"ones). 0 when there is none.",
 		figure: func(d *metricData, phase string) float64 { return remediationStat(d.response[phase], "mean") }},
+	{Name: "incident_response_p90_seconds", Unit: "seconds", Label: "phase", Values: responsePhases, Better: "lower",
+		Help: "The 90th percentile (nearest rank) of the same times as incident_response_seconds: the slow tail of " +
+			"detection and containment. 0 when there is none.",
+		figure: func(d *metricData, phase string) float64 { return remediationStat(d.response[phase], "p90") }},
+	{Name: "drills_run_quarter", Unit: "count", Better: "higher",
+		Help: "Drills of the team started in the current calendar quarter (UTC). Set the team's plan for a quarter as " +
+			"the target: the gap is the drills still to run.",
+		figure: func(d *metricData, _ string) float64 { return float64(d.drills["run"]) }},
+	{Name: "drills_scheduled_quarter", Unit: "count",
+		Help:   "Drills of the team scheduled for a day of the current calendar quarter (UTC), run or not.",
+		figure: func(d *metricData, _ string) float64 { return float64(d.drills["scheduled"]) }},
 	{Name: "versions_with_vulnerable_packages", Unit: "count", Better: "lower",
 		Help: "Model versions of the team whose newest violet deps report names a package with a high or critical " +
 			"finding (a known vulnerability, a malicious or typosquatted package).",
@@ -119,9 +195,28 @@ var MetricDefs = []MetricDef{
 		Help: "Pairs of a team member and a course their role must take that they never completed or whose last " +
 			"completion expired (the training status's overdue rows).",
 		figure: func(d *metricData, _ string) float64 { return float64(d.overdue) }},
+	{Name: "training_completion_ratio", Unit: "ratio", Label: "role", Values: trainingRoles, Better: "higher",
+		Help: "For each role, the share of the pairs of a member holding the role and a course the role must take " +
+			"that are complete (a completion not expired). 1 when the role has no course due (nothing is missing).",
+		figure: func(d *metricData, role string) float64 {
+			t := d.training[role]
+			if t[0] == 0 {
+				return 1
+			}
+			return ratio(t[1], t[0])
+		}},
 	{Name: "procurement_reviews_pending", Unit: "count", Better: "lower",
 		Help:   "Procurement reviews of third-party AI of the team still pending a decision.",
 		figure: func(d *metricData, _ string) float64 { return float64(d.pending) }},
+}
+
+// bucketNames are the names of ageBuckets, in order.
+func bucketNames() []string {
+	var out []string
+	for _, b := range ageBuckets {
+		out = append(out, b.name)
+	}
+	return out
 }
 
 // metricDef returns the definition of a metric by name.
@@ -163,10 +258,13 @@ func remediationStat(sorted []float64, stat string) float64 {
 	return sum / float64(len(sorted))
 }
 
-// loadMetricData reads, in one consistent snapshot, what a team's figures
-// are computed from.
+// loadMetricData reads what a team's figures are computed from. The
+// findings are counted by SQL aggregates over their current state (kept on
+// each finding by a trigger, migration 0011), so that a call costs one
+// index range per team, not a read of every finding's history.
 func (s *Store) loadMetricData(ctx context.Context, teamID int64) (*metricData, error) {
-	d := &metricData{covered: map[string]int{}, open: map[string]int{}}
+	d := &metricData{covered: map[string]int{}, open: map[string]int{}, family: map[string]int{}, age: map[string]int{},
+		remediation: map[string]float64{}}
 	now := s.stamp()
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		const versions = `FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.team_id = $1`
@@ -185,46 +283,110 @@ func (s *Store) loadMetricData(ctx context.Context, teamID int64) (*metricData, 
 			}
 			d.covered[control] = n
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT f.severity, fs.state,
-				CASE WHEN fs.state IN ('fixed', 'false-positive') THEN f.first_seen_at END, fs.expires_at,
-				CASE WHEN fs.state IN ('fixed', 'false-positive') THEN fs.set_at END
-			FROM findings f JOIN models m ON m.id = f.model_id
-			LEFT JOIN finding_states fs ON fs.id = (SELECT max(id) FROM finding_states WHERE finding_id = f.id)
-			WHERE m.team_id = $1`, teamID)
-		if err != nil {
+		if err := loadOpenFindings(ctx, tx, teamID, now, d); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var sev string
-			var state sql.NullString
-			var first, exp, at dbTime
-			if err := rows.Scan(&sev, &state, &first, &exp, &at); err != nil {
-				return err
-			}
-			switch state.String {
-			case "", StateOpen:
-				d.open[sev]++
-			case StateAcceptedRisk:
-				if !now.Before(exp.T) {
-					d.expired++
-					d.open[sev]++
-				}
-			case StateFixed, StateFalsePositive:
-				d.remediation = append(d.remediation, max(0, at.T.Sub(first.T).Seconds()))
-			}
-		}
-		return rows.Err()
+		return loadRemediation(ctx, tx, teamID, d)
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(d.remediation)
 	return d, s.loadPeopleData(ctx, teamID, d)
 }
 
-// loadPeopleData adds the figures of incidents, training and procurement,
-// through the same store methods as their own pages.
+// loadOpenFindings counts a team's open findings (never triaged, set back
+// to open, or an accepted risk past its expiry) by severity, rule family
+// and age, grouped in SQL: the open ones in the order of the index
+// findings_current (no sort), the expired accepted risks (few) apart.
+func loadOpenFindings(ctx context.Context, tx *sql.Tx, teamID int64, now time.Time, d *metricData) error {
+	// older[i] counts the findings first seen at or before the i-th bound.
+	var older strings.Builder
+	args := []any{teamID}
+	for _, b := range ageBuckets[:len(ageBuckets)-1] {
+		args = append(args, fmtTime(now.Add(-b.under)))
+		fmt.Fprintf(&older, ", sum(CASE WHEN f.first_seen_at <= $%d THEN 1 ELSE 0 END)", len(args))
+	}
+	expiredArgs := append(slices.Clip(args), fmtTime(now))
+	for _, q := range []struct {
+		where   string
+		args    []any
+		expired bool
+	}{
+		{`f.state = 'open'`, args, false},
+		{fmt.Sprintf(`f.state = 'accepted-risk' AND f.state_expires_at <= $%d`, len(expiredArgs)), expiredArgs, true},
+	} {
+		rows, err := tx.QueryContext(ctx, `SELECT f.severity, f.rule, count(*)`+older.String()+`
+			FROM findings f JOIN models m ON m.id = f.model_id WHERE m.team_id = $1 AND `+q.where+`
+			GROUP BY f.severity, f.rule`, q.args...)
+		if err != nil {
+			return err
+		}
+		if err := addOpenFindings(rows, d, q.expired); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addOpenFindings adds rows of (severity, rule, count, older than each
+// age bound) to d; expired says they are accepted risks past expiry.
+func addOpenFindings(rows *sql.Rows, d *metricData, expired bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var sev, rule string
+		var n int
+		older := make([]int, len(ageBuckets)-1)
+		dest := []any{&sev, &rule, &n}
+		for i := range older {
+			dest = append(dest, &older[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		d.open[sev] += n
+		d.family[ruleFamily(rule)] += n
+		if expired {
+			d.expired += n
+		}
+		// The bounds grow: a finding older than bound i+1 is older than i.
+		younger := n
+		for i, b := range ageBuckets {
+			if i < len(older) {
+				d.age[b.name] += younger - older[i]
+				younger = older[i]
+			} else {
+				d.age[b.name] += younger
+			}
+		}
+	}
+	return rows.Err()
+}
+
+// loadRemediation computes the mean and the nearest-rank 90th percentile
+// of the time the team's fixed and false-positive findings took, in SQL:
+// the percentile is the row at its rank in the index order.
+func loadRemediation(ctx context.Context, tx *sql.Tx, teamID int64, d *metricData) error {
+	const resolved = ` FROM findings f JOIN models m ON m.id = f.model_id
+		WHERE m.team_id = $1 AND f.state IN ('fixed', 'false-positive')`
+	var n int
+	var mean float64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(avg(f.resolve_seconds), 0)`+resolved, teamID).Scan(&n, &mean); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	d.remediation["mean"] = mean
+	rank := int(math.Ceil(0.9*float64(n))) - 1
+	var p90 float64
+	err := tx.QueryRowContext(ctx, `SELECT f.resolve_seconds`+resolved+` ORDER BY f.resolve_seconds LIMIT 1 OFFSET $2`,
+		teamID, rank).Scan(&p90)
+	d.remediation["p90"] = p90
+	return err
+}
+
+// loadPeopleData adds the figures of incidents, drills, training and
+// procurement, through the same store methods as their own pages.
 func (s *Store) loadPeopleData(ctx context.Context, teamID int64, d *metricData) error {
 	incidents, err := s.Incidents(ctx, teamID)
 	if err != nil {
@@ -239,14 +401,39 @@ func (s *Store) loadPeopleData(ctx context.Context, teamID int64, d *metricData)
 			d.response["contain"] = append(d.response["contain"], t.Seconds())
 		}
 	}
+	for _, times := range d.response {
+		slices.Sort(times)
+	}
+	drills, err := s.Drills(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	d.drills = map[string]int{}
+	quarter := quarterStart(s.stamp())
+	next := quarter.AddDate(0, 3, 0)
+	in := func(t time.Time) bool { return !t.Before(quarter) && t.Before(next) }
+	for _, x := range drills {
+		if in(x.ScheduledAt) {
+			d.drills["scheduled"]++
+		}
+		if in(x.StartedAt) {
+			d.drills["run"]++
+		}
+	}
 	due, err := s.TrainingStatus(ctx, teamID)
 	if err != nil {
 		return err
 	}
+	d.training = map[string][2]int{}
 	for _, t := range due {
+		c := d.training[t.Role]
+		c[0]++
 		if t.Overdue {
 			d.overdue++
+		} else {
+			c[1]++
 		}
+		d.training[t.Role] = c
 	}
 	if err := s.loadReleaseData(ctx, teamID, d); err != nil {
 		return err
@@ -272,13 +459,14 @@ func (s *Store) loadReleaseData(ctx context.Context, teamID int64, d *metricData
 	if err != nil {
 		return err
 	}
+	decided, err := s.teamReleaseDecisions(ctx, teamID)
+	if err != nil {
+		return err
+	}
 	d.signoff = map[string][]float64{}
 	released := map[int64]bool{}
 	for _, r := range releases {
-		ds, err := s.ReleaseDecisions(ctx, r.ID)
-		if err != nil {
-			return err
-		}
+		ds := decided[r.ID]
 		decisions := make([]release.Decision, len(ds))
 		for i, x := range ds {
 			decisions[i] = release.Decision{Role: x.Role, Decision: x.Decision, Digest: x.Digest, By: x.DecidedBy}
@@ -304,7 +492,20 @@ func (s *Store) loadReleaseData(ctx context.Context, teamID int64, d *metricData
 
 // Metrics returns the figures of a team, every series of every metric of
 // MetricDefs in order, with the team's targets and the gaps to them.
+//
+// The figures are kept for at most the store's metrics max age
+// (SetMetricsMaxAge, DefaultMetricsMaxAge) and until this store commits a
+// change: a dashboard, a Prometheus scrape and a report in a row compute
+// them once. A change committed by another process (a worker, another
+// server on the same PostgreSQL) shows within the max age.
 func (s *Store) Metrics(ctx context.Context, teamID int64) ([]MetricValue, error) {
+	return s.metrics.get(teamID, s.now(), s.writes.Load(), func() ([]MetricValue, error) {
+		return s.computeMetrics(ctx, teamID)
+	})
+}
+
+// computeMetrics computes a team's figures from the records.
+func (s *Store) computeMetrics(ctx context.Context, teamID int64) ([]MetricValue, error) {
 	d, err := s.loadMetricData(ctx, teamID)
 	if err != nil {
 		return nil, err

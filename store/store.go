@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -96,6 +97,10 @@ type Store struct {
 	path string
 	// now is the clock (tests move it).
 	now func() time.Time
+	// writes counts the write transactions committed through this store;
+	// metrics keeps the figures computed since the last one.
+	writes  atomic.Uint64
+	metrics metricsCache
 }
 
 // Actor is who makes a change, as the audit log records it.
@@ -143,7 +148,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	return &Store{dialect: postgresDialect, db: db, rdb: db, now: time.Now}, nil
+	return &Store{dialect: postgresDialect, db: db, rdb: db, now: time.Now, metrics: metricsCache{maxAge: DefaultMetricsMaxAge}}, nil
 }
 
 // sqliteWritePragmas make the writer's connection durable and patient:
@@ -210,7 +215,7 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(readConns)
-	s := &Store{dialect: sqliteDialect, db: w, rdb: r, path: path, now: time.Now}
+	s := &Store{dialect: sqliteDialect, db: w, rdb: r, path: path, now: time.Now, metrics: metricsCache{maxAge: DefaultMetricsMaxAge}}
 	if err := s.checkSQLite(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -321,6 +326,10 @@ func (s *Store) writeTx(ctx context.Context, a Actor, fn func(tx *sql.Tx, log *a
 	if err := s.insertOutbox(ctx, tx, q); err != nil {
 		return s.wrap(err)
 	}
+	// Counted before and after the commit: a Metrics call that reads the
+	// count while the commit is in flight cannot keep figures without it.
+	s.writes.Add(1)
+	defer s.writes.Add(1)
 	return s.wrap(tx.Commit())
 }
 

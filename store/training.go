@@ -42,6 +42,8 @@ type TrainingDue struct {
 	Course Course
 	UserID int64
 	Login  string
+	// Role is the member's role that the course is due for.
+	Role string
 	// Last is the latest completion; nil when never completed.
 	Last *Completion
 	// Overdue is true when never completed or the last one expired.
@@ -180,7 +182,7 @@ func (s *Store) TrainingStatus(ctx context.Context, teamID int64) ([]TrainingDue
 				continue
 			}
 			seen[m.id] = true
-			due := TrainingDue{Course: c, UserID: m.id, Login: m.login, Overdue: true}
+			due := TrainingDue{Course: c, UserID: m.id, Login: m.login, Role: m.role, Overdue: true}
 			last, err := scanCompletion(s.rdb.QueryRowContext(ctx, `SELECT id, course_id, user_id, completed_at, expires_at, recorded_by
 				FROM training_completions WHERE course_id = $1 AND user_id = $2 ORDER BY completed_at DESC, id DESC LIMIT 1`, c.ID, m.id))
 			switch {

@@ -98,6 +98,8 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
 		"let webhooks call loopback, private and link-local addresses (refused by default: docs/webhooks.md)")
 	cmd.Flags().Duration("webhook-backoff", 30*time.Second,
 		"wait this long after a webhook's first failed attempt, doubled after each (at most an hour)")
+	cmd.Flags().Duration("metrics-max-age", store.DefaultMetricsMaxAge,
+		"keep each team's metrics this long unless the server changes a record (0: compute them on every call; docs/metrics.md)")
 	cmd.AddCommand(newServeBackupCommand(), newServeRestoreCommand())
 	return cmd
 }
@@ -121,6 +123,8 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 		return err
 	}
 	defer st.Close()
+	maxAge, _ := cmd.Flags().GetDuration("metrics-max-age")
+	st.SetMetricsMaxAge(maxAge)
 	if err := bootstrapAdmin(ctx, cmd, st, o.data); err != nil {
 		return usageError(err)
 	}
