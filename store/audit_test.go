@@ -229,6 +229,13 @@ var mutations = map[string]mutation{
 		_, err := s.TakeSnapshot(ctx, tester, s.now())
 		return err
 	}},
+	"QueueDueNotices": {"notices.queue", func(ctx context.Context, s *Store, f fixture) error {
+		if _, err := s.CreateCourse(ctx, tester, Course{TeamID: f.team.ID, Title: "t", Topic: "regulatory", Roles: []string{"ml-engineer"}, ValidDays: 30}); err != nil {
+			return err
+		}
+		_, err := s.QueueDueNotices(ctx, tester)
+		return err
+	}},
 	"CreateWebhook": {"webhook.create", func(ctx context.Context, s *Store, f fixture) error {
 		_, err := s.CreateWebhook(ctx, tester, Webhook{TeamID: f.team.ID, URL: "https://hooks.example/x", Format: "json",
 			Events: []string{EventIncidentOpened}, Secret: "0123456789abcdef"})

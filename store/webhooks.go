@@ -78,12 +78,15 @@ type outboxEvent struct {
 	typ     string
 	team    int64
 	payload map[string]any
+	// id is the event's id when it is derived from what the event is
+	// about (a reminder); "" draws a random one.
+	id string
 }
 
 // event queues an event of the team for the outbox, written in the same
 // transaction as the change and its audit records.
 func (q *auditQueue) event(typ string, team int64, payload map[string]any) {
-	q.events = append(q.events, outboxEvent{typ, team, payload})
+	q.events = append(q.events, outboxEvent{typ: typ, team: team, payload: payload})
 }
 
 // checkWebhook validates w's fields.
@@ -106,7 +109,7 @@ func checkWebhook(w Webhook) error {
 		return err
 	}
 	for _, e := range w.Events {
-		if err := oneOf("webhook event", e, append(slices.Clip(WebhookEvents), JobEvents...)); err != nil {
+		if err := oneOf("webhook event", e, slices.Concat(WebhookEvents, JobEvents, NoticeEvents)); err != nil {
 			return err
 		}
 	}
@@ -197,12 +200,15 @@ func (s *Store) WebhookDeliveries(ctx context.Context, teamID, id int64) ([]Deli
 // to its type.
 func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, q *auditQueue) error {
 	for _, e := range q.events {
-		b := make([]byte, 16)
-		if _, err := rand.Read(b); err != nil {
-			return err
+		id := e.id
+		if id == "" {
+			b := make([]byte, 16)
+			if _, err := rand.Read(b); err != nil {
+				return err
+			}
+			id = hex.EncodeToString(b)
 		}
 		at := s.stamp()
-		id := hex.EncodeToString(b)
 		payload, err := json.Marshal(map[string]any{"id": id, "type": e.typ, "team": e.team, "at": fmtTime(at), "data": e.payload})
 		if err != nil {
 			return fmt.Errorf("webhook payload: %w", err)

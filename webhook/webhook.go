@@ -58,10 +58,13 @@ func Sign(secret, ts string, body []byte) string {
 // titles are the one-line summaries of the event types, for Slack and
 // Teams.
 var titles = map[string]string{
-	store.EventFindingCritical: "New critical finding",
-	store.EventReleaseWaiting:  "Release waiting for decisions",
-	store.EventIncidentOpened:  "Incident opened",
-	store.EventDrillScheduled:  "Drill scheduled",
+	store.EventFindingCritical:  "New critical finding",
+	store.EventReleaseWaiting:   "Release waiting for decisions",
+	store.EventIncidentOpened:   "Incident opened",
+	store.EventDrillScheduled:   "Drill scheduled",
+	store.EventRescanNewFinding: "Rescan found a new finding in a released model",
+	store.EventTrainingOverdue:  "Training overdue",
+	store.EventDrillDue:         "Drill due",
 }
 
 // event is the part of an outbox payload that the chat formats use.

@@ -170,7 +170,9 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 	sdone := make(chan struct{})
 	go func() {
 		defer close(sdone)
-		snapshotDaily(wctx, st, func(err error) { fmt.Fprintf(cmd.ErrOrStderr(), "metrics snapshot: %v\n", err) })
+		hourlyCheck(wctx, st, func(err error) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "hourly check (metrics snapshot, reminders): %v\n", err)
+		})
 	}()
 	defer func() { wstop(); <-sdone }()
 	select {
@@ -344,13 +346,18 @@ func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team,
 	return store.Team{}, fmt.Errorf("team admin: %w", store.ErrNotFound)
 }
 
-// snapshotDaily takes the day's metrics snapshot now and then every hour
+// hourlyCheck takes the day's metrics snapshot and queues the due reminders
+// (trainings overdue, drills due) now and then every hour
 // (store.TakeSnapshot writes one per team and day), until ctx ends.
-func snapshotDaily(ctx context.Context, st *store.Store, report func(error)) {
+func hourlyCheck(ctx context.Context, st *store.Store, report func(error)) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
 		if _, err := st.TakeSnapshot(ctx, store.Actor{Name: "violet serve", Remote: "local"}, time.Now()); err != nil && ctx.Err() == nil {
+			report(err)
+		}
+		// The reminders (trainings overdue, drills due) go to the webhooks.
+		if _, err := st.QueueDueNotices(ctx, store.Actor{Name: "violet serve", Remote: "local"}); err != nil && ctx.Err() == nil {
 			report(err)
 		}
 		select {
