@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	htmltemplate "html/template"
 	"net/http"
@@ -84,32 +85,44 @@ func (s *Server) weeklyReport(c *call) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.weeklyData(c, team, time.Now().UTC())
+	now := time.Now().UTC()
+	report, err := WeeklyReport(c.ctx, s.st, team, now, format)
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
 	contentType := "text/markdown; charset=utf-8"
 	if format == "html" {
 		contentType = "text/html; charset=utf-8"
+	}
+	d := weeklyData{To: now.Format(time.DateOnly)}
+	c.w.Header().Set("Content-Type", contentType)
+	c.w.Header().Set("Content-Disposition", `attachment; filename="violet-weekly-`+d.To+map[string]string{"html": ".html", "markdown": ".md"}[format]+`"`)
+	c.w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	_, err = c.w.Write(report)
+	return err
+}
+
+// WeeklyReport writes a team's weekly report for the seven days before
+// now, as "markdown" or "html": what GET /api/v1/reports/weekly answers
+// and what violet serve sends to the webhooks once a week.
+func WeeklyReport(ctx context.Context, st *store.Store, team store.Team, now time.Time, format string) ([]byte, error) {
+	d, err := loadWeekly(ctx, st, team, now)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if format == "html" {
 		err = weeklyHTML.Execute(&b, d)
 	} else {
 		err = weeklyMarkdown.Execute(&b, d)
 	}
-	if err != nil {
-		return err
-	}
-	c.w.Header().Set("Content-Type", contentType)
-	c.w.Header().Set("Content-Disposition", `attachment; filename="violet-weekly-`+d.To+map[string]string{"html": ".html", "markdown": ".md"}[format]+`"`)
-	c.w.Header().Set("Content-Security-Policy", "default-src 'none'")
-	_, err = c.w.Write(b.Bytes())
-	return err
+	return b.Bytes(), err
 }
 
-func (s *Server) weeklyData(c *call, team store.Team, now time.Time) (weeklyData, error) {
+func loadWeekly(ctx context.Context, st *store.Store, team store.Team, now time.Time) (weeklyData, error) {
 	since := now.AddDate(0, 0, -7)
 	d := weeklyData{Team: team.Name, From: since.Format(time.DateOnly), To: now.Format(time.DateOnly)}
-	values, err := s.st.Metrics(c.ctx, team.ID)
+	values, err := st.Metrics(ctx, team.ID)
 	if err != nil {
 		return d, err
 	}
@@ -121,7 +134,7 @@ func (s *Server) weeklyData(c *call, team store.Team, now time.Time) (weeklyData
 	for _, v := range values {
 		if _, ok := before[v.Name]; !ok {
 			before[v.Name] = map[string]float64{}
-			points, err := s.st.MetricHistory(c.ctx, team.ID, v.Name, since)
+			points, err := st.MetricHistory(ctx, team.ID, v.Name, since)
 			if err != nil {
 				return d, err
 			}
@@ -140,7 +153,7 @@ func (s *Server) weeklyData(c *call, team store.Team, now time.Time) (weeklyData
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	rels, err := s.st.Releases(c.ctx, team.ID, "")
+	rels, err := st.Releases(ctx, team.ID, "")
 	if err != nil {
 		return d, err
 	}
@@ -148,22 +161,22 @@ func (s *Server) weeklyData(c *call, team store.Team, now time.Time) (weeklyData
 		if r.RequestedAt.Before(since) {
 			continue
 		}
-		ds, err := s.st.ReleaseDecisions(c.ctx, r.ID)
+		ds, err := st.ReleaseDecisions(ctx, r.ID)
 		if err != nil {
 			return d, err
 		}
 		rec := releaseRecord(team.Name, r, ds)
-		st := release.Judge(rec.Required, rec.Digest, rec.Decisions)
+		judged := release.Judge(rec.Required, rec.Digest, rec.Decisions)
 		status := "approved"
 		switch {
-		case len(st.Rejected) > 0:
-			status = "rejected by " + strings.Join(st.Rejected, ", ")
-		case !st.Approved:
-			status = "waiting for " + strings.Join(st.Missing, ", ")
+		case len(judged.Rejected) > 0:
+			status = "rejected by " + strings.Join(judged.Rejected, ", ")
+		case !judged.Approved:
+			status = "waiting for " + strings.Join(judged.Missing, ", ")
 		}
 		d.Releases = append(d.Releases, weeklyRelease{r.Title, r.Model, r.Tier, status})
 	}
-	incidents, err := s.st.Incidents(c.ctx, team.ID)
+	incidents, err := st.Incidents(ctx, team.ID)
 	if err != nil {
 		return d, err
 	}

@@ -236,6 +236,10 @@ var mutations = map[string]mutation{
 		_, err := s.QueueDueNotices(ctx, tester)
 		return err
 	}},
+	"QueueWeeklyReport": {"report.weekly", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.QueueWeeklyReport(ctx, tester, f.team.ID, "# report")
+		return err
+	}},
 	"CreateWebhook": {"webhook.create", func(ctx context.Context, s *Store, f fixture) error {
 		_, err := s.CreateWebhook(ctx, tester, Webhook{TeamID: f.team.ID, URL: "https://hooks.example/x", Format: "json",
 			Events: []string{EventIncidentOpened}, Secret: "0123456789abcdef"})

@@ -19,11 +19,17 @@ const (
 	// EventDrillDue: a drill not started is scheduled within DrillDueWithin
 	// (or its day has passed).
 	EventDrillDue = "drill.due"
+	// EventReportWeekly: the team's weekly report (Markdown), once per
+	// ISO week.
+	EventReportWeekly = "report.weekly"
 )
 
-// NoticeEvents lists the reminder event types, which a webhook may
-// subscribe to beside WebhookEvents.
-var NoticeEvents = []string{EventTrainingOverdue, EventDrillDue}
+// NoticeEvents lists the event types that come from time passing, which a
+// webhook may subscribe to beside WebhookEvents.
+var NoticeEvents = []string{EventTrainingOverdue, EventDrillDue, EventReportWeekly}
+
+// maxReportEvent bounds the report text a report.weekly event carries.
+const maxReportEvent = 256 << 10
 
 // DrillDueWithin is how long before its scheduled time a drill is due.
 const DrillDueWithin = 24 * time.Hour
@@ -99,6 +105,31 @@ func (s *Store) QueueDueNotices(ctx context.Context, a Actor) (int, error) {
 		}
 		if queued > 0 {
 			log.add("notices.queue", "notices/"+fmtTime(now), map[string]any{"events": queued})
+		}
+		return nil
+	})
+	return queued, err
+}
+
+// QueueWeeklyReport queues the team's weekly report (Markdown) for the
+// webhooks, once per ISO week of now: it returns false when that week's
+// report was queued already. A report over 256 KiB is refused.
+func (s *Store) QueueWeeklyReport(ctx context.Context, a Actor, teamID int64, markdown string) (bool, error) {
+	if len(markdown) > maxReportEvent {
+		return false, fmt.Errorf("weekly report of %d bytes: over %d: %w", len(markdown), maxReportEvent, ErrInvalid)
+	}
+	year, week := s.stamp().ISOWeek()
+	period := fmt.Sprintf("%d-W%02d", year, week)
+	id := noticeID(fmt.Sprintf("%s/%d/%s", EventReportWeekly, teamID, period))
+	queued := false
+	err := s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
+		if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`, id).Scan(&queued); err != nil {
+			return err
+		}
+		if queued {
+			log.events = append(log.events, outboxEvent{typ: EventReportWeekly, team: teamID, id: id,
+				payload: map[string]any{"week": period, "markdown": markdown}})
+			log.add("report.weekly", objectID("team", teamID), map[string]any{"week": period})
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,5 +63,35 @@ func TestQueueDueNotices(t *testing.T) {
 			t.Fatalf("events: %d training, %d drill", countEvents(EventTrainingOverdue), countEvents(EventDrillDue))
 		}
 		verifyOK(t, s)
+	})
+}
+
+// TestQueueWeeklyReport: one report.weekly event per team and ISO week.
+func TestQueueWeeklyReport(t *testing.T) {
+	eachBackend(t, func(t *testing.T, target string) {
+		s := openT(t, target)
+		ctx := context.Background()
+		monday := time.Date(2026, 3, 2, 0, 30, 0, 0, time.UTC)
+		setClock(s, monday)
+		f := newFixture(t, s, "a")
+		hook := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, EventReportWeekly)))
+		for i, want := range []bool{true, false} {
+			if q := must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, "# week")); q != want {
+				t.Fatalf("call %d: queued %v", i, q)
+			}
+		}
+		setClock(s, monday.AddDate(0, 0, 6)) // Sunday: the same week
+		if must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, "# week")) {
+			t.Fatal("queued twice in a week")
+		}
+		setClock(s, monday.AddDate(0, 0, 7))
+		if !must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, "# next week")) {
+			t.Fatal("next week's report not queued")
+		}
+		if ds := must[[]Delivery](t)(s.WebhookDeliveries(ctx, f.team.ID, hook.ID)); len(ds) != 2 {
+			t.Fatalf("deliveries %+v", ds)
+		}
+		_, err := s.QueueWeeklyReport(ctx, tester, f.team.ID, strings.Repeat("x", maxReportEvent+1))
+		wantErr(t, err, ErrInvalid)
 	})
 }

@@ -346,6 +346,26 @@ func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team,
 	return store.Team{}, fmt.Errorf("team admin: %w", store.ErrNotFound)
 }
 
+// queueWeeklyReports queues each team's weekly report for the webhooks,
+// once per ISO week (store.QueueWeeklyReport): at the first hourly check
+// of the week.
+func queueWeeklyReports(ctx context.Context, st *store.Store) error {
+	teams, err := st.Teams(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		md, err := server.WeeklyReport(ctx, st, t, time.Now().UTC(), "markdown")
+		if err != nil {
+			return err
+		}
+		if _, err := st.QueueWeeklyReport(ctx, store.Actor{Name: "violet serve", Remote: "local"}, t.ID, string(md)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // hourlyCheck takes the day's metrics snapshot and queues the due reminders
 // (trainings overdue, drills due) now and then every hour
 // (store.TakeSnapshot writes one per team and day), until ctx ends.
@@ -356,8 +376,12 @@ func hourlyCheck(ctx context.Context, st *store.Store, report func(error)) {
 		if _, err := st.TakeSnapshot(ctx, store.Actor{Name: "violet serve", Remote: "local"}, time.Now()); err != nil && ctx.Err() == nil {
 			report(err)
 		}
-		// The reminders (trainings overdue, drills due) go to the webhooks.
+		// The reminders (trainings overdue, drills due) and the weekly
+		// report go to the webhooks.
 		if _, err := st.QueueDueNotices(ctx, store.Actor{Name: "violet serve", Remote: "local"}); err != nil && ctx.Err() == nil {
+			report(err)
+		}
+		if err := queueWeeklyReports(ctx, st); err != nil && ctx.Err() == nil {
 			report(err)
 		}
 		select {
