@@ -73,7 +73,7 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 	var jobs atomic.Int64
 	enqueue := func(*sql.Tx, store.ScanRequest) (int64, error) { return jobs.Add(1), nil }
 	e := newEnv(t, dsn, Options{AuthFailures: RateLimit{Burst: 100000, Every: time.Millisecond},
-		Uploads: RateLimit{Burst: 100000, Every: time.Millisecond}, Enqueue: enqueue})
+		Uploads: RateLimit{Burst: 100000, Every: time.Millisecond}, Enqueue: enqueue, ScanRoots: []string{"/models"}})
 	alpha, beta := e.team("alpha"), e.team("beta")
 	tokens := map[string]map[store.Role]string{"own": {}, "other": {}, "builtin": {}}
 	for _, r := range store.Roles() {

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/violet-mlsecops/violet/source"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -71,6 +75,9 @@ func (s *Server) requestScan(c *call) error {
 	if in.Location == "" || len(in.Location) > maxLocation || strings.TrimSpace(in.Location) != in.Location {
 		return fail(http.StatusUnprocessableEntity, "invalid", "location: want 1 to %d bytes without surrounding spaces", maxLocation)
 	}
+	if err := checkLocation(in.Location, s.scanRoots, s.scanRegistries); err != nil {
+		return fail(http.StatusUnprocessableEntity, "location_not_allowed", "%v", err)
+	}
 	r, err := s.st.RequestScan(c.ctx, c.actor, m.ID, 0, store.ScanKindScan, in.Location, s.enqueue)
 	if err != nil {
 		return err
@@ -109,4 +116,33 @@ func (s *Server) getScan(c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, toScanRequest(m, r))
 	return nil
+}
+
+// checkLocation says whether a scan request may name location: an hf://
+// or s3:// location (read from the endpoints the worker is configured
+// with), an oci:// location on one of registries, or a clean absolute path
+// in or under one of roots. Anything else would let an API user point a
+// worker at files or hosts the operator did not choose.
+func checkLocation(location string, roots, registries []string) error {
+	switch {
+	case strings.HasPrefix(location, source.SchemeHF), strings.HasPrefix(location, source.SchemeS3):
+		return nil
+	case strings.HasPrefix(location, source.SchemeOCI):
+		host, _, _ := strings.Cut(strings.TrimPrefix(location, source.SchemeOCI), "/")
+		if slices.Contains(registries, strings.ToLower(host)) {
+			return nil
+		}
+		return fmt.Errorf("registry %q: not one the server scans from (violet serve --scan-registry)", clipText(host))
+	case source.IsRemote(location) || strings.Contains(location, "://"):
+		return fmt.Errorf("location %q: not a scheme the server scans from (hf://, s3://, oci://)", clipText(location))
+	}
+	if !filepath.IsAbs(location) || filepath.Clean(location) != location {
+		return fmt.Errorf("location %q: a local path must be absolute and clean", clipText(location))
+	}
+	for _, root := range roots {
+		if rel, err := filepath.Rel(root, location); err == nil && filepath.IsLocal(rel) || location == root {
+			return nil
+		}
+	}
+	return fmt.Errorf("path %q: not under a folder the server scans (violet serve --scan-root)", clipText(location))
 }

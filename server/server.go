@@ -54,6 +54,16 @@ type Options struct {
 	// request's transaction (jobs.Runner.Enqueuer); nil: scan requests
 	// are refused (503).
 	Enqueue store.Enqueue
+	// ScanRoots are the local folders a scan request may name (a location
+	// that is a path must be one of them or under one); none: no local
+	// path is accepted over the API, so that no API user makes a worker
+	// read the server's own files.
+	ScanRoots []string
+	// ScanRegistries are the OCI registries (host or host:port) an oci://
+	// location of a scan request may name; none: no oci:// location, so
+	// that no API user makes a worker connect to any host it can reach.
+	// hf:// and s3:// go to the endpoints the worker is configured with.
+	ScanRegistries []string
 }
 
 // Server serves the API of a store.
@@ -68,6 +78,8 @@ type Server struct {
 	slots chan struct{}
 	// enqueue inserts a scan request's job (Options.Enqueue).
 	enqueue store.Enqueue
+	// scanRoots and scanRegistries bound the locations of scan requests.
+	scanRoots, scanRegistries []string
 }
 
 // maxConcurrentUploads is how many uploads the server reads at once; the
@@ -90,7 +102,8 @@ func New(st *store.Store, opts Options) http.Handler {
 	}
 	s := &Server{st: st, log: opts.Logger, mux: http.NewServeMux(),
 		failures: newLimiter(opts.AuthFailures, opts.Now), uploads: newLimiter(opts.Uploads, opts.Now),
-		slots: make(chan struct{}, maxConcurrentUploads), enqueue: opts.Enqueue}
+		slots: make(chan struct{}, maxConcurrentUploads), enqueue: opts.Enqueue,
+		scanRoots: opts.ScanRoots, scanRegistries: opts.ScanRegistries}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}

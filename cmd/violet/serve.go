@@ -98,6 +98,10 @@ HTTPS, and to http://localhost). Rate limits count by the address the connection
 		"let webhooks call loopback, private and link-local addresses (refused by default: docs/webhooks.md)")
 	cmd.Flags().Duration("webhook-backoff", 30*time.Second,
 		"wait this long after a webhook's first failed attempt, doubled after each (at most an hour)")
+	cmd.Flags().StringArray("scan-root", nil,
+		"a local `FOLDER` that scan requests of the API may name (repeatable; none by default: docs/server.md#scan-jobs)")
+	cmd.Flags().StringArray("scan-registry", nil,
+		"an OCI registry `HOST[:PORT]` that scan requests of the API may name (repeatable; none by default)")
 	cmd.Flags().Duration("metrics-max-age", store.DefaultMetricsMaxAge,
 		"keep each team's metrics this long unless the server changes a record (0: compute them on every call; docs/metrics.md)")
 	cmd.AddCommand(newServeBackupCommand(), newServeRestoreCommand())
@@ -123,6 +127,10 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 		return err
 	}
 	defer st.Close()
+	roots, registries, err := scanLocations(cmd)
+	if err != nil {
+		return usageError(err)
+	}
 	maxAge, _ := cmd.Flags().GetDuration("metrics-max-age")
 	st.SetMetricsMaxAge(maxAge)
 	if err := bootstrapAdmin(ctx, cmd, st, o.data); err != nil {
@@ -143,7 +151,7 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 		return usageError(err)
 	}
 	srv := &http.Server{
-		Handler:           handler(st, g, oidc, jr.Enqueuer()),
+		Handler:           handler(st, g, oidc, server.Options{Enqueue: jr.Enqueuer(), ScanRoots: roots, ScanRegistries: registries}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -192,10 +200,11 @@ func runServe(cmd *cobra.Command, g *globalOptions, o *storeOptions, addr string
 // handler is what violet serve serves: the web UI under /ui/ (for people
 // signing in with a password, or with single sign-on when oidc is set),
 // the API and the health checks elsewhere; enqueue queues scan jobs.
-func handler(st *store.Store, g *globalOptions, oidc *webui.OIDCConfig, enqueue store.Enqueue) http.Handler {
+func handler(st *store.Store, g *globalOptions, oidc *webui.OIDCConfig, api server.Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", webui.New(st, webui.Options{BasePath: "/ui", Logger: g.logger, OIDC: oidc}))
-	mux.Handle("/", server.New(st, server.Options{Logger: g.logger, Enqueue: enqueue}))
+	api.Logger = g.logger
+	mux.Handle("/", server.New(st, api))
 	return mux
 }
 
@@ -344,6 +353,27 @@ func adminTeam(ctx context.Context, st *store.Store, a store.Actor) (store.Team,
 		}
 	}
 	return store.Team{}, fmt.Errorf("team admin: %w", store.ErrNotFound)
+}
+
+// scanLocations reads --scan-root (made absolute and clean) and
+// --scan-registry (lower case).
+func scanLocations(cmd *cobra.Command) (roots, registries []string, err error) {
+	rs, _ := cmd.Flags().GetStringArray("scan-root")
+	for _, r := range rs {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--scan-root %s: %w", r, err)
+		}
+		roots = append(roots, abs)
+	}
+	regs, _ := cmd.Flags().GetStringArray("scan-registry")
+	for _, r := range regs {
+		if r == "" || strings.ContainsAny(r, "/ ") {
+			return nil, nil, fmt.Errorf("--scan-registry %q: want HOST or HOST:PORT", r)
+		}
+		registries = append(registries, strings.ToLower(r))
+	}
+	return roots, registries, nil
 }
 
 // queueWeeklyReports queues each team's weekly report for the webhooks,

@@ -23,9 +23,9 @@ func TestServeWorkersScanAndRescan(t *testing.T) {
 	if err := os.WriteFile(config, []byte("{}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServeChild(t, data, "", "--workers", "1", "--poll-interval", "50ms", "--config", config)
-	token := killTokens(t, srv.url, data)[0]
 	dir := t.TempDir()
+	srv := startServeChild(t, data, "", "--workers", "1", "--poll-interval", "50ms", "--config", config, "--scan-root", dir)
+	token := killTokens(t, srv.url, data)[0]
 	if err := os.WriteFile(filepath.Join(dir, "data.pkl"), testutil.NewPickle(2).Call("os", "system", "id").Stop().Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +35,11 @@ func TestServeWorkersScanAndRescan(t *testing.T) {
 		Status   string
 		Version  int64
 		Evidence int64
+	}
+	// Only what the operator allows: a path outside --scan-root, an
+	// unlisted registry.
+	for _, loc := range []string{data, "/etc", dir + "/../x", "oci://127.0.0.1:5000/m:v1", "http://127.0.0.1/x"} {
+		api(t, "POST", srv.url+"/api/v1/models/m/scans", token, map[string]string{"location": loc}, nil, 422)
 	}
 	api(t, "POST", srv.url+"/api/v1/models/m/scans", token, map[string]string{"location": dir}, &req, 202)
 	deadline := time.Now().Add(60 * time.Second)
