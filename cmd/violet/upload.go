@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/violet-mlsecops/violet/jobs"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/server"
-	"github.com/violet-mlsecops/violet/sign"
 	"github.com/violet-mlsecops/violet/store"
 )
 
@@ -116,23 +115,9 @@ func (u *uploadOptions) uploadJSON(ctx context.Context, cmd *cobra.Command, g *g
 // knows it: the manifest digest that violet hash prints (the signature
 // file left out) and the files with their sizes.
 func hashVersion(ctx context.Context, target string) (string, []store.File, error) {
-	s := sign.DefaultSerialization()
-	s.IgnorePaths = append(s.IgnorePaths, absolute(sign.DefaultSignaturePath(target)))
-	m, err := sign.Hash(ctx, target, s, sign.HashOptions{})
+	abs, err := filepath.Abs(target)
 	if err != nil {
-		return "", nil, fmt.Errorf("hashing %s: %w", target, err)
+		return "", nil, err
 	}
-	var files []store.File
-	for _, r := range m.Resources {
-		p := target
-		if r.Name != "." {
-			p = filepath.Join(target, filepath.FromSlash(r.Name))
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return "", nil, err
-		}
-		files = append(files, store.File{Path: r.Name, SHA256: hex.EncodeToString(r.Digest), Size: fi.Size()})
-	}
-	return "sha256:" + hex.EncodeToString(m.RootDigest()), files, nil
+	return jobs.HashVersion(ctx, abs)
 }
