@@ -243,11 +243,20 @@ func TestFailingSourceEndsIncomplete(t *testing.T) {
 
 		// A rescan of a stored version whose source now always fails: the
 		// version gets a report with an incomplete rule, never a clean one.
+		// One runner works the queue at a time: the failing one must not
+		// take the good scan's job.
+		if err := r.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
 		good := runner(t, Config{Store: st, Workers: 1})
 		done := wait(t, good, must(t)(good.RequestScan(ctx, tester, e.model.ID, modelDir(t, "x"))))[0]
 		if err := good.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if done.Status != store.ScanDone || done.VersionID == 0 {
+			t.Fatalf("good scan %+v", done)
+		}
+		r = runner(t, Config{Store: st, Workers: 1, MaxAttempts: 3, Fetch: failing})
 		reqs, err := r.RequestRescans(ctx, tester, e.model.ID, false)
 		if err != nil || len(reqs) != 1 || reqs[0].VersionID != done.VersionID {
 			t.Fatalf("rescans %+v %v", reqs, err)

@@ -44,6 +44,15 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   fi
 fi
 
+echo "== Python's jinja2 (the template analyzer's differential test; installed from Debian's packages when missing)"
+if command -v python3 >/dev/null && ! python3 -c "import jinja2" 2>/dev/null; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo -n"; fi
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-jinja2; } >/dev/null; then
+    echo "Python's jinja2 is needed by the template differential test and could not be installed (apt-get install python3-jinja2)"; exit 1
+  fi
+fi
+
 echo "== go test"
 if ! command -v python3 >/dev/null; then
   echo "python3 is needed by the differential test (standard library only)"; exit 1
