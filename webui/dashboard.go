@@ -41,14 +41,22 @@ type teamDashboard struct {
 
 // metricRecords is where the records behind each metric are, by metric.
 var metricRecords = map[string]string{
-	"model_versions":              "/",
-	"coverage_ratio":              "/",
-	"findings_open":               "/",
-	"accepted_risks_expired":      "/",
-	"remediation_seconds":         "/",
-	"incident_response_seconds":   "/incidents",
-	"training_overdue":            "/training",
-	"procurement_reviews_pending": "/procurement",
+	"model_versions":                    "/",
+	"coverage_ratio":                    "/",
+	"findings_open":                     "/",
+	"findings_open_by_family":           "/",
+	"findings_open_by_age":              "/",
+	"accepted_risks_expired":            "/",
+	"remediation_seconds":               "/",
+	"incident_response_seconds":         "/incidents",
+	"incident_response_p90_seconds":     "/incidents",
+	"drills_run_quarter":                "/incidents",
+	"drills_scheduled_quarter":          "/incidents",
+	"versions_with_vulnerable_packages": "/",
+	"signoff_wait_seconds":              "/releases",
+	"training_overdue":                  "/training",
+	"training_completion_ratio":         "/training",
+	"procurement_reviews_pending":       "/procurement",
 }
 
 func (u *ui) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
