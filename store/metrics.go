@@ -30,6 +30,10 @@ type MetricDef struct {
 	// "lower" (a value over it is: open findings), or "" for a count
 	// that is neither good nor bad, which takes no target.
 	Better string
+	// Sparse marks a metric of many series, most of them 0 (the rule
+	// families): the web UI's dashboard lists only its series that are not
+	// 0 or have a target; the API and Prometheus give every series.
+	Sparse bool
 	figure func(d *metricData, value string) float64
 }
 
@@ -151,7 +155,7 @@ var MetricDefs = []MetricDef{
 		Help: "Findings of the team's models whose effective state is open: never triaged, set back to open, or an " +
 			"accepted risk past its expiry.",
 		figure: func(d *metricData, sev string) float64 { return float64(d.open[sev]) }},
-	{Name: "findings_open_by_family", Unit: "count", Label: "family", Values: ruleFamilies, Better: "lower",
+	{Name: "findings_open_by_family", Unit: "count", Label: "family", Values: ruleFamilies, Better: "lower", Sparse: true,
 		Help: "The open findings (as findings_open counts them) by rule family: what comes before the first dash of " +
 			"the rule id (PICKLE of PICKLE-GLOBAL), as the rule catalogue names the families; other for any other rule.",
 		figure: func(d *metricData, fam string) float64 { return float64(d.family[fam]) }},

@@ -89,6 +89,9 @@ func (u *ui) teamDashboard(ctx context.Context, team int64, name string) (teamDa
 	history := map[string][]store.MetricPoint{}
 	for _, val := range values {
 		def := defs[val.Name]
+		if def.Sparse && val.Value == 0 && !val.HasTarget {
+			continue
+		}
 		if _, ok := history[def.Name]; !ok {
 			if history[def.Name], err = u.st.MetricHistory(ctx, team, def.Name, since); err != nil {
 				return t, err

@@ -60,6 +60,10 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("dashboard: no %q", want)
 		}
 	}
+	// The rule families: only those with open findings are listed.
+	if n := strings.Count(r.body, `id="findings_open_by_family-`); n != 1 || strings.Contains(r.body, `id="findings_open_by_family-GGUF"`) {
+		t.Errorf("%d rule family rows", n)
+	}
 	if strings.Contains(r.body, "team-b") {
 		t.Error("bob sees team-b's figures")
 	}
