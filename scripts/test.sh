@@ -58,6 +58,8 @@ if ! command -v python3 >/dev/null; then
   echo "python3 is needed by the differential test (standard library only)"; exit 1
 fi
 go test -count=1 ./...
+# Alone: it restarts the PostgreSQL server the tests above share.
+VIOLET_PG_RESTART_TEST=1 go test -count=1 -run '^TestWorkerPostgresRestart$' ./cmd/violet
 
 echo "== go test -race (the packages that run work concurrently; cgo and gcc needed)"
 CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate ./store ./webui

@@ -29,6 +29,11 @@ func TestWorkerPostgresRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
+	// It restarts the PostgreSQL server that the other packages' tests
+	// share: scripts/test.sh runs it alone, after them.
+	if os.Getenv("VIOLET_PG_RESTART_TEST") != "1" {
+		t.Skip("restarts the shared PostgreSQL: run alone with VIOLET_PG_RESTART_TEST=1 (scripts/test.sh does)")
+	}
 	database := pgtest.URL(t)
 	restart := pgRestarter(t)
 	ctx := context.Background()
