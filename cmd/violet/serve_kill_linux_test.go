@@ -108,19 +108,16 @@ type serveChild struct {
 // with the flags more, on a free port of 127.0.0.1, and waits until it
 // listens. The child is killed when the test ends, and when the test
 // process dies.
-func startServeChild(t *testing.T, data, database string, more ...string) *serveChild {
+// startChild starts this test binary as violet with args and the extra
+// environment env; the child dies with the test (and with its parent).
+func startChild(t *testing.T, args, env []string) *serveChild {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}
-	if database != "" {
-		args = append(args, "--database", database)
-	}
-	args = append(args, more...)
 	c := &serveChild{cmd: exec.Command(self, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
-	c.cmd.Env = append(os.Environ(), asVioletEnv+"=1")
+	c.cmd.Env = append(append(os.Environ(), asVioletEnv+"=1"), env...)
 	c.cmd.Stdout = io.Discard
 	c.cmd.Stderr = c.stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -134,6 +131,16 @@ func startServeChild(t *testing.T, data, database string, more ...string) *serve
 			<-c.done
 		}
 	})
+	return c
+}
+
+func startServeChild(t *testing.T, data, database string, more ...string) *serveChild {
+	t.Helper()
+	args := []string{"serve", "--data", data, "--addr", "127.0.0.1:0"}
+	if database != "" {
+		args = append(args, "--database", database)
+	}
+	c := startChild(t, append(args, more...), nil)
 	listening := regexp.MustCompile(`Listening on (http://127\.0\.0\.1:[0-9]+)`)
 	deadline := time.After(60 * time.Second)
 	for {

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -130,10 +127,6 @@ func jobsFixture(t *testing.T, dsn string) (*store.Store, store.Model, *jobs.Run
 // killed when the test ends, and when the test process dies.
 func startWorkerChild(t *testing.T, data, database string, env []string, more ...string) *serveChild {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// An empty scan policy: the default one, whatever folder this runs in.
 	config := filepath.Join(t.TempDir(), "policy.yaml")
 	if err := os.WriteFile(config, []byte("{}\n"), 0o600); err != nil {
@@ -143,22 +136,7 @@ func startWorkerChild(t *testing.T, data, database string, env []string, more ..
 	if database != "" {
 		args = append(args, "--database", database)
 	}
-	args = append(args, more...)
-	c := &serveChild{cmd: exec.Command(self, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
-	c.cmd.Env = append(append(os.Environ(), asVioletEnv+"=1"), env...)
-	c.cmd.Stdout = io.Discard
-	c.cmd.Stderr = c.stderr
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.done <- c.cmd.Wait() }()
-	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil {
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-	})
+	c := startChild(t, append(args, more...), env)
 	deadline := time.After(60 * time.Second)
 	for !strings.Contains(c.stderr.String(), "Working ") {
 		select {
