@@ -237,7 +237,7 @@ var mutations = map[string]mutation{
 		return err
 	}},
 	"QueueWeeklyReport": {"report.weekly", func(ctx context.Context, s *Store, f fixture) error {
-		_, err := s.QueueWeeklyReport(ctx, tester, f.team.ID, "# report")
+		_, err := s.QueueWeeklyReport(ctx, tester, f.team.ID, func() (string, error) { return "# report", nil })
 		return err
 	}},
 	"CreateWebhook": {"webhook.create", func(ctx context.Context, s *Store, f fixture) error {

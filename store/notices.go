@@ -111,18 +111,27 @@ func (s *Store) QueueDueNotices(ctx context.Context, a Actor) (int, error) {
 	return queued, err
 }
 
-// QueueWeeklyReport queues the team's weekly report (Markdown) for the
-// webhooks, once per ISO week of now: it returns false when that week's
-// report was queued already. A report over 256 KiB is refused.
-func (s *Store) QueueWeeklyReport(ctx context.Context, a Actor, teamID int64, markdown string) (bool, error) {
-	if len(markdown) > maxReportEvent {
-		return false, fmt.Errorf("weekly report of %d bytes: over %d: %w", len(markdown), maxReportEvent, ErrInvalid)
-	}
+// QueueWeeklyReport queues the team's weekly report (Markdown, from
+// render) for the webhooks, once per ISO week of now: it returns false,
+// without rendering, when that week's report was queued already. A report
+// over 256 KiB is refused.
+func (s *Store) QueueWeeklyReport(ctx context.Context, a Actor, teamID int64, render func() (string, error)) (bool, error) {
 	year, week := s.stamp().ISOWeek()
 	period := fmt.Sprintf("%d-W%02d", year, week)
 	id := noticeID(fmt.Sprintf("%s/%d/%s", EventReportWeekly, teamID, period))
 	queued := false
-	err := s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`, id).Scan(&queued); err != nil || !queued {
+		return false, s.wrap(err)
+	}
+	markdown, err := render()
+	if err != nil {
+		return false, err
+	}
+	if len(markdown) > maxReportEvent {
+		return false, fmt.Errorf("weekly report of %d bytes: over %d: %w", len(markdown), maxReportEvent, ErrInvalid)
+	}
+	// Checked again in the transaction: another server may have queued it.
+	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
 		if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`, id).Scan(&queued); err != nil {
 			return err
 		}

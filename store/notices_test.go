@@ -76,22 +76,26 @@ func TestQueueWeeklyReport(t *testing.T) {
 		f := newFixture(t, s, "a")
 		hook := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, EventReportWeekly)))
 		for i, want := range []bool{true, false} {
-			if q := must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, "# week")); q != want {
+			if q := must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, text("# week"))); q != want {
 				t.Fatalf("call %d: queued %v", i, q)
 			}
 		}
 		setClock(s, monday.AddDate(0, 0, 6)) // Sunday: the same week
-		if must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, "# week")) {
+		if must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, text("# week"))) {
 			t.Fatal("queued twice in a week")
 		}
 		setClock(s, monday.AddDate(0, 0, 7))
-		if !must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, "# next week")) {
+		if !must[bool](t)(s.QueueWeeklyReport(ctx, tester, f.team.ID, text("# next week"))) {
 			t.Fatal("next week's report not queued")
 		}
 		if ds := must[[]Delivery](t)(s.WebhookDeliveries(ctx, f.team.ID, hook.ID)); len(ds) != 2 {
 			t.Fatalf("deliveries %+v", ds)
 		}
-		_, err := s.QueueWeeklyReport(ctx, tester, f.team.ID, strings.Repeat("x", maxReportEvent+1))
+		setClock(s, monday.AddDate(0, 0, 14)) // a week with no report yet
+		_, err := s.QueueWeeklyReport(ctx, tester, f.team.ID, text(strings.Repeat("x", maxReportEvent+1)))
 		wantErr(t, err, ErrInvalid)
 	})
 }
+
+// text renders a fixed report.
+func text(s string) func() (string, error) { return func() (string, error) { return s, nil } }

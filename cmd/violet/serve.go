@@ -377,19 +377,19 @@ func scanLocations(cmd *cobra.Command) (roots, registries []string, err error) {
 }
 
 // queueWeeklyReports queues each team's weekly report for the webhooks,
-// once per ISO week (store.QueueWeeklyReport): at the first hourly check
-// of the week.
+// once per ISO week (store.QueueWeeklyReport): rendered only at the first
+// hourly check of the week.
 func queueWeeklyReports(ctx context.Context, st *store.Store) error {
 	teams, err := st.Teams(ctx)
 	if err != nil {
 		return err
 	}
 	for _, t := range teams {
-		md, err := server.WeeklyReport(ctx, st, t, time.Now().UTC(), "markdown")
-		if err != nil {
-			return err
+		render := func() (string, error) {
+			md, err := server.WeeklyReport(ctx, st, t, time.Now().UTC(), "markdown")
+			return string(md), err
 		}
-		if _, err := st.QueueWeeklyReport(ctx, store.Actor{Name: "violet serve", Remote: "local"}, t.ID, string(md)); err != nil {
+		if _, err := st.QueueWeeklyReport(ctx, store.Actor{Name: "violet serve", Remote: "local"}, t.ID, render); err != nil {
 			return err
 		}
 	}
