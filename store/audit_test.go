@@ -253,6 +253,17 @@ var mutations = map[string]mutation{
 		}
 		return s.DisableWebhook(ctx, tester, f.team.ID, w.ID)
 	}},
+	"AddTrustedSigner": {"signer.trust", func(ctx context.Context, s *Store, f fixture) error {
+		_, err := s.AddTrustedSigner(ctx, tester, TrustedSigner{TeamID: f.team.ID, Name: "k", Kind: SignerKey, Material: "PEM"})
+		return err
+	}},
+	"RemoveTrustedSigner": {"signer.remove", func(ctx context.Context, s *Store, f fixture) error {
+		t, err := s.AddTrustedSigner(ctx, tester, TrustedSigner{TeamID: f.team.ID, Name: "k", Kind: SignerKey, Material: "PEM"})
+		if err != nil {
+			return err
+		}
+		return s.RemoveTrustedSigner(ctx, tester, f.team.ID, t.ID)
+	}},
 	"RequestScan": {"scan.request", func(ctx context.Context, s *Store, f fixture) error {
 		_, err := s.RequestScan(ctx, tester, f.model.ID, 0, ScanKindScan, "/models/x", func(*sql.Tx, ScanRequest) (int64, error) { return 1, nil })
 		return err
@@ -278,7 +289,7 @@ var readOnly = []string{"AuditHead", "AuditLog", "Backup", "Close", "Dialect", "
 	"BlastRadius", "Drill", "Drills", "Incident", "IncidentAffected", "IncidentEvents", "Incidents",
 	"UserLogin", "VersionSigners", "ThreatModel", "Metrics", "MetricHistory", "SetMetricsMaxAge",
 	"ListEvidence", "Memberships", "Model", "Models", "Teams", "Tokens", "UserByLogin", "VerifyAudit",
-	"VersionFiles", "VersionFindings", "Versions", "Webhooks", "WebhookDeliveries",
+	"VersionFiles", "VersionFindings", "Versions", "Webhooks", "WebhookDeliveries", "TrustedSigners",
 	"JobDatabase", "ScanRequest", "ScanRequests", "RescanTargets", "ScanRunFindings", "QueuedScanRequests",
 	"ScanCache", // ScanCache: derived results (scancache_test.go), not audited by design
 	"Outbox"}    // Outbox: the dispatcher's bookkeeping (webhooks_test.go), not audited by design

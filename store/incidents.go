@@ -542,15 +542,18 @@ func changeState(ctx context.Context, tx *sql.Tx, log *auditQueue, inc Incident,
 // signers of its verified signature (none for a signature that did not
 // verify), in one transaction. Like AddEvidence it is idempotent.
 func (s *Store) AddVerifyEvidence(ctx context.Context, a Actor, versionID int64, report []byte, signers []string) (Evidence, bool, error) {
-	for _, x := range signers {
-		if err := checkText("signer", x); err != nil {
-			return Evidence{}, false, err
-		}
+	if err := checkDerived(signers, nil); err != nil {
+		return Evidence{}, false, err
 	}
 	return s.addDerivedEvidence(ctx, a, versionID, EvidenceVerify, report, func(tx *sql.Tx, e Evidence) (int, error) {
-		return insertEach(ctx, tx, `INSERT INTO version_signers (version_id, signer, evidence_id) VALUES ($1, $2, $3)
-			ON CONFLICT (evidence_id, signer) DO NOTHING`, signers, func(x string) []any { return []any{versionID, x, e.ID} })
+		return insertSigners(ctx, tx, e, signers)
 	})
+}
+
+// insertSigners records who signed (a verify report, evidence e) in tx.
+func insertSigners(ctx context.Context, tx *sql.Tx, e Evidence, signers []string) (int, error) {
+	return insertEach(ctx, tx, `INSERT INTO version_signers (version_id, signer, evidence_id) VALUES ($1, $2, $3)
+		ON CONFLICT (evidence_id, signer) DO NOTHING`, signers, func(x string) []any { return []any{e.VersionID, x, e.ID} })
 }
 
 // VersionSigners lists who signed a version, as its verified verify

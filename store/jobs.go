@@ -19,6 +19,13 @@ const (
 	// ScanKindRescan re-judges a stored version from its pinned location
 	// with the current scanner and policy.
 	ScanKindRescan = "rescan"
+	// ScanKindVerify verifies the signature of the model at a location (or
+	// of a stored version, fetched again from its pinned location) against
+	// the team's trusted signers and stores the verify report.
+	ScanKindVerify = "verify"
+	// ScanKindBOM writes the ML-BOM of the model at a location (or of a
+	// stored version) and stores it with its lineage.
+	ScanKindBOM = "bom"
 
 	// ScanQueued: the job is queued, running or waiting for a retry.
 	ScanQueued = "queued"
@@ -45,8 +52,25 @@ const (
 	maxPinned    = 4096
 )
 
-// ScanRequest is a request to scan a model at a location, carried out by a
-// job of the queue (package jobs).
+// ScanRequestKinds lists the kinds of scan request.
+func ScanRequestKinds() []string {
+	return []string{ScanKindScan, ScanKindRescan, ScanKindVerify, ScanKindBOM}
+}
+
+// EvidenceOfRequest is the evidence kind a request of kind stores: a scan
+// report for a scan or a rescan, a verify report, or a BOM.
+func EvidenceOfRequest(kind string) string {
+	switch kind {
+	case ScanKindVerify:
+		return EvidenceVerify
+	case ScanKindBOM:
+		return EvidenceBOM
+	}
+	return EvidenceScan
+}
+
+// ScanRequest is a request to scan, verify or write the BOM of a model at
+// a location, carried out by a job of the queue (package jobs).
 type ScanRequest struct {
 	ID      int64
 	ModelID int64
@@ -93,13 +117,13 @@ func (s *Store) JobDatabase() (*sql.DB, string) { return s.db, s.dialect.String(
 // enqueue in the same transaction to insert its job. An enqueue error rolls
 // the request back.
 func (s *Store) RequestScan(ctx context.Context, a Actor, modelID, versionID int64, kind, location string, enqueue Enqueue) (ScanRequest, error) {
-	if err := oneOf("scan kind", kind, []string{ScanKindScan, ScanKindRescan}); err != nil {
+	if err := oneOf("scan kind", kind, ScanRequestKinds()); err != nil {
 		return ScanRequest{}, err
 	}
 	if err := checkText("scan location", location); err != nil {
 		return ScanRequest{}, err
 	}
-	if (kind == ScanKindRescan) != (versionID != 0) {
+	if kind == ScanKindRescan && versionID == 0 || kind == ScanKindScan && versionID != 0 {
 		return ScanRequest{}, fmt.Errorf("scan request: a rescan names its version, a scan none: %w", ErrInvalid)
 	}
 	r := ScanRequest{ModelID: modelID, VersionID: versionID, Kind: kind, Location: location, Status: ScanQueued,
@@ -183,8 +207,12 @@ type ScanResult struct {
 	Scanner, Policy string
 	// Pinned is the location fetched, pinned ("" when the fetch failed).
 	Pinned string
-	// Findings are the report's findings as RecordFindings takes them.
+	// Findings are a scan report's findings as RecordFindings takes them.
 	Findings []FindingInput
+	// Signers name who signed, from a verify report that verified
+	// (AddVerifyEvidence); Lineage is a BOM's lineage (AddBOMEvidence).
+	Signers []string
+	Lineage []LineageLink
 	// Incomplete marks a result the job could not finish: Error says why,
 	// and Report (when there is one) carries an incomplete rule.
 	Incomplete bool
@@ -202,17 +230,21 @@ type ScanOutcome struct {
 }
 
 // CompleteScan stores the result of scan request id in one transaction:
-// the report as the version's scan evidence with its findings (a scan run,
-// as AddScanEvidence), the request's outcome, and complete (the job's
-// completion). A finding of severity high or critical that the version's
+// the report as the version's evidence of the request's kind
+// (EvidenceOfRequest) with what is drawn from it (a scan run and its
+// findings as AddScanEvidence, a verify report's signers, a BOM's
+// lineage), the request's outcome, and complete (the job's completion). A finding of severity high or critical that the version's
 // previous run did not show, in a version with an approved release,
 // queues EventRescanNewFinding in the outbox.
 func (s *Store) CompleteScan(ctx context.Context, a Actor, id int64, res ScanResult, complete Complete) (ScanOutcome, error) {
-	if res.VersionID != 0 {
+	if res.VersionID != 0 && res.Report != nil {
 		if err := checkEvidence(EvidenceScan, res.Report); err != nil {
 			return ScanOutcome{}, err
 		}
 		if err := checkFindings(res.Findings); err != nil {
+			return ScanOutcome{}, err
+		}
+		if err := checkDerived(res.Signers, res.Lineage); err != nil {
 			return ScanOutcome{}, err
 		}
 	}
@@ -260,25 +292,22 @@ func (s *Store) CompleteScan(ctx context.Context, a Actor, id int64, res ScanRes
 			if m != r.ModelID {
 				return fmt.Errorf("store: version %d is not of model %d: %w", res.VersionID, r.ModelID, ErrInvalid)
 			}
-			e := newEvidence(a, res.VersionID, EvidenceScan, res.Report, at)
+			r.VersionID = res.VersionID
+		}
+		if res.VersionID != 0 && res.Report != nil {
+			e := newEvidence(a, res.VersionID, EvidenceOfRequest(r.Kind), res.Report, at)
 			if out.Created, err = insertEvidence(ctx, tx, log, &e, res.Report); err != nil {
 				return err
 			}
-			prev, err := previousRunFindings(ctx, tx, res.VersionID, e.ID)
+			if e.Kind == EvidenceScan {
+				err = insertScanResult(ctx, tx, log, r, res, e, at, &out)
+			} else {
+				err = insertDerived(ctx, tx, log, e, res.Signers, res.Lineage)
+			}
 			if err != nil {
 				return err
 			}
-			if err := insertScanRun(ctx, tx, e.ID, res.VersionID, res.Scanner); err != nil {
-				return err
-			}
-			ids, err := recordFindings(ctx, tx, log, res.VersionID, e.ID, res.Findings, fmtTime(at))
-			if err != nil {
-				return err
-			}
-			if err := notifyNewFindings(ctx, tx, log, r, res, ids, prev, &out); err != nil {
-				return err
-			}
-			evidenceID, r.EvidenceID, r.VersionID = e.ID, e.ID, res.VersionID
+			evidenceID, r.EvidenceID = e.ID, e.ID
 		}
 		r.Status, r.Scanner, r.Policy, r.Error, r.FinishedAt = status, res.Scanner, res.Policy, clipUTF8(res.Error, maxScanError), at
 		r.Pinned = clipUTF8(res.Pinned, maxPinned)
@@ -299,6 +328,24 @@ func (s *Store) CompleteScan(ctx context.Context, a Actor, id int64, res ScanRes
 		return ScanOutcome{}, err
 	}
 	return out, nil
+}
+
+// insertScanResult records, in tx, the scan run of a job's scan report
+// (evidence e) and its findings, and queues EventRescanNewFinding when it
+// shows severe findings new to a released version.
+func insertScanResult(ctx context.Context, tx *sql.Tx, log *auditQueue, r ScanRequest, res ScanResult, e Evidence, at time.Time, out *ScanOutcome) error {
+	prev, err := previousRunFindings(ctx, tx, res.VersionID, e.ID)
+	if err != nil {
+		return err
+	}
+	if err := insertScanRun(ctx, tx, e.ID, res.VersionID, res.Scanner); err != nil {
+		return err
+	}
+	ids, err := recordFindings(ctx, tx, log, res.VersionID, e.ID, res.Findings, fmtTime(at))
+	if err != nil {
+		return err
+	}
+	return notifyNewFindings(ctx, tx, log, r, res, ids, prev, out)
 }
 
 // previousRunFindings returns the findings (ids) that the version's last
@@ -410,13 +457,13 @@ type RescanTarget struct {
 }
 
 // RescanTargets lists the versions that have a location (a scan job
-// stored them), of model modelID or of every model (modelID 0), with the
+// stored them; verify and BOM jobs do not count), of model modelID or of every model (modelID 0), with the
 // scanner and policy of their last completed job, oldest version first.
 func (s *Store) RescanTargets(ctx context.Context, modelID int64) ([]RescanTarget, error) {
 	q := `SELECT r.model_id, r.version_id, CASE WHEN r.pinned = '' THEN r.location ELSE r.pinned END, r.scanner, r.policy
 		FROM scan_requests r
 		WHERE r.version_id IS NOT NULL AND r.status <> 'queued' AND r.id = (SELECT max(o.id) FROM scan_requests o
-		WHERE o.version_id = r.version_id AND o.status <> 'queued')`
+		WHERE o.version_id = r.version_id AND o.status <> 'queued' AND o.kind IN ('scan', 'rescan'))`
 	args := []any{}
 	if modelID != 0 {
 		q += ` AND r.model_id = $1`

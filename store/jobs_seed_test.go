@@ -26,7 +26,24 @@ func seedScanCache(ctx context.Context, s *Store, tx *sql.Tx) error {
 	return err
 }
 
-// checkJobSeeds checks the rows the seeds of versions 12 and 13 wrote.
+// seedSigners writes a trusted signer and a verify request (0014_signers).
+func seedSigners(ctx context.Context, s *Store, tx *sql.Tx) error {
+	for _, q := range []string{
+		`INSERT INTO trusted_signers (team_id, name, kind, material, created_by, created_at)
+		 SELECT id, 'release key', 'key', '-----BEGIN PUBLIC KEY-----', 'seed', '2025-01-02T03:04:05.000000Z'
+		 FROM teams WHERE name = 'seed team'`,
+		`INSERT INTO scan_requests (model_id, version_id, kind, location, status, requested_by, requested_at)
+		 SELECT v.model_id, v.id, 'verify', '/models/seed', 'queued', 'seed', '2025-01-02T03:06:05.000000Z'
+		 FROM model_versions v WHERE v.label = 'seed'`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkJobSeeds checks the rows the seeds of versions 12 to 14 wrote.
 func checkJobSeeds(t *testing.T, s *Store, k int) {
 	t.Helper()
 	if k < 12 {
@@ -36,6 +53,12 @@ func checkJobSeeds(t *testing.T, s *Store, k int) {
 	teams := must[[]Team](t)(s.Teams(ctx))
 	models := must[[]Model](t)(s.Models(ctx, teams[0].ID))
 	rs := must[[]ScanRequest](t)(s.ScanRequests(ctx, models[0].ID))
+	if k >= 14 {
+		if len(rs) != 2 || rs[0].Kind != ScanKindVerify || rs[0].Status != ScanQueued {
+			t.Fatalf("seed verify request %+v", rs)
+		}
+		rs = rs[1:]
+	}
 	if len(rs) != 1 || rs[0].Status != ScanDone || rs[0].JobID != 7 || rs[0].Scanner != "v0.9.0" || rs[0].EvidenceID == 0 ||
 		rs[0].FinishedAt != time.Date(2025, 1, 2, 3, 5, 5, 0, time.UTC) {
 		t.Fatalf("seed scan requests %+v", rs)
@@ -50,5 +73,12 @@ func checkJobSeeds(t *testing.T, s *Store, k int) {
 	v, ok, err := s.ScanCache(0).Get(ctx, "seed-key")
 	if err != nil || !ok || string(v) != `{"findings":[]}` {
 		t.Fatalf("seed cache entry %q %v %v", v, ok, err)
+	}
+	if k < 14 {
+		return
+	}
+	ss := must[[]TrustedSigner](t)(s.TrustedSigners(ctx, teams[0].ID))
+	if len(ss) != 1 || ss[0].Name != "release key" || ss[0].Kind != SignerKey || ss[0].CreatedAt != time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) {
+		t.Fatalf("seed signers %+v", ss)
 	}
 }

@@ -69,19 +69,55 @@ type Usage struct {
 // in one transaction; the version's lineage is that of its newest BOM
 // (Lineage). Like AddEvidence it is idempotent.
 func (s *Store) AddBOMEvidence(ctx context.Context, a Actor, versionID int64, report []byte, lineage []LineageLink) (Evidence, bool, error) {
+	if err := checkDerived(nil, lineage); err != nil {
+		return Evidence{}, false, err
+	}
+	return s.addDerivedEvidence(ctx, a, versionID, EvidenceBOM, report, func(tx *sql.Tx, e Evidence) (int, error) {
+		return insertLineage(ctx, tx, e, lineage)
+	})
+}
+
+// insertLineage records a BOM's lineage (evidence e) in tx.
+func insertLineage(ctx context.Context, tx *sql.Tx, e Evidence, lineage []LineageLink) (int, error) {
+	return insertEach(ctx, tx, `INSERT INTO version_lineage (version_id, kind, relation, name, ref, evidence_id)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (evidence_id, kind, relation, name) DO NOTHING`,
+		lineage, func(l LineageLink) []any { return []any{e.VersionID, l.Kind, l.Relation, l.Name, l.Ref, e.ID} })
+}
+
+// checkDerived refuses a verify report's signers or a BOM's lineage out of
+// bounds.
+func checkDerived(signers []string, lineage []LineageLink) error {
+	for _, x := range signers {
+		if err := checkText("signer", x); err != nil {
+			return err
+		}
+	}
 	if len(lineage) > MaxLineage {
-		return Evidence{}, false, fmt.Errorf("lineage: %d links, more than %d: %w", len(lineage), MaxLineage, ErrTooLarge)
+		return fmt.Errorf("lineage: %d links, more than %d: %w", len(lineage), MaxLineage, ErrTooLarge)
 	}
 	for _, l := range lineage {
 		if err := checkLineage(l); err != nil {
-			return Evidence{}, false, err
+			return err
 		}
 	}
-	return s.addDerivedEvidence(ctx, a, versionID, EvidenceBOM, report, func(tx *sql.Tx, e Evidence) (int, error) {
-		return insertEach(ctx, tx, `INSERT INTO version_lineage (version_id, kind, relation, name, ref, evidence_id)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (evidence_id, kind, relation, name) DO NOTHING`,
-			lineage, func(l LineageLink) []any { return []any{versionID, l.Kind, l.Relation, l.Name, l.Ref, e.ID} })
-	})
+	return nil
+}
+
+// insertDerived records, in tx, what the inventory draws from a verify
+// report (its signers) or a BOM (its lineage) stored as evidence e.
+func insertDerived(ctx context.Context, tx *sql.Tx, log *auditQueue, e Evidence, signers []string, lineage []LineageLink) error {
+	var n int
+	var err error
+	switch e.Kind {
+	case EvidenceVerify:
+		n, err = insertSigners(ctx, tx, e, signers)
+	case EvidenceBOM:
+		n, err = insertLineage(ctx, tx, e, lineage)
+	}
+	if err == nil && n > 0 {
+		log.add("inventory.derive", objectID("evidence", e.ID), map[string]any{"version": e.VersionID, "kind": e.Kind, "rows": n})
+	}
+	return err
 }
 
 // AddDepsEvidence stores a `violet deps` report for a version with the

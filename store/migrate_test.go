@@ -319,6 +319,8 @@ var migrationSeeds = []func(ctx context.Context, s *Store, tx *sql.Tx) error{
 	seedJobs,
 	// 0013_scan_cache
 	seedScanCache,
+	// 0014_signers
+	seedSigners,
 }
 
 // checkSeeds checks, through the store's API, the rows that the seeds of

@@ -28,6 +28,8 @@ const (
 	PermTraining Permission = "training"
 	// PermProcurement: review third-party AI and decide.
 	PermProcurement Permission = "procurement"
+	// PermSigners: manage the signers the team's verify jobs trust.
+	PermSigners Permission = "signers"
 )
 
 // RolePermissions is who holds each permission: the one place roles become
@@ -47,6 +49,7 @@ var RolePermissions = map[Permission][]Role{
 	// procurement record notifications, assessments, vendor contacts.
 	PermIncidentNote: {RoleAdmin, RoleMLEngineer, RoleSecurity, RoleSME, RoleLegalCompliance, RoleHR, RoleProcurement},
 	PermDrill:        {RoleAdmin, RoleSecurity},
+	PermSigners:      {RoleAdmin, RoleSecurity},
 }
 
 // May reports whether role r holds permission p.
