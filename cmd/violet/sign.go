@@ -323,30 +323,7 @@ func loadVerifier(o *verifyOptions) (sign.Verifier, error) {
 }
 
 // verifyReport is the JSON output of violet verify.
-type verifyReport struct {
-	Model     string `json:"model"`
-	Signature string `json:"signature"`
-	Verified  bool   `json:"verified"`
-	// SignatureError says why the signature is not trusted; the files
-	// were then not checked.
-	SignatureError string `json:"signature_error,omitempty"`
-	// Signer names who signed, once the signature is trusted: the key's
-	// hint, or the certificate's subject (sign.SignerName).
-	Signer string `json:"signer,omitempty"`
-	// Modified, Added and Missing name files as the manifest does
-	// (sign.EncodeName: a byte that is not UTF-8 is NUL and two hex
-	// digits).
-	Modified []string       `json:"modified,omitempty"`
-	Added    []string       `json:"added,omitempty"`
-	Missing  []string       `json:"missing,omitempty"`
-	Manifest *sign.Manifest `json:"manifest,omitempty"`
-	// CertStart is true when a certificate chain was checked at the
-	// signing certificate's start (--verify-time signing-cert-start).
-	CertStart bool `json:"checked_at_signing_cert_start,omitempty"`
-	// NotDownloaded are the files of an OCI model checked by their layer
-	// digest, without downloading them.
-	NotDownloaded []string `json:"not_downloaded,omitempty"`
-}
+type verifyReport = sign.Report
 
 // runVerify verifies model as o asks; stop ends the progress line before
 // the report is written. With --upload, the JSON report of a verification
@@ -430,17 +407,7 @@ func writeVerifyReport(ctx context.Context, cmd *cobra.Command, g *globalOptions
 
 // verifyJSON is the report as --format json writes it: file names encoded
 // as the manifest encodes them.
-func verifyJSON(rep verifyReport) ([]byte, error) {
-	for _, l := range []*[]string{&rep.Modified, &rep.Added, &rep.Missing} {
-		enc := make([]string, len(*l))
-		for i, p := range *l {
-			enc[i] = sign.EncodeName(p)
-		}
-		*l = enc
-	}
-	out, err := json.MarshalIndent(rep, "", "  ")
-	return append(out, '\n'), err
-}
+func verifyJSON(rep verifyReport) ([]byte, error) { return rep.JSON() }
 
 // writeVerifyText says what was verified, or what is at fault. Paths,
 // file names and error messages (which may quote a certificate's subject)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,16 +55,8 @@ func verifyRemote(ctx context.Context, o *verifyOptions, v sign.Verifier, locati
 // fillVerifyReport records a verification's outcome in rep; an error that
 // is not about the signature is returned (exit 2).
 func fillVerifyReport(rep *verifyReport, b *sign.Bundle, v sign.Verifier, res *sign.Result, err error) error {
-	switch {
-	case errors.Is(err, sign.ErrSignature) || errors.Is(err, sign.ErrPayload):
-		rep.SignatureError = err.Error()
-	case err != nil:
+	if err := rep.Fill(b, v, res, err); err != nil {
 		return exitError{code: report.ExitIncomplete, msg: err.Error()}
-	default:
-		rep.Verified = res.OK()
-		rep.Signer = sign.SignerName(b, v)
-		rep.Modified, rep.Added, rep.Missing = res.Diff.Modified, res.Diff.Added, res.Diff.Missing
-		rep.Manifest = res.Signed
 	}
 	return nil
 }
