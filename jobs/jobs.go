@@ -1,7 +1,8 @@
 // Package jobs runs Violet's background work as River jobs
 // (riverqueue/river) in the store's own database: scans of a model at a
 // location, rescans of stored versions (retro-hunt) and the periodic
-// rescan. One code path serves both dialects: River's SQLite driver
+// rescan, signature verifications against the team's trusted signers, and
+// ML-BOMs. One code path serves both dialects: River's SQLite driver
 // (riversqlite) on the store's embedded SQLite and its database/sql driver
 // (riverdatabasesql) on PostgreSQL, both through the store's *sql.DB, so
 // that a job is inserted in the transaction of the record it belongs to
@@ -77,6 +78,9 @@ type Config struct {
 	// Fetch brings a location's model to a folder (default
 	// FetchSource(source.Options{})).
 	Fetch Fetcher
+	// Signatures finds the signatures attached to a model outside its
+	// files, for verify jobs (default SourceSignatures(source.Options{})).
+	Signatures Signatures
 	// Cache is the content cache of scan results, which scan.Scan
 	// consults (default: the store's, CacheEntries entries).
 	Cache        *store.ScanCache
@@ -175,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	}
 	if cfg.Fetch == nil {
 		cfg.Fetch = FetchSource(source.Options{})
+	}
+	if cfg.Signatures == nil {
+		cfg.Signatures = SourceSignatures(source.Options{})
 	}
 	if cfg.Cache == nil {
 		cfg.Cache = cfg.Store.ScanCache(cfg.CacheEntries)

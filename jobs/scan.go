@@ -119,7 +119,16 @@ func (r *Runner) scanOptions() (scan.Options, error) {
 // RequestScan records a request to scan the model at location for model
 // modelID and enqueues its job in the same transaction.
 func (r *Runner) RequestScan(ctx context.Context, a store.Actor, modelID int64, location string) (store.ScanRequest, error) {
-	return r.st.RequestScan(ctx, a, modelID, 0, store.ScanKindScan, location, r.enqueue)
+	return r.Request(ctx, a, modelID, 0, store.ScanKindScan, location)
+}
+
+// Request records a request of kind (store.ScanKindScan, ScanKindRescan,
+// ScanKindVerify or ScanKindBOM) for model modelID at location, and
+// enqueues its job in the same transaction. versionID is the stored
+// version the location must hold (a rescan's; 0 for a scan; either for a
+// verify or BOM job): a location that holds another ends incomplete.
+func (r *Runner) Request(ctx context.Context, a store.Actor, modelID, versionID int64, kind, location string) (store.ScanRequest, error) {
+	return r.st.RequestScan(ctx, a, modelID, versionID, kind, location, r.enqueue)
 }
 
 // enqueue inserts the scan job of req in tx.
@@ -204,9 +213,11 @@ func (r *Runner) complete(ctx context.Context, job *river.Job[ScanArgs], req sto
 	return err
 }
 
-// scanRequest fetches the request's location into a private folder,
-// puts the version it holds (a scan) or checks it is the version (a
-// rescan), scans it with the cache and binds the report to the version.
+// scanRequest fetches the request's location into a private folder, puts
+// the version it holds or checks it is the request's version (a rescan, or
+// a verify or BOM job of a stored version), then scans it with the cache
+// (a scan or rescan), verifies its signature (verify) or writes its BOM
+// (bom), and binds the report to the version.
 func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.ScanResult, error) {
 	dir, err := os.MkdirTemp(r.cfg.TempDir, "violet-job-")
 	if err != nil {
@@ -222,7 +233,7 @@ func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.
 		return store.ScanResult{}, err
 	}
 	var versionID int64
-	if req.Kind == store.ScanKindRescan {
+	if req.VersionID != 0 {
 		v, err := r.version(ctx, req.ModelID, req.VersionID)
 		if err != nil {
 			return store.ScanResult{}, err
@@ -237,6 +248,17 @@ func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.
 			return store.ScanResult{}, err
 		}
 		versionID = v.ID
+	}
+	switch req.Kind {
+	case store.ScanKindVerify, store.ScanKindBOM:
+		m, err := r.st.Model(ctx, req.ModelID)
+		if err != nil {
+			return store.ScanResult{}, err
+		}
+		if req.Kind == store.ScanKindVerify {
+			return r.verifyVersion(ctx, m, target, pinned, versionID)
+		}
+		return r.bomVersion(ctx, m, target, pinned, versionID)
 	}
 	opts, err := r.scanOptions()
 	if err != nil {
@@ -279,9 +301,15 @@ func (r *Runner) version(ctx context.Context, modelID, id int64) (store.Version,
 // incomplete is the result of a request that failed for good: for a
 // version known (a rescan), a report that gives each of its files a
 // SCAN-ERROR finding (an incomplete rule: never clean); for a scan whose
-// version is unknown, no report, and the request keeps the error.
+// version is unknown, and for a verify or BOM job, no report (no evidence
+// that could read as verified or complete), and the request keeps the
+// error.
 func (r *Runner) incomplete(ctx context.Context, req store.ScanRequest, cause string) (store.ScanResult, error) {
 	res := store.ScanResult{Incomplete: true, Error: cause, Scanner: r.cfg.ScannerVersion, Policy: r.policy}
+	if req.Kind == store.ScanKindVerify || req.Kind == store.ScanKindBOM {
+		res.VersionID = req.VersionID
+		return res, nil
+	}
 	if req.VersionID == 0 {
 		return res, nil
 	}

@@ -147,12 +147,20 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	hp := fmt.Sprintf("/api/v1/webhooks/%d", hook.ID)
+	pub := publicKeyPEM(t)
+	signer, err := e.st.AddTrustedSigner(context.Background(), system, store.TrustedSigner{TeamID: alpha.ID, Name: "matrix key",
+		Kind: store.SignerKey, Material: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	const (
 		all    = "admin ml-engineer security sme legal-compliance hr procurement viewer"
 		write  = "admin ml-engineer security"
 		triage = "admin security"
-		admin  = "admin"
+		// signerRoles manage the team's trusted signers.
+		signerRoles = "admin security"
+		admin       = "admin"
 		// riskRoles write the risk register, threatRoles threat models.
 		riskRoles   = "admin security sme legal-compliance hr procurement"
 		threatRoles = "admin ml-engineer security"
@@ -187,6 +195,11 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		}},
 		{"DELETE", hp, admin, scopeModel, 200, nil},
 		{"GET", hp + "/deliveries", admin, scopeModel, 200, nil},
+		{"GET", "/api/v1/signers", all, scopeOwn, 200, nil},
+		{"POST", "/api/v1/signers", signerRoles, scopeOwn, 201, func() any {
+			return map[string]string{"name": unique("key"), "kind": "key", "material": pub}
+		}},
+		{"DELETE", fmt.Sprintf("/api/v1/signers/%d", signer.ID), signerRoles, scopeModel, 204, nil},
 		{"GET", "/api/v1/models", all, scopeOwn, 200, nil},
 		{"POST", "/api/v1/models", write, scopeOwn, 201, func() any {
 			return map[string]string{"name": unique("model"), "source_kind": "huggingface", "source_ref": "org/name"}
@@ -194,6 +207,9 @@ func testAuthorizationMatrix(t *testing.T, dsn string) {
 		{"GET", "/api/v1/models/m", all, scopeModel, 200, nil},
 		{"GET", "/api/v1/models/m/versions", all, scopeModel, 200, nil},
 		{"POST", "/api/v1/models/m/scans", write, scopeModel, 202, func() any { return map[string]string{"location": "/models/m"} }},
+		{"POST", "/api/v1/models/m/scans", write, scopeModel, 202, func() any {
+			return map[string]string{"location": "/models/m", "kind": "verify"}
+		}},
 		{"GET", "/api/v1/models/m/scans", all, scopeModel, 200, nil},
 		{"GET", fmt.Sprintf("/api/v1/models/m/scans/%d", sreq.ID), all, scopeModel, 200, nil},
 		{"PUT", vp, write, scopeModel, 200, func() any { return map[string]any{"label": "v1", "files": files} }},

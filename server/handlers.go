@@ -649,18 +649,11 @@ func (s *Server) storeEvidence(c *call, v store.Version, kind string, report []b
 		findings = len(in)
 		e, created, err = s.st.AddScanEvidence(c.ctx, c.actor, v.ID, report, scanner, in)
 	case store.EvidenceBOM:
-		bom, berr := readBOM(report)
+		lineage, berr := BindBOM(report, files)
 		if berr != nil {
 			return store.Evidence{}, false, 0, berr
 		}
-		// A single-file model's one file is "." in the version.
-		if len(files) == 1 && files[0].Path == "." && len(bom.Files) == 1 {
-			bom.Files[0].Path = "."
-		}
-		if err := bindFiles("the BOM", bom.Files, files); err != nil {
-			return store.Evidence{}, false, 0, err
-		}
-		e, created, err = s.st.AddBOMEvidence(c.ctx, c.actor, v.ID, report, bom.Lineage)
+		e, created, err = s.st.AddBOMEvidence(c.ctx, c.actor, v.ID, report, lineage)
 	case store.EvidenceDeps:
 		pkgs, berr := bindDeps(report, files)
 		if berr != nil {
@@ -668,7 +661,7 @@ func (s *Server) storeEvidence(c *call, v store.Version, kind string, report []b
 		}
 		e, created, err = s.st.AddDepsEvidence(c.ctx, c.actor, v.ID, report, pkgs)
 	case store.EvidenceVerify:
-		signers, berr := verifySigners(report)
+		signers, berr := VerifySigners(report)
 		if berr != nil {
 			return store.Evidence{}, false, 0, berr
 		}

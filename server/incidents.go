@@ -482,10 +482,11 @@ func (s *Server) closeDrill(c *call) error {
 	return nil
 }
 
-// verifySigners reads who signed the model of a `violet verify --format
-// json` report: its signer (the key's hint or the certificate's subject),
-// when the signature verified; none otherwise.
-func verifySigners(report []byte) ([]string, error) {
+// VerifySigners reads who signed the model of a verify report
+// (sign.Report: `violet verify --format json`, a verify job's): its signer
+// (the key's hint or the certificate's subject), when the signature
+// verified; none otherwise.
+func VerifySigners(report []byte) ([]string, error) {
 	var r struct {
 		Verified bool   `json:"verified"`
 		Signer   string `json:"signer"`

@@ -119,7 +119,7 @@ func FuzzVerifySigners(f *testing.F) {
 	f.Add([]byte(`{"verified":true,"verified":false,"signer":"abc"}`))
 	f.Add([]byte(`[1]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		signers, err := verifySigners(data)
+		signers, err := VerifySigners(data)
 		if err != nil || len(signers) == 0 {
 			return
 		}

@@ -20,6 +20,24 @@ func BindScanReport(data []byte, files []store.File) ([]store.FindingInput, stri
 	return bindScan(data, files)
 }
 
+// BindBOM checks an ML-BOM (CycloneDX or SPDX 3 JSON) against a version's
+// files and returns the lineage it gives: what an upload of the BOM would
+// record. The BOM jobs (package jobs) store their BOMs through it.
+func BindBOM(data []byte, files []store.File) ([]store.LineageLink, error) {
+	bom, err := readBOM(data)
+	if err != nil {
+		return nil, err
+	}
+	// A single-file model's one file is "." in the version.
+	if len(files) == 1 && files[0].Path == "." && len(bom.Files) == 1 {
+		bom.Files[0].Path = "."
+	}
+	if err := bindFiles("the BOM", bom.Files, files); err != nil {
+		return nil, err
+	}
+	return bom.Lineage, nil
+}
+
 // scanRequestJSON is a scan request in the API (openapi.json ScanRequest).
 type scanRequestJSON struct {
 	ID          int64      `json:"id"`
@@ -56,8 +74,14 @@ func toScanRequest(m store.Model, r store.ScanRequest) scanRequestJSON {
 // maxLocation bounds a scan request's location.
 const maxLocation = 2048
 
-// requestScan records a scan of the model at a location and enqueues its
-// job in the same transaction (202: a worker carries it out).
+// requestKinds are the kinds of job POST .../scans queues: a rescan is
+// violet rescan's (POST .../scans with kind scan and a version is one).
+var requestKinds = []string{store.ScanKindScan, store.ScanKindVerify, store.ScanKindBOM}
+
+// requestScan records a scan, verify or BOM job of the model at a location,
+// or of a stored version (fetched again from the location its last scan
+// pinned), and enqueues its job in the same transaction (202: a worker
+// carries it out).
 func (s *Server) requestScan(c *call) error {
 	if s.enqueue == nil {
 		return fail(http.StatusServiceUnavailable, "jobs_disabled", "this server queues no jobs")
@@ -68,9 +92,26 @@ func (s *Server) requestScan(c *call) error {
 	}
 	var in struct {
 		Location string `json:"location"`
+		Kind     string `json:"kind"`
+		Version  string `json:"version"`
 	}
 	if err := decode(c, &in); err != nil {
 		return err
+	}
+	if in.Kind == "" {
+		in.Kind = store.ScanKindScan
+	}
+	if !slices.Contains(requestKinds, in.Kind) {
+		return fail(http.StatusUnprocessableEntity, "invalid", "kind %q: want one of %s", clipText(in.Kind), strings.Join(requestKinds, ", "))
+	}
+	var versionID int64
+	if in.Version != "" {
+		if versionID, in.Location, err = s.requestVersion(c, m, in.Version, in.Location); err != nil {
+			return err
+		}
+		if in.Kind == store.ScanKindScan {
+			in.Kind = store.ScanKindRescan
+		}
 	}
 	if in.Location == "" || len(in.Location) > maxLocation || strings.TrimSpace(in.Location) != in.Location {
 		return fail(http.StatusUnprocessableEntity, "invalid", "location: want 1 to %d bytes without surrounding spaces", maxLocation)
@@ -78,12 +119,39 @@ func (s *Server) requestScan(c *call) error {
 	if err := checkLocation(in.Location, s.scanRoots, s.scanRegistries); err != nil {
 		return fail(http.StatusUnprocessableEntity, "location_not_allowed", "%v", err)
 	}
-	r, err := s.st.RequestScan(c.ctx, c.actor, m.ID, 0, store.ScanKindScan, in.Location, s.enqueue)
+	r, err := s.st.RequestScan(c.ctx, c.actor, m.ID, versionID, in.Kind, in.Location, s.enqueue)
 	if err != nil {
 		return err
 	}
 	writeJSON(c.w, http.StatusAccepted, toScanRequest(m, r))
 	return nil
+}
+
+// requestVersion returns the version of m with digest and the location to
+// fetch it from: location when given, else the one its last scan job
+// pinned. A version no scan job fetched has none: 422.
+func (s *Server) requestVersion(c *call, m store.Model, digest, location string) (int64, string, error) {
+	versions, err := s.st.Versions(c.ctx, m.ID)
+	if err != nil {
+		return 0, "", err
+	}
+	i := slices.IndexFunc(versions, func(v store.Version) bool { return v.Digest == digest })
+	if i < 0 {
+		return 0, "", fail(http.StatusNotFound, "not_found", "version %q of model %q: not found", clipText(digest), m.Name)
+	}
+	if location != "" {
+		return versions[i].ID, location, nil
+	}
+	targets, err := s.st.RescanTargets(c.ctx, m.ID)
+	if err != nil {
+		return 0, "", err
+	}
+	for _, t := range targets {
+		if t.VersionID == versions[i].ID {
+			return t.VersionID, t.Location, nil
+		}
+	}
+	return 0, "", fail(http.StatusUnprocessableEntity, "no_location", "version %q: no scan job fetched it: give its location", clipText(digest))
 }
 
 // listScans lists the model's scan requests, newest first.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"testing"
 	"time"
@@ -48,4 +49,19 @@ func IssueCert(t testing.TB, name string, parent *Cert, ca bool, notBefore, notA
 		t.Fatal(err)
 	}
 	return &Cert{Cert: c, Key: key}
+}
+
+// SigningKey makes a P-256 key and returns it with its public key, PEM (as
+// violet verify --key and a trusted signer take it).
+func SigningKey(t testing.TB) (*ecdsa.PrivateKey, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
