@@ -169,7 +169,7 @@ func (f *fetcher) copy(ctx context.Context, out io.Writer, h hash.Hash, e Entry,
 			return n, ctx.Err()
 		}
 		var lim *limitError
-		if errors.As(err, &lim) || try >= f.lim.Retries || (n > 0 && ro == nil) {
+		if errors.As(err, &lim) || try >= f.lim.retries() || (n > 0 && ro == nil) {
 			return n, err
 		}
 		if !sleep(ctx, backoff(f.lim.Backoff, try)) {

@@ -88,13 +88,3 @@ func FuzzParseOCIManifest(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseChallenge checks that no WWW-Authenticate header makes the
-// parser panic.
-func FuzzParseChallenge(f *testing.F) {
-	f.Add(`Bearer realm="https://auth.example.com/token",service="registry",scope="repository:a/b:pull"`)
-	f.Add(`Basic realm=x, a="`)
-	f.Fuzz(func(t *testing.T, h string) {
-		ParseChallenge(h)
-	})
-}

@@ -103,7 +103,7 @@ func withRetries(ctx context.Context, lim Limits, send func() (*http.Response, e
 			return resp, nil
 		}
 		var se *statusError
-		if ctx.Err() != nil || (errors.As(err, &se) && !retryable(se.code)) || try >= lim.Retries {
+		if ctx.Err() != nil || (errors.As(err, &se) && !retryable(se.code)) || try >= lim.retries() {
 			return nil, err
 		}
 		if !sleep(ctx, backoff(lim.Backoff, try)) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,14 +12,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // The manifest media types a registry is asked for.
@@ -32,101 +30,100 @@ var manifestAccept = strings.Join([]string{
 }, ", ")
 
 // registry is a client of the OCI distribution API for one repository:
-// manifests, blobs (their digest checked as they stream), tags, referrers;
-// token authentication (the Bearer challenge) with the credentials of
-// the options or of the Docker configuration; retries with backoff; the
-// redirect rules of http.go. (go-containerregistry's remote package needs
-// modules that are not in go.sum; its name package parses references.)
+// manifests, blobs (their digest checked as they stream), tags, referrers,
+// each read within the limits; retries with backoff; the redirect rules of
+// http.go. Authentication is go-containerregistry's: its transport answers
+// the registry's challenge (Basic, or a Bearer token from the realm, with
+// the repository's pull scope) with the credentials of the options, or of
+// the Docker configuration (authn.DefaultKeychain: auths entries and the
+// credential helpers that config.json names, credHelpers or credsStore).
 type registry struct {
-	c          *http.Client
 	lim        Limits
 	base       string // scheme://host
 	host, repo string
-	user, pass string
+	reg        name.Registry
+	repoName   name.Repository
+	auth       authn.Authenticator // nil: the Docker configuration's
+	tr         *http.Transport
 
-	mu    sync.Mutex
-	token string
+	mu sync.Mutex
+	c  *http.Client // authenticated; nil until the first request
 }
 
 // newRegistry returns a client of the repository of ref.
 func newRegistry(ref name.Reference, opts Options) *registry {
 	lim := opts.Limits
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: lim.Timeout}).DialContext,
-		TLSHandshakeTimeout:   lim.Timeout,
-		ResponseHeaderTimeout: lim.Timeout,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.OCIInsecure}, //nolint:gosec // --oci-insecure, asked for
-		DisableCompression:    true,
-	}
 	repo := ref.Context()
 	r := &registry{
-		c:    &http.Client{Transport: tr, CheckRedirect: checkRedirect},
 		lim:  lim,
 		base: repo.Registry.Scheme() + "://" + repo.RegistryStr(),
 		host: repo.RegistryStr(), repo: repo.RepositoryStr(),
-		user: opts.OCIUsername, pass: opts.OCIPassword,
+		reg: repo.Registry, repoName: repo,
+		tr: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: lim.Timeout}).DialContext,
+			TLSHandshakeTimeout:   lim.Timeout,
+			ResponseHeaderTimeout: lim.Timeout,
+			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.OCIInsecure}, //nolint:gosec // --oci-insecure, asked for
+			DisableCompression:    true,
+		},
 	}
-	if r.user == "" && r.pass == "" {
-		r.user, r.pass = dockerConfigAuth(r.host)
+	if opts.OCIUsername != "" || opts.OCIPassword != "" {
+		r.auth = authn.FromConfig(authn.AuthConfig{Username: opts.OCIUsername, Password: opts.OCIPassword})
 	}
 	return r
 }
 
-// dockerConfigAuth reads the user and password of host from the Docker
-// configuration ($DOCKER_CONFIG/config.json or ~/.docker/config.json;
-// "auths" entries only, not credential helpers).
-func dockerConfigAuth(host string) (string, string) {
-	dir := os.Getenv("DOCKER_CONFIG")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", ""
-		}
-		dir = filepath.Join(home, ".docker")
+// client returns the authenticated client, made on the first call: the
+// transport pings the registry (/v2/) to learn its challenge and, for a
+// Bearer one, gets a pull token. A failure is returned and tried again on
+// the next call.
+func (r *registry) client(ctx context.Context) (*http.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c != nil {
+		return r.c, nil
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil || len(b) > 1<<20 {
-		return "", ""
-	}
-	var cfg struct {
-		Auths map[string]struct {
-			Auth string `json:"auth"`
-		} `json:"auths"`
-	}
-	if json.Unmarshal(b, &cfg) != nil {
-		return "", ""
-	}
-	keys := []string{host, "https://" + host, "http://" + host}
-	if host == name.DefaultRegistry || host == "index.docker.io" {
-		keys = append(keys, "https://index.docker.io/v1/")
-	}
-	for _, k := range keys {
-		if a, ok := cfg.Auths[k]; ok {
-			raw, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err != nil {
-				return "", ""
-			}
-			user, pass, _ := strings.Cut(string(raw), ":")
-			return user, pass
+	auth := r.auth
+	if auth == nil {
+		var err error
+		if auth, err = authn.DefaultKeychain.Resolve(r.reg); err != nil {
+			return nil, fmt.Errorf("%s: the Docker configuration's credentials: %w", r.host, err)
 		}
 	}
-	return "", ""
+	// The transport refuses a plain-http token realm of an https
+	// registry; checkRedirect a redirect from https to http.
+	rt, err := transport.NewWithContext(ctx, r.reg, auth, r.tr, []string{r.repoName.Scope(transport.PullScope)})
+	if err != nil {
+		var te *transport.Error
+		if errors.As(err, &te) {
+			return nil, &statusError{url: redact(r.base + "/v2/"), code: te.StatusCode}
+		}
+		return nil, fmt.Errorf("%s: %w", r.host, err)
+	}
+	r.c = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	return r.c, nil
 }
 
 // get GETs a path of the registry (/v2/...) or an absolute URL, with the
-// Accept header, authenticating on a challenge and retrying failures. The
-// answer is 200 or an error (404 is a *statusError).
+// Accept header, retrying failures. The answer is 200 or an error (404 is
+// a *statusError).
 func (r *registry) get(ctx context.Context, target, accept string) (*http.Response, error) {
 	u := target
 	if strings.HasPrefix(target, "/") {
 		u = r.base + target
 	}
-	return withRetries(ctx, r.lim, func() (*http.Response, error) { return r.once(ctx, u, accept, true) })
+	return withRetries(ctx, r.lim, func() (*http.Response, error) {
+		c, err := r.client(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return r.once(ctx, c, u, accept)
+	})
 }
 
-// once sends one GET; on a 401 it answers the challenge and sends again.
-func (r *registry) once(ctx context.Context, u, accept string, challenge bool) (*http.Response, error) {
+// once sends one GET.
+func (r *registry) once(ctx context.Context, c *http.Client, u, accept string) (*http.Response, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -137,29 +134,10 @@ func (r *registry) once(ctx context.Context, u, accept string, challenge bool) (
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	if req.URL.Host == r.host {
-		r.mu.Lock()
-		switch {
-		case r.token != "":
-			req.Header.Set("Authorization", "Bearer "+r.token)
-		case r.user != "" || r.pass != "":
-			req.SetBasicAuth(r.user, r.pass)
-		}
-		r.mu.Unlock()
-	}
-	resp, err := r.c.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		cancel()
 		return nil, err
-	}
-	if resp.StatusCode == http.StatusUnauthorized && challenge {
-		wa := resp.Header.Get("WWW-Authenticate")
-		resp.Body.Close()
-		cancel()
-		if err := r.authenticate(ctx, wa); err != nil {
-			return nil, err
-		}
-		return r.once(ctx, u, accept, false)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
@@ -168,101 +146,6 @@ func (r *registry) once(ctx context.Context, u, accept string, challenge bool) (
 	}
 	resp.Body = &stallBody{rc: resp.Body, cancel: cancel, timer: time.AfterFunc(r.lim.Timeout, cancel), d: r.lim.Timeout}
 	return resp, nil
-}
-
-// authenticate answers a WWW-Authenticate challenge: Basic needs
-// credentials; Bearer gets a pull token from the realm.
-func (r *registry) authenticate(ctx context.Context, challenge string) error {
-	scheme, params := ParseChallenge(challenge)
-	switch strings.ToLower(scheme) {
-	case "basic":
-		if r.user == "" && r.pass == "" {
-			return fmt.Errorf("%s: the registry wants credentials (docker login)", r.host)
-		}
-		return nil
-	case "bearer":
-	default:
-		return fmt.Errorf("%s: unknown authentication challenge %q", r.host, scheme)
-	}
-	realm, err := url.Parse(params["realm"])
-	if err != nil || (realm.Scheme != "https" && realm.Scheme != "http") || realm.Host == "" {
-		return fmt.Errorf("%s: token realm %q: want an http(s) URL", r.host, params["realm"])
-	}
-	if realm.Scheme == "http" && strings.HasPrefix(r.base, "https:") {
-		return fmt.Errorf("%s: token realm %q is plain http: refused", r.host, params["realm"])
-	}
-	q := realm.Query()
-	if s := params["service"]; s != "" {
-		q.Set("service", s)
-	}
-	scope := params["scope"]
-	if scope == "" {
-		scope = "repository:" + r.repo + ":pull"
-	}
-	q.Set("scope", scope)
-	realm.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
-	if err != nil {
-		return err
-	}
-	if r.user != "" || r.pass != "" {
-		req.SetBasicAuth(r.user, r.pass)
-	}
-	resp, err := r.c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return &statusError{url: redact(realm.String()), code: resp.StatusCode}
-	}
-	var tok struct {
-		Token       string `json:"token"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok); err != nil {
-		return fmt.Errorf("%s: token: %w", r.host, err)
-	}
-	t := tok.Token
-	if t == "" {
-		t = tok.AccessToken
-	}
-	if t == "" {
-		return fmt.Errorf("%s: the token realm gave no token", r.host)
-	}
-	r.mu.Lock()
-	r.token = t
-	r.mu.Unlock()
-	return nil
-}
-
-// ParseChallenge splits a WWW-Authenticate header: its scheme and its
-// key="value" parameters.
-func ParseChallenge(h string) (string, map[string]string) {
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	params := map[string]string{}
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " ,")
-		k, v, ok := strings.Cut(rest, "=")
-		if !ok {
-			break
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if strings.HasPrefix(v, `"`) {
-			end := strings.Index(v[1:], `"`)
-			if end < 0 {
-				params[k] = v[1:]
-				break
-			}
-			params[k] = v[1 : end+1]
-			rest = v[end+2:]
-		} else {
-			val, after, _ := strings.Cut(v, ",")
-			params[k] = strings.TrimSpace(val)
-			rest = after
-		}
-	}
-	return scheme, params
 }
 
 // manifest GETs a manifest by tag or digest and returns its bytes and

@@ -74,9 +74,53 @@ func TestOCIBearerAuth(t *testing.T) {
 	}
 }
 
-func TestParseChallenge(t *testing.T) {
-	scheme, p := ParseChallenge(`Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/ubuntu:pull"`)
-	if scheme != "Bearer" || p["realm"] != "https://auth.docker.io/token" || p["service"] != "registry.docker.io" || p["scope"] != "repository:library/ubuntu:pull" {
-		t.Errorf("%s %v", scheme, p)
+// TestOCICredentialHelper: credentials come from the credential helper
+// that the Docker configuration names for the registry (credHelpers), as
+// docker login leaves them on a desktop: the helper program is run with
+// the registry's host on its standard input.
+func TestOCICredentialHelper(t *testing.T) {
+	reg := sourcetest.NewRegistry(t)
+	reg.PushModel(t, "private/m", "v1", "", "", []sourcetest.Layer{{MediaType: sourcetest.ModelPackWeightRaw, Annotations: map[string]string{AnnotationFilepath: "m.bin"}, Data: []byte("w")}})
+	host, _ := authRegistry(t, reg)
+	bin := t.TempDir()
+	asked := filepath.Join(bin, "asked")
+	helper := "#!/bin/sh\n[ \"$1\" = get ] || exit 1\ncat > " + asked + "\necho '{\"ServerURL\":\"" + host + "\",\"Username\":\"alice\",\"Secret\":\"pw\"}'\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-violettest"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"credHelpers":{"`+host+`":"violettest"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", dir)
+	src, err := Open(context.Background(), "oci://"+host+"/private/m:v1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fetch(context.Background(), src, t.TempDir(), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(asked); err != nil || strings.TrimSpace(string(got)) != host {
+		t.Errorf("the helper was asked %q (%v), want the host %s", got, err, host)
+	}
+}
+
+// TestOCIRefusesPlainHTTPFromHTTPS: an https registry whose token realm is
+// plain http gets no credentials: they would travel in the clear.
+func TestOCIRefusesPlainHTTPFromHTTPS(t *testing.T) {
+	var tokenAsked bool
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tokenAsked = true }))
+	t.Cleanup(plain.Close)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+plain.URL+`/token",service="s"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	_, err := Open(context.Background(), "oci://"+host+"/m:v1", Options{OCIInsecure: true, OCIUsername: "alice", OCIPassword: "pw",
+		Limits: Limits{Retries: -1}})
+	if err == nil || tokenAsked || !strings.Contains(err.Error(), `realm scheme "http" not allowed`) {
+		t.Fatalf("opened through a plain-http realm: %v (token asked: %v)", err, tokenAsked)
 	}
 }

@@ -96,7 +96,8 @@ const (
 	DefaultBackoff      = 500 * time.Millisecond
 )
 
-// WithDefaults returns l with its zero fields set to the defaults.
+// WithDefaults returns l with its zero fields set to the defaults. It is
+// idempotent: Retries -1 (none) stays -1.
 func (l Limits) WithDefaults() Limits {
 	if l.MaxFiles <= 0 {
 		l.MaxFiles = DefaultMaxFiles
@@ -113,17 +114,18 @@ func (l Limits) WithDefaults() Limits {
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout
 	}
-	switch {
-	case l.Retries == 0:
-		l.Retries = DefaultRetries
-	case l.Retries < 0:
-		l.Retries = 0
+	if l.Retries == 0 {
+		l.Retries = DefaultRetries // -1 stays: none, also when set again
 	}
 	if l.Backoff <= 0 {
 		l.Backoff = DefaultBackoff
 	}
 	return l
 }
+
+// retries is how many times a failed request is tried again: Retries, or
+// none when it is negative.
+func (l Limits) retries() int { return max(l.Retries, 0) }
 
 // Options are the credentials, endpoints and limits of the sources.
 type Options struct {

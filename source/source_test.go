@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/violet-mlsecops/violet/source/sourcetest"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/violet-mlsecops/violet/source/sourcetest"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -162,5 +164,19 @@ func TestFetchResumesPartialFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "m.bin"+partialSuffix)); err == nil {
 		t.Error("the partial file is left")
+	}
+}
+
+// TestLimitsWithDefaultsIdempotent: setting the defaults twice (Open, then
+// the scheme's opener) keeps "no retries" (-1) and every value given.
+func TestLimitsWithDefaultsIdempotent(t *testing.T) {
+	for _, l := range []Limits{{}, {Retries: -1}, {Retries: 2, Timeout: time.Second}} {
+		once := l.WithDefaults()
+		if twice := once.WithDefaults(); twice != once {
+			t.Errorf("%+v: once %+v, twice %+v", l, once, twice)
+		}
+	}
+	if r := (Limits{Retries: -1}).WithDefaults().retries(); r != 0 {
+		t.Errorf("Retries -1: %d retries, want none", r)
 	}
 }
