@@ -136,34 +136,50 @@ func (c *httpClient) once(ctx context.Context, u string, offset int64) (*http.Re
 	if c.token != "" && req.URL.Host == c.host {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	if offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
-	}
+	setRange(req, offset, -1)
 	resp, err := c.c.Do(req)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	ok := resp.StatusCode == http.StatusOK
-	if offset > 0 {
-		ok = resp.StatusCode == http.StatusPartialContent
-		if ok {
-			ok = strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(offset, 10)+"-")
-		}
-	}
-	if !ok {
+	if err := checkAnswer(resp, u, offset); err != nil {
 		resp.Body.Close()
 		cancel()
-		if resp.StatusCode == http.StatusOK && offset > 0 {
-			return nil, fmt.Errorf("%s: the server ignored the range request: cannot resume", redact(u))
-		}
-		if resp.StatusCode == http.StatusPartialContent {
-			return nil, fmt.Errorf("%s: the server answered another range than bytes=%d-", redact(u), offset)
-		}
-		return nil, &statusError{url: redact(u), code: resp.StatusCode}
+		return nil, err
 	}
 	resp.Body = &stallBody{rc: resp.Body, cancel: cancel, timer: time.AfterFunc(c.lim.Timeout, cancel), d: c.lim.Timeout}
 	return resp, nil
+}
+
+// setRange asks for a body from offset to its end, or to byte last when
+// last is 0 or more (the whole body when offset is 0).
+func setRange(req *http.Request, offset, last int64) {
+	if offset <= 0 {
+		return
+	}
+	r := "bytes=" + strconv.FormatInt(offset, 10) + "-"
+	if last >= 0 {
+		r += strconv.FormatInt(last, 10)
+	}
+	req.Header.Set("Range", r)
+}
+
+// checkAnswer says whether resp answers a GET of u from offset: 200 for
+// the whole body, 206 with the range asked for; the error says why not (a
+// *statusError for another status).
+func checkAnswer(resp *http.Response, u string, offset int64) error {
+	switch {
+	case offset == 0 && resp.StatusCode == http.StatusOK:
+		return nil
+	case offset > 0 && resp.StatusCode == http.StatusPartialContent:
+		if strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(offset, 10)+"-") {
+			return nil
+		}
+		return fmt.Errorf("%s: the server answered another range than bytes=%d-", redact(u), offset)
+	case offset > 0 && resp.StatusCode == http.StatusOK:
+		return fmt.Errorf("%s: the server ignored the range request: cannot resume", redact(u))
+	}
+	return &statusError{url: redact(u), code: resp.StatusCode}
 }
 
 // getMetadata GETs u and returns its body, at most lim.MaxMetadata bytes.

@@ -374,6 +374,24 @@ func (o *oci) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 	return &zstdBody{Decoder: zr, rc: rc}, nil
 }
 
+// OpenRange pulls the blob of a file's layer from offset (a range
+// request): Fetch resumes a cut download with it and checks the whole
+// file's SHA-256 against the layer's digest. A zstd layer, decompressed
+// as it streams, cannot be resumed.
+func (o *oci) OpenRange(ctx context.Context, p string, offset int64) (io.ReadCloser, error) {
+	if offset == 0 {
+		return o.Open(ctx, p)
+	}
+	l, ok := o.byPath[p]
+	if !ok {
+		return nil, fmt.Errorf("%s: no file %q", o.Location(), p)
+	}
+	if l.Kind == LayerTarZstd {
+		return nil, fmt.Errorf("%s: %s: a zstd layer cannot be resumed", o.Location(), p)
+	}
+	return o.reg.blobFrom(ctx, l.Digest, offset, l.Size)
+}
+
 // zstdBody closes the decoder and the blob.
 type zstdBody struct {
 	*zstd.Decoder

@@ -109,6 +109,12 @@ func (r *registry) client(ctx context.Context) (*http.Client, error) {
 // Accept header, retrying failures. The answer is 200 or an error (404 is
 // a *statusError).
 func (r *registry) get(ctx context.Context, target, accept string) (*http.Response, error) {
+	return r.getFrom(ctx, target, accept, 0, -1)
+}
+
+// getFrom is get of the body from offset to byte last (-1: its end): a
+// range request, whose answer must be 206 with that range.
+func (r *registry) getFrom(ctx context.Context, target, accept string, offset, last int64) (*http.Response, error) {
 	u := target
 	if strings.HasPrefix(target, "/") {
 		u = r.base + target
@@ -118,12 +124,12 @@ func (r *registry) get(ctx context.Context, target, accept string) (*http.Respon
 		if err != nil {
 			return nil, err
 		}
-		return r.once(ctx, c, u, accept)
+		return r.once(ctx, c, u, accept, offset, last)
 	})
 }
 
 // once sends one GET.
-func (r *registry) once(ctx context.Context, c *http.Client, u, accept string) (*http.Response, error) {
+func (r *registry) once(ctx context.Context, c *http.Client, u, accept string, offset, last int64) (*http.Response, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -134,15 +140,16 @@ func (r *registry) once(ctx context.Context, c *http.Client, u, accept string) (
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
+	setRange(req, offset, last)
 	resp, err := c.Do(req)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
+	if err := checkAnswer(resp, u, offset); err != nil {
 		resp.Body.Close()
 		cancel()
-		return nil, &statusError{url: redact(u), code: resp.StatusCode}
+		return nil, err
 	}
 	resp.Body = &stallBody{rc: resp.Body, cancel: cancel, timer: time.AfterFunc(r.lim.Timeout, cancel), d: r.lim.Timeout}
 	return resp, nil
@@ -182,6 +189,24 @@ func (r *registry) blob(ctx context.Context, digest string) (io.ReadCloser, erro
 		return nil, err
 	}
 	return &digestBody{rc: resp.Body, h: sha256.New(), want: want}, nil
+}
+
+// blobFrom GETs a blob of size bytes from offset to its end (a closed
+// range: some registries take no open one), to resume a download that was
+// cut. Its digest is not checked here: the caller hashes the whole file
+// (Fetch checks it against the layer's digest).
+func (r *registry) blobFrom(ctx context.Context, digest string, offset, size int64) (io.ReadCloser, error) {
+	if _, ok := sha256Hex(digest); !ok {
+		return nil, fmt.Errorf("blob digest %q is not sha256", digest)
+	}
+	if offset >= size {
+		return nil, fmt.Errorf("blob %s: resume at %d of %d bytes", digest, offset, size)
+	}
+	resp, err := r.getFrom(ctx, "/v2/"+r.repo+"/blobs/"+digest, "", offset, size-1)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
 
 // digestBody fails the read that ends a blob whose bytes do not have
