@@ -371,3 +371,26 @@ func HashVersion(ctx context.Context, target string) (string, []store.File, erro
 	}
 	return "sha256:" + hex.EncodeToString(m.RootDigest()), files, nil
 }
+
+// ListedVersion is HashVersion of a model known by a listing that states
+// every file's SHA-256 and size (an OCI artifact pushed one file per
+// layer): the same files (the default ignore paths and model.sig left
+// out) and the same digest, without fetching a byte. An entry whose
+// SHA-256 is known only once fetched (a decompressed layer) is an error.
+func ListedVersion(entries []source.Entry) (string, []store.File, error) {
+	ignore := append(sign.DefaultIgnorePaths(), "model.sig")
+	var files []store.File
+	for _, e := range entries {
+		if sign.Ignored(e.Path, ignore) {
+			continue
+		}
+		if e.SHA256 == "" || e.Size < 0 {
+			return "", nil, fmt.Errorf("%s: its SHA-256 is known only once fetched", e.Path)
+		}
+		files = append(files, store.File{Path: e.Path, SHA256: e.SHA256, Size: e.Size})
+	}
+	if len(files) == 0 {
+		return "", nil, errors.New("the listing names no file")
+	}
+	return server.RootDigest(files), files, nil
+}

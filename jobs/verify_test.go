@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -221,4 +223,49 @@ func TestVerifyJobOCIReferrer(t *testing.T) {
 			t.Fatalf("report %+v", rep)
 		}
 	})
+}
+
+// TestListedVersion: the version of a listing with every file's SHA-256
+// is the one HashVersion gives the same files fetched.
+func TestListedVersion(t *testing.T) {
+	dir := signedModel(t, nil)
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "w.bin"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, wantFiles, err := HashVersion(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open(context.Background(), dir, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := src.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[i].SHA256 = sha256Hex(data)
+	}
+	entries = append(entries, source.Entry{Path: "model.sig", SHA256: sha256Hex(nil), Size: 0},
+		source.Entry{Path: ".git/config", SHA256: sha256Hex(nil), Size: 0})
+	got, files, err := ListedVersion(entries)
+	if err != nil || got != want || len(files) != len(wantFiles) {
+		t.Fatalf("listed %s %+v %v, hashed %s %+v", got, files, err, want, wantFiles)
+	}
+	if _, _, err := ListedVersion([]source.Entry{{Path: "x.tar", Size: -1}}); err == nil {
+		t.Error("a file of unknown digest gave a version")
+	}
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

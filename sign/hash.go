@@ -118,7 +118,7 @@ func Hash(ctx context.Context, modelPath string, s Serialization, opts HashOptio
 	switch {
 	case info.Mode().IsRegular():
 		rootDir = filepath.Dir(real)
-		if !isIgnored(".", ignore) {
+		if !Ignored(".", ignore) {
 			single = &modelFile{name: ".", open: filepath.Base(real), size: info.Size()}
 		}
 	case info.IsDir():
@@ -292,9 +292,14 @@ func resolveLinks(p string) string {
 	return p
 }
 
-// isIgnored reports whether the relative path p is an ignore path or lies under one.
-func isIgnored(p string, ignore []string) bool {
+// Ignored reports whether the relative path p (POSIX form) is one of the
+// ignore paths or lies under one ("." ignores everything; a trailing "/"
+// is the same path).
+func Ignored(p string, ignore []string) bool {
 	for _, ig := range ignore {
+		if ig != "/" {
+			ig = strings.TrimSuffix(ig, "/")
+		}
 		if p == ig || ig == "." || strings.HasPrefix(p, ig) && len(p) > len(ig) && p[len(ig)] == '/' {
 			return true
 		}
@@ -332,7 +337,7 @@ func (w *modelWalker) walkDir(ctx context.Context, dir string) error {
 		if dir != "." {
 			p = dir + "/" + p
 		}
-		if isIgnored(p, w.ignore) {
+		if Ignored(p, w.ignore) {
 			continue
 		}
 		if d.IsDir() {
@@ -370,7 +375,7 @@ func (w *modelWalker) named(names []string) error {
 			strings.Contains(p, "\\") {
 			return fmt.Errorf("%q: not a clean path relative to the model", name)
 		}
-		if seen[p] || isIgnored(p, w.ignore) {
+		if seen[p] || Ignored(p, w.ignore) {
 			continue
 		}
 		seen[p] = true

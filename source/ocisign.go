@@ -115,7 +115,7 @@ func ManifestFromLayers(o *OCISource, s sign.Serialization) (*sign.Manifest, err
 		if l.Kind != LayerFile {
 			return nil, fmt.Errorf("%w: layer %s (%s) is an archive", ErrNeedsPull, l.Path, l.MediaType)
 		}
-		if ignored(l.Path, s.IgnorePaths) {
+		if sign.Ignored(l.Path, s.IgnorePaths) {
 			continue
 		}
 		h, _ := sha256Hex(l.Digest)
@@ -126,17 +126,6 @@ func ManifestFromLayers(o *OCISource, s sign.Serialization) (*sign.Manifest, err
 		m.Resources = append(m.Resources, sign.Resource{Name: l.Path, Algorithm: s.ResourceAlgorithm(), Digest: raw})
 	}
 	return m, nil
-}
-
-// ignored reports whether p is one of paths or under one.
-func ignored(p string, paths []string) bool {
-	for _, ig := range paths {
-		ig = strings.TrimSuffix(ig, "/")
-		if p == ig || strings.HasPrefix(p, ig+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // VerifyOCI verifies an OCI model artifact against an OMS bundle: the

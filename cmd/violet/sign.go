@@ -237,7 +237,9 @@ the Sigstore bundle attached to the manifest as a referrer (or --signature);
 when the model was pushed one file per layer, the layer digests are the
 files' SHA-256 and no layer is downloaded (the report lists them). hf:// and
 s3:// models are downloaded into a temporary folder; their signature is
---signature, or model.sig in the model.`,
+--signature, or model.sig in the model. With --upload, the report is
+recorded on the server under the version a scan of the location records
+(for oci://, from the layer digests: still no layer is downloaded).`,
 		Example: `  violet verify ./my-model --key signing-key-pub.pem
   violet verify oci://registry.example.com/models/llm:1.2 --key signing-key-pub.pem
   violet verify ./my-model --ca ca-cert.pem --signature my-model.sig
@@ -340,9 +342,7 @@ func runVerify(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *ver
 		return usageError(err)
 	}
 	if source.IsRemote(model) {
-		if o.upload.url != "" {
-			return usageError(errors.New("--upload uploads the verification of a local model: fetch a remote one first"))
-		}
+		o.upload.location = model
 		rep, err := verifyRemote(ctx, o, v, model)
 		if err != nil {
 			return err

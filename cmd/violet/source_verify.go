@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/violet-mlsecops/violet/jobs"
 	"github.com/violet-mlsecops/violet/report"
 	"github.com/violet-mlsecops/violet/sign"
 	"github.com/violet-mlsecops/violet/source"
@@ -30,6 +31,15 @@ func verifyRemote(ctx context.Context, o *verifyOptions, v sign.Verifier, locati
 	model := f.dir
 	if f.single != "" {
 		model = filepath.Join(f.dir, filepath.FromSlash(f.single))
+	}
+	if o.upload.url != "" {
+		// The version is hashed now: the folder is removed before the
+		// report is uploaded.
+		digest, files, err := hashVersion(ctx, model)
+		if err != nil {
+			return verifyReport{}, err
+		}
+		o.upload.version = &uploadVersion{digest: digest, files: files}
 	}
 	sigPath := o.signature
 	if sigPath == "" {
@@ -70,6 +80,18 @@ func verifyOCI(ctx context.Context, o *verifyOptions, v sign.Verifier, location 
 	}
 	defer src.Close()
 	rep := verifyReport{Model: src.Location(), CertStart: o.verifyTime == verifyTimeCertStart}
+	if o.upload.url != "" {
+		// The version from the layer digests: no layer is pulled for it.
+		entries, err := src.List(ctx)
+		if err != nil {
+			return rep, fetchError(location, err)
+		}
+		digest, files, err := jobs.ListedVersion(entries)
+		if err != nil {
+			return rep, exitError{code: report.ExitIncomplete, msg: fmt.Sprintf("--upload: the version of %s: %v (scan it with violet scan --upload, which pulls it)", rep.Model, err)}
+		}
+		o.upload.version = &uploadVersion{digest: digest, files: files}
+	}
 	var bundles []source.OCIBundle
 	if o.signature != "" {
 		data, err := os.ReadFile(o.signature)

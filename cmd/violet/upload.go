@@ -28,6 +28,16 @@ type uploadOptions struct {
 	// location is the remote location (hf://, s3://, oci://) the target
 	// folder was fetched from; "" for a local target.
 	location string
+	// version is the target's version when the command knows it without a
+	// folder to hash (a remote model verified, then removed, or never
+	// pulled); nil: hashed from the target.
+	version *uploadVersion
+}
+
+// uploadVersion is a version's digest and files, as hashVersion gives them.
+type uploadVersion struct {
+	digest string
+	files  []store.File
 }
 
 func (u *uploadOptions) addFlags(f *pflag.FlagSet) {
@@ -59,8 +69,12 @@ func (u *uploadOptions) validate(targets []string) error {
 // version's digest and files as violet hash computes them. A failure is
 // an error naming the server's code.
 func (u *uploadOptions) upload(ctx context.Context, cmd *cobra.Command, g *globalOptions, target, kind string, rep []byte) error {
-	digest, files, err := hashVersion(ctx, target)
-	if err != nil {
+	var digest string
+	var files []store.File
+	var err error
+	if u.version != nil {
+		digest, files = u.version.digest, u.version.files
+	} else if digest, files, err = hashVersion(ctx, target); err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
 	name := u.model
