@@ -257,7 +257,7 @@ func TestFailingSourceEndsIncomplete(t *testing.T) {
 			t.Fatalf("good scan %+v", done)
 		}
 		r = runner(t, Config{Store: st, Workers: 1, MaxAttempts: 3, Fetch: failing})
-		reqs, err := r.RequestRescans(ctx, tester, e.model.ID, false)
+		reqs, err := r.RequestRescans(ctx, tester, e.model.ID, store.ScanKindRescan, false)
 		if err != nil || len(reqs) != 1 || reqs[0].VersionID != done.VersionID {
 			t.Fatalf("rescans %+v %v", reqs, err)
 		}
@@ -336,7 +336,7 @@ func TestRescanReportsChangedVerdict(t *testing.T) {
 		if r2.Policy() == r1.Policy() {
 			t.Fatal("two policies, one digest")
 		}
-		reqs, err := r2.RequestRescans(ctx, tester, 0, true)
+		reqs, err := r2.RequestRescans(ctx, tester, 0, store.ScanKindRescan, true)
 		if err != nil || len(reqs) != 1 {
 			t.Fatalf("rescans %+v %v", reqs, err)
 		}
@@ -358,7 +358,7 @@ func TestRescanReportsChangedVerdict(t *testing.T) {
 			t.Fatalf("%d %s events, %v", events, store.EventRescanNewFinding, err)
 		}
 		// Nothing more to rescan under the same policy.
-		if again, err := r2.RequestRescans(ctx, tester, 0, true); err != nil || len(again) != 0 {
+		if again, err := r2.RequestRescans(ctx, tester, 0, store.ScanKindRescan, true); err != nil || len(again) != 0 {
 			t.Fatalf("again %+v %v", again, err)
 		}
 	})

@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -38,28 +40,33 @@ type rescanAllWorker struct {
 
 // Work queues the rescans.
 func (w *rescanAllWorker) Work(ctx context.Context, job *river.Job[RescanAllArgs]) error {
-	_, err := w.r.RequestRescans(ctx, Actor, 0, job.Args.OnlyChanged)
+	_, err := w.r.RequestRescans(ctx, Actor, 0, store.ScanKindRescan, job.Args.OnlyChanged)
 	return err
 }
 
-// RequestRescans queues a rescan of each stored version of model modelID
-// (0: of every model) that has a location and no rescan queued; with
-// onlyChanged, only of those whose last scan job ran another scanner
-// version or policy than this runner's. Each request and its job are
-// inserted in one transaction.
-func (r *Runner) RequestRescans(ctx context.Context, a store.Actor, modelID int64, onlyChanged bool) ([]store.ScanRequest, error) {
+// RequestRescans queues a job of kind (store.ScanKindRescan, or
+// ScanKindVerify or ScanKindBOM to verify or write the BOM of stored
+// versions again) for each stored version of model modelID (0: of every
+// model) that has a location (store.RescanTargets); with onlyChanged, a
+// rescan only of those whose last scan job ran another scanner version or
+// policy than this runner's. Each request and its job are inserted in one
+// transaction.
+func (r *Runner) RequestRescans(ctx context.Context, a store.Actor, modelID int64, kind string, onlyChanged bool) ([]store.ScanRequest, error) {
+	if kind == store.ScanKindScan || !slices.Contains(store.ScanRequestKinds(), kind) {
+		return nil, fmt.Errorf("jobs: kind %q: a stored version is rescanned, verified or given a BOM", kind)
+	}
 	targets, err := r.st.RescanTargets(ctx, modelID)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.ScanRequest
 	for _, t := range targets {
-		if onlyChanged && t.Scanner == r.cfg.ScannerVersion && t.Policy == r.policy {
+		if onlyChanged && kind == store.ScanKindRescan && t.Scanner == r.cfg.ScannerVersion && t.Policy == r.policy {
 			continue
 		}
-		req, err := r.st.RequestScan(ctx, a, t.ModelID, t.VersionID, store.ScanKindRescan, t.Location, r.enqueue)
+		req, err := r.st.RequestScan(ctx, a, t.ModelID, t.VersionID, kind, t.Location, r.enqueue)
 		if err != nil {
-			return out, fmt.Errorf("jobs: rescan of version %d: %w", t.VersionID, err)
+			return out, fmt.Errorf("jobs: %s of version %d: %w", kind, t.VersionID, err)
 		}
 		out = append(out, req)
 	}
@@ -126,12 +133,21 @@ func verdict(fs []store.Finding) string {
 
 // Changes compares the run each finished request stored with the run
 // before it. A request without a stored report (a scan that failed before
-// its version was known) has the verdicts none and incomplete.
+// its version was known) has the verdicts none and incomplete. A verify
+// request compares its report with the version's verify report before it
+// (pass: verified, fail: not verified); a BOM request passes once stored.
 func Changes(ctx context.Context, st *store.Store, reqs []store.ScanRequest) ([]Change, error) {
 	out := make([]Change, 0, len(reqs))
 	for _, q := range reqs {
 		c := Change{Request: q, Before: VerdictNone, After: VerdictIncomplete}
 		if q.EvidenceID == 0 {
+			out = append(out, c)
+			continue
+		}
+		if q.Kind == store.ScanKindVerify || q.Kind == store.ScanKindBOM {
+			if err := evidenceChange(ctx, st, &c); err != nil {
+				return nil, err
+			}
 			out = append(out, c)
 			continue
 		}
@@ -154,6 +170,48 @@ func Changes(ctx context.Context, st *store.Store, reqs []store.ScanRequest) ([]
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// evidenceChange sets the verdicts of a verify or BOM request: its
+// report's, and that of the version's report of the same kind before it.
+func evidenceChange(ctx context.Context, st *store.Store, c *Change) error {
+	kind := store.EvidenceOfRequest(c.Request.Kind)
+	list, err := st.ListEvidence(ctx, c.Request.VersionID, kind)
+	if err != nil {
+		return err
+	}
+	judge := func(id int64) (string, error) {
+		if kind == store.EvidenceBOM {
+			return VerdictPass, nil
+		}
+		data, err := st.EvidenceReport(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		var rep struct {
+			Verified bool `json:"verified"`
+		}
+		if err := json.Unmarshal(data, &rep); err != nil {
+			return "", fmt.Errorf("verify report %d: %w", id, err)
+		}
+		if rep.Verified {
+			return VerdictPass, nil
+		}
+		return VerdictFail, nil
+	}
+	var before int64
+	for _, e := range list {
+		if e.ID < c.Request.EvidenceID && e.ID > before {
+			before = e.ID
+		}
+	}
+	if before != 0 {
+		if c.Before, err = judge(before); err != nil {
+			return err
+		}
+	}
+	c.After, err = judge(c.Request.EvidenceID)
+	return err
 }
 
 // Enqueuer is the Runner as the server sees it: scan requests inserted

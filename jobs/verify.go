@@ -142,7 +142,20 @@ func (r *Runner) verifyVersion(ctx context.Context, m store.Model, target, pinne
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	return store.ScanResult{VersionID: versionID, Report: data, Scanner: r.cfg.ScannerVersion, Pinned: pinned, Signers: signers}, nil
+	return store.ScanResult{VersionID: versionID, Report: data, Scanner: r.cfg.ScannerVersion, Pinned: pinned, Signers: signers,
+		VerifyFailure: verifyFailure(rep)}, nil
+}
+
+// verifyFailure says why a report did not verify; "" when it verified.
+func verifyFailure(rep sign.Report) string {
+	switch {
+	case rep.Verified:
+		return ""
+	case rep.SignatureError != "":
+		return rep.SignatureError
+	}
+	return fmt.Sprintf("the files differ from the signed ones: %d modified, %d added, %d missing",
+		len(rep.Modified), len(rep.Added), len(rep.Missing))
 }
 
 // bomVersion writes the ML-BOM (CycloneDX 1.6) of the model fetched to

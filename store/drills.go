@@ -67,8 +67,8 @@ var drillScenarios = []DrillScenario{
 		Inject: "The private key that CI signs models with is found in a public repository.",
 		Steps: []string{
 			"blast radius: which versions were signed by the key (its hint, from the verify reports)",
-			"revoke the key: remove it from every verifier's trusted keys",
-			"re-sign the affected versions with a new key and verify them again",
+			"revoke the key: remove it from the team's trusted signers (DELETE /api/v1/signers/{id}) and from every other verifier",
+			"re-sign the affected versions with a new key and verify them again (violet rescan --all --kind verify --wait)",
 			"find how the key leaked and who could have used it",
 		},
 		Detected:  "the key is identified (its hint) and confirmed as the CI key",

@@ -41,9 +41,14 @@ const (
 // critical in a version that has an approved release.
 const EventRescanNewFinding = "rescan.new_finding"
 
+// EventVerifyFailed: a verify job found that a version with an approved
+// release does not verify against the team's trusted signers (unsigned,
+// signed by a signer no longer trusted, or files changed since signing).
+const EventVerifyFailed = "verify.failed"
+
 // JobEvents lists the event types of the scan jobs, which a webhook may
 // subscribe to beside WebhookEvents.
-var JobEvents = []string{EventRescanNewFinding}
+var JobEvents = []string{EventRescanNewFinding, EventVerifyFailed}
 
 // maxScanError bounds the error text a failed scan request keeps;
 // maxPinned a pinned location.
@@ -213,6 +218,10 @@ type ScanResult struct {
 	// (AddVerifyEvidence); Lineage is a BOM's lineage (AddBOMEvidence).
 	Signers []string
 	Lineage []LineageLink
+	// VerifyFailure says why a verify report did not verify ("" when it
+	// verified, or for another kind): a released version's failure queues
+	// EventVerifyFailed.
+	VerifyFailure string
 	// Incomplete marks a result the job could not finish: Error says why,
 	// and Report (when there is one) carries an incomplete rule.
 	Incomplete bool
@@ -304,6 +313,9 @@ func (s *Store) CompleteScan(ctx context.Context, a Actor, id int64, res ScanRes
 			} else {
 				err = insertDerived(ctx, tx, log, e, res.Signers, res.Lineage)
 			}
+			if err == nil && e.Kind == EvidenceVerify && res.VerifyFailure != "" {
+				err = notifyVerifyFailed(ctx, tx, log, r, res, e)
+			}
 			if err != nil {
 				return err
 			}
@@ -394,18 +406,33 @@ func notifyNewFindings(ctx context.Context, tx *sql.Tx, log *auditQueue, r ScanR
 	if len(severe) == 0 {
 		return nil
 	}
-	released, err := versionReleased(ctx, tx, res.VersionID)
+	return notifyReleased(ctx, tx, log, EventRescanNewFinding, r, res.VersionID, map[string]any{"scanner": res.Scanner,
+		"policy": res.Policy, "findings": severe})
+}
+
+// notifyVerifyFailed queues EventVerifyFailed when the version whose
+// verify report (evidence e) did not verify has an approved release.
+func notifyVerifyFailed(ctx context.Context, tx *sql.Tx, log *auditQueue, r ScanRequest, res ScanResult, e Evidence) error {
+	return notifyReleased(ctx, tx, log, EventVerifyFailed, r, res.VersionID, map[string]any{"evidence": e.ID,
+		"reason": clipUTF8(res.VerifyFailure, maxScanError)})
+}
+
+// notifyReleased queues event, about what job request r found in version
+// versionID, when the version has an approved release: data with the
+// model, the version, its digest and the request.
+func notifyReleased(ctx context.Context, tx *sql.Tx, log *auditQueue, event string, r ScanRequest, versionID int64, data map[string]any) error {
+	released, err := versionReleased(ctx, tx, versionID)
 	if err != nil || !released {
 		return err
 	}
 	var team int64
 	var digest string
 	if err := tx.QueryRowContext(ctx, `SELECT m.team_id, v.digest FROM models m JOIN model_versions v ON v.model_id = m.id
-		WHERE v.id = $1`, res.VersionID).Scan(&team, &digest); err != nil {
+		WHERE v.id = $1`, versionID).Scan(&team, &digest); err != nil {
 		return err
 	}
-	log.event(EventRescanNewFinding, team, map[string]any{"model": r.ModelID, "version": res.VersionID,
-		"digest": digest, "scan_request": r.ID, "scanner": res.Scanner, "policy": res.Policy, "findings": severe})
+	data["model"], data["version"], data["digest"], data["scan_request"] = r.ModelID, versionID, digest, r.ID
+	log.event(event, team, data)
 	return nil
 }
 

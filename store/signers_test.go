@@ -96,6 +96,29 @@ func TestCompleteVerifyAndBOM(t *testing.T) {
 		if ts := must[[]RescanTarget](t)(s.RescanTargets(ctx, 0)); len(ts) != 0 {
 			t.Fatalf("rescan targets %+v: only scans give one", ts)
 		}
+		// A released version that no longer verifies notifies; the same
+		// failure of a version not released does not.
+		rel := must[Release](t)(s.CreateRelease(ctx, tester, Release{VersionID: f.version.ID, Title: "to prod", Tier: "low",
+			Required: []string{"ml-engineer"}}))
+		must[ReleaseDecision](t)(s.DecideRelease(ctx, tester, f.user.ID, ReleaseDecision{ReleaseID: rel.ID, Role: "ml-engineer",
+			Decision: DecisionApprove, Reason: "ok", Digest: f.version.Digest}))
+		must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, EventVerifyFailed)))
+		rv := must[ScanRequest](t)(s.RequestScan(ctx, tester, f.model.ID, f.version.ID, ScanKindVerify, "/m", noJob))
+		must[ScanOutcome](t)(s.CompleteScan(ctx, tester, rv.ID, ScanResult{VersionID: f.version.ID, Report: []byte(`{"verified":false}`),
+			VerifyFailure: "no signer the team trusts"}, nil))
+		if n := count(t, s, "webhook_deliveries"); n != 1 {
+			t.Fatalf("%d deliveries, want 1 (verify.failed)", n)
+		}
+		other, _, err := s.PutVersion(ctx, tester, f.model.ID, "sha256:"+sha("other"), "v2", []File{{Path: "m.bin", SHA256: sha("w2"), Size: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro := must[ScanRequest](t)(s.RequestScan(ctx, tester, f.model.ID, other.ID, ScanKindVerify, "/m", noJob))
+		must[ScanOutcome](t)(s.CompleteScan(ctx, tester, ro.ID, ScanResult{VersionID: other.ID, Report: []byte(`{"verified":false}`),
+			VerifyFailure: "unsigned"}, nil))
+		if n := count(t, s, "webhook_deliveries"); n != 1 {
+			t.Fatalf("%d deliveries: a version not released notified", n)
+		}
 		// A failed verify job of a known version stores no report: no
 		// evidence that could read as verified.
 		v2 := must[ScanRequest](t)(s.RequestScan(ctx, tester, f.model.ID, f.version.ID, ScanKindVerify, "/m", noJob))

@@ -63,6 +63,7 @@ var titles = map[string]string{
 	store.EventIncidentOpened:   "Incident opened",
 	store.EventDrillScheduled:   "Drill scheduled",
 	store.EventRescanNewFinding: "Rescan found a new finding in a released model",
+	store.EventVerifyFailed:     "A released model no longer verifies",
 	store.EventTrainingOverdue:  "Training overdue",
 	store.EventDrillDue:         "Drill due",
 }

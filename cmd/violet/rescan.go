@@ -25,6 +25,8 @@ type rescanOptions struct {
 	all     bool
 	wait    bool
 	timeout time.Duration
+	// kind is what the jobs do again: rescan, verify or bom.
+	kind string
 }
 
 func newRescanCommand(g *globalOptions) *cobra.Command {
@@ -40,9 +42,15 @@ it with its scanner and policy and stores a new scan run. With --wait, wait
 for the jobs and report, per version, the verdict before and after (pass,
 fail: a finding at or above high, incomplete) and the findings added and
 removed. A new finding of severity high or more in a version with an
-approved release is sent to the rescan.new_finding webhooks.`,
+approved release is sent to the rescan.new_finding webhooks.
+
+--kind verify verifies the stored versions again against the team's
+trusted signers instead (after a signer was removed: a leaked key), and
+reports which no longer verify (a released one is sent to the verify.failed
+webhooks); --kind bom writes their ML-BOMs again.`,
 		Example: `  violet rescan --data /var/lib/violet --all --wait
-  violet rescan --database postgres://violet@/violet --model 12 --wait -f json`,
+  violet rescan --database postgres://violet@/violet --model 12 --wait -f json
+  violet rescan --data /var/lib/violet --all --kind verify --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRescan(cmd, g, o)
@@ -55,6 +63,8 @@ approved release is sent to the rescan.new_finding webhooks.`,
 	cmd.Flags().BoolVar(&o.all, "all", false, "rescan the versions of every model")
 	cmd.Flags().BoolVar(&o.wait, "wait", false, "wait for the rescans and report what changed")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", time.Hour, "with --wait: give up after this long")
+	cmd.Flags().Var(cli.NewChoice(&o.kind, store.ScanKindRescan, store.ScanKindRescan, store.ScanKindVerify, store.ScanKindBOM), "kind",
+		"what the jobs do: rescan, verify (against the team's trusted signers) or bom")
 	return cmd
 }
 
@@ -83,11 +93,11 @@ func runRescan(cmd *cobra.Command, g *globalOptions, o *rescanOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	reqs, err := r.RequestRescans(ctx, store.Actor{Name: "violet rescan", Remote: "local"}, o.model, false)
+	reqs, err := r.RequestRescans(ctx, store.Actor{Name: "violet rescan", Remote: "local"}, o.model, o.kind, false)
 	if err != nil {
 		return usageError(err)
 	}
-	g.notice(cmd, "Queued %d rescans\n", len(reqs))
+	g.notice(cmd, "Queued %d %s jobs\n", len(reqs), o.kind)
 	if !o.wait || len(reqs) == 0 {
 		return o.write(cmd, reqs, nil)
 	}
@@ -161,7 +171,7 @@ func (o *rescanOptions) write(cmd *cobra.Command, reqs []store.ScanRequest, chan
 			return err
 		}
 	} else {
-		writeRescanText(&b, rows, changes != nil)
+		writeRescanText(&b, rows, changes != nil, o.kind)
 	}
 	if err := o.out.Write(cmd.OutOrStdout(), b.Bytes()); err != nil {
 		return usageError(err)
@@ -169,7 +179,11 @@ func (o *rescanOptions) write(cmd *cobra.Command, reqs []store.ScanRequest, chan
 	return nil
 }
 
-func writeRescanText(w io.Writer, rows []rescanJSON, done bool) {
+// rescanVerbs name what a kind of job did, in the text report's total.
+var rescanVerbs = map[string]string{store.ScanKindRescan: "rescanned", store.ScanKindVerify: "verified",
+	store.ScanKindBOM: "given a BOM"}
+
+func writeRescanText(w io.Writer, rows []rescanJSON, done bool, kind string) {
 	if !done {
 		for _, r := range rows {
 			fmt.Fprintf(w, "queued  model %d version %d  %s  (request %d)\n", r.Model, r.Version, r.Location, r.Request)
@@ -194,5 +208,5 @@ func writeRescanText(w io.Writer, rows []rescanJSON, done bool) {
 			fmt.Fprintf(w, "    ! %s\n", r.Error)
 		}
 	}
-	fmt.Fprintf(w, "%d versions rescanned, %d verdicts changed\n", len(rows), changed)
+	fmt.Fprintf(w, "%d versions %s, %d verdicts changed\n", len(rows), rescanVerbs[kind], changed)
 }

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/violet-mlsecops/violet/internal/testutil"
 	"github.com/violet-mlsecops/violet/report"
+	"github.com/violet-mlsecops/violet/sign"
 )
 
 // TestServeWorkersScanAndRescan: violet serve --workers 1 takes a scan
@@ -75,7 +79,73 @@ func TestServeWorkersScanAndRescan(t *testing.T) {
 		rep.Rescans[0].Before != "fail" || rep.Rescans[0].After != "fail" || rep.Rescans[0].Changed || rep.Rescans[0].Kept != 1 {
 		t.Fatalf("rescan report %s", out.String())
 	}
+
+	// Retro-verify: the model is signed with the team's release key; once
+	// the team stops trusting it (a leaked key), violet rescan --kind
+	// verify reports that the version no longer verifies.
+	key, pub := testutil.SigningKey(t)
+	signModelDir(t, dir, key)
+	sec := roleToken(t, srv.url, data, "sec", "security")
+	var signer struct{ ID int64 }
+	api(t, "POST", srv.url+"/api/v1/signers", sec, map[string]string{"name": "release key", "kind": "key", "material": pub}, &signer, 201)
+	reverify := func(wantCode int, wantBefore, wantAfter string) {
+		t.Helper()
+		var out, errOut syncBuffer
+		code := run([]string{"rescan", "--data", data, "--all", "--kind", "verify", "--wait", "--timeout", "60s", "-f", "json"}, &out, &errOut)
+		if code != wantCode {
+			t.Fatalf("violet rescan --kind verify: exit %d, want %d: %s %s", code, wantCode, out.String(), errOut.String())
+		}
+		rep.Rescans = nil
+		if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		if len(rep.Rescans) != 1 || rep.Rescans[0].Version != req.Version || rep.Rescans[0].Before != wantBefore ||
+			rep.Rescans[0].After != wantAfter {
+			t.Fatalf("verify report %s, want %s -> %s", out.String(), wantBefore, wantAfter)
+		}
+	}
+	reverify(report.ExitPass, "none", "pass")
+	api(t, "DELETE", fmt.Sprintf("%s/api/v1/signers/%d", srv.url, signer.ID), sec, nil, nil, 204)
+	_, other := testutil.SigningKey(t)
+	api(t, "POST", srv.url+"/api/v1/signers", sec, map[string]string{"name": "new key", "kind": "key", "material": other}, nil, 201)
+	reverify(report.ExitFindings, "pass", "fail")
 	if err := srv.stop(); err != nil {
 		t.Fatalf("violet serve did not stop cleanly: %v: %s", err, srv.stderr.String())
 	}
+}
+
+// signModelDir signs the model folder dir with key: model.sig inside, as
+// violet sign writes it.
+func signModelDir(t *testing.T, dir string, key *ecdsa.PrivateKey) {
+	t.Helper()
+	s := sign.DefaultSerialization()
+	s.IgnorePaths = append(s.IgnorePaths, sign.DefaultSignaturePath(dir))
+	m, err := sign.Hash(context.Background(), dir, s, sign.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.NewKeySigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := sign.SignManifest(m, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "model.sig", bundle)
+}
+
+// roleToken creates a user of team ml with role and returns its token,
+// with the admin token of the server's data folder.
+func roleToken(t *testing.T, base, data, login, role string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(data, AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := strings.TrimSpace(string(raw))
+	api(t, "POST", base+"/api/v1/users", admin, map[string]string{"login": login, "team": "ml", "role": role}, nil, 201)
+	var tok struct{ Secret string }
+	api(t, "POST", base+"/api/v1/tokens", admin, map[string]any{"login": login, "team": "ml", "role": role, "name": login}, &tok, 201)
+	return tok.Secret
 }
