@@ -451,23 +451,11 @@ func versionReleased(ctx context.Context, tx *sql.Tx, versionID int64) (bool, er
 		return false, err
 	}
 	for _, r := range rels {
-		type decision struct{ role, decision string }
-		ds, err := queryAll(ctx, tx, func(row scanner) (decision, error) {
-			var d decision
-			return d, row.Scan(&d.role, &d.decision)
-		}, `SELECT role, decision FROM release_decisions WHERE release_id = $1 ORDER BY id`, r.id)
+		missing, err := rolesWaiting(ctx, tx, r.id, strings.Fields(r.required))
 		if err != nil {
 			return false, err
 		}
-		last := map[string]string{}
-		for _, d := range ds {
-			last[d.role] = d.decision
-		}
-		approved := true
-		for _, role := range strings.Fields(r.required) {
-			approved = approved && last[role] == DecisionApprove
-		}
-		if approved {
+		if len(missing) == 0 {
 			return true, nil
 		}
 	}

@@ -93,9 +93,8 @@ func (s *Store) QueueDueNotices(ctx context.Context, a Actor) (int, error) {
 	queued := 0
 	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
 		for _, n := range due {
-			var seen bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`,
-				noticeID(n.key)).Scan(&seen); err != nil {
+			seen, err := eventQueued(ctx, tx, noticeID(n.key))
+			if err != nil {
 				return err
 			}
 			if !seen {
@@ -119,8 +118,7 @@ func (s *Store) QueueWeeklyReport(ctx context.Context, a Actor, teamID int64, re
 	year, week := s.stamp().ISOWeek()
 	period := fmt.Sprintf("%d-W%02d", year, week)
 	id := noticeID(fmt.Sprintf("%s/%d/%s", EventReportWeekly, teamID, period))
-	queued := false
-	if err := s.rdb.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`, id).Scan(&queued); err != nil || !queued {
+	if seen, err := eventQueued(ctx, s.rdb, id); err != nil || seen {
 		return false, s.wrap(err)
 	}
 	markdown, err := render()
@@ -131,11 +129,13 @@ func (s *Store) QueueWeeklyReport(ctx context.Context, a Actor, teamID int64, re
 		return false, fmt.Errorf("weekly report of %d bytes: over %d: %w", len(markdown), maxReportEvent, ErrInvalid)
 	}
 	// Checked again in the transaction: another server may have queued it.
+	queued := false
 	err = s.writeTx(ctx, a, func(tx *sql.Tx, log *auditQueue) error {
-		if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`, id).Scan(&queued); err != nil {
+		seen, err := eventQueued(ctx, tx, id)
+		if err != nil {
 			return err
 		}
-		if queued {
+		if queued = !seen; queued {
 			log.events = append(log.events, outboxEvent{typ: EventReportWeekly, team: teamID, id: id,
 				payload: map[string]any{"week": period, "markdown": markdown}})
 			log.add("report.weekly", objectID("team", teamID), map[string]any{"week": period})
@@ -143,4 +143,14 @@ func (s *Store) QueueWeeklyReport(ctx context.Context, a Actor, teamID int64, re
 		return nil
 	})
 	return queued, err
+}
+
+// eventQueued reports whether the outbox holds event id (a notice's id,
+// derived from what it is about: queued once, by any server).
+func eventQueued(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, id string) (bool, error) {
+	var seen bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_outbox WHERE event_id = $1)`, id).Scan(&seen)
+	return seen, err
 }

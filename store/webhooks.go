@@ -231,29 +231,39 @@ func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, q *auditQueue) err
 // its required roles have not approved (their last decision is not an
 // approval), naming them.
 func releaseWaiting(ctx context.Context, tx *sql.Tx, log *auditQueue, r Release) error {
-	type decision struct{ role, decision string }
-	ds, err := queryAll(ctx, tx, func(row scanner) (decision, error) {
-		var d decision
-		return d, row.Scan(&d.role, &d.decision)
-	}, `SELECT role, decision FROM release_decisions WHERE release_id = $1 ORDER BY id`, r.ID)
+	missing, err := rolesWaiting(ctx, tx, r.ID, r.Required)
 	if err != nil {
 		return err
-	}
-	last := map[string]string{}
-	for _, d := range ds {
-		last[d.role] = d.decision
-	}
-	missing := []string{}
-	for _, role := range r.Required {
-		if last[role] != DecisionApprove {
-			missing = append(missing, role)
-		}
 	}
 	if len(missing) > 0 {
 		log.event(EventReleaseWaiting, r.TeamID, map[string]any{"release": r.ID, "model": r.Model, "title": r.Title,
 			"digest": r.Digest, "waiting_for": missing})
 	}
 	return nil
+}
+
+// rolesWaiting lists the roles of required whose last decision on release
+// releaseID is not an approval: none when the release is approved.
+func rolesWaiting(ctx context.Context, tx *sql.Tx, releaseID int64, required []string) ([]string, error) {
+	type decision struct{ role, decision string }
+	ds, err := queryAll(ctx, tx, func(row scanner) (decision, error) {
+		var d decision
+		return d, row.Scan(&d.role, &d.decision)
+	}, `SELECT role, decision FROM release_decisions WHERE release_id = $1 ORDER BY id`, releaseID)
+	if err != nil {
+		return nil, err
+	}
+	last := map[string]string{}
+	for _, d := range ds {
+		last[d.role] = d.decision
+	}
+	missing := []string{}
+	for _, role := range required {
+		if last[role] != DecisionApprove {
+			missing = append(missing, role)
+		}
+	}
+	return missing, nil
 }
 
 // Outbox is the webhook dispatcher's side of the store: it claims due
