@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/violet-mlsecops/violet/store"
 )
 
 // TestOpenAPIRoutes: every operation the OpenAPI document names is served
@@ -80,5 +82,43 @@ func TestOpenAPIRoutes(t *testing.T) {
 	r := e.must(http.StatusOK, e.do("GET", "/api/v1/openapi.json", "", nil))
 	if !slices.Equal(r.body, OpenAPI) {
 		t.Error("the served document is not the embedded one")
+	}
+}
+
+// TestOpenAPIEventTypes: every list of webhook event types in the
+// document is the store's, in its order: a subscriber reading the
+// document sees every event the server accepts and sends.
+func TestOpenAPIEventTypes(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if enum, ok := v["enum"].([]any); ok && slices.Contains(enum, any(store.EventFindingCritical)) {
+				found++
+				got := make([]string, len(enum))
+				for i, e := range enum {
+					got[i], _ = e.(string)
+				}
+				if !slices.Equal(got, store.WebhookEvents) {
+					t.Errorf("event types %v, want %v", got, store.WebhookEvents)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+	if found == 0 {
+		t.Fatal("the document lists no event type")
 	}
 }

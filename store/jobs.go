@@ -46,8 +46,8 @@ const EventRescanNewFinding = "rescan.new_finding"
 // signed by a signer no longer trusted, or files changed since signing).
 const EventVerifyFailed = "verify.failed"
 
-// JobEvents lists the event types of the scan jobs, which a webhook may
-// subscribe to beside WebhookEvents.
+// JobEvents lists the event types of the scan jobs (part of
+// WebhookEvents).
 var JobEvents = []string{EventRescanNewFinding, EventVerifyFailed}
 
 // maxScanError bounds the error text a failed scan request keeps;

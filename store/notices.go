@@ -24,8 +24,8 @@ const (
 	EventReportWeekly = "report.weekly"
 )
 
-// NoticeEvents lists the event types that come from time passing, which a
-// webhook may subscribe to beside WebhookEvents.
+// NoticeEvents lists the event types that come from time passing (part
+// of WebhookEvents).
 var NoticeEvents = []string{EventTrainingOverdue, EventDrillDue, EventReportWeekly}
 
 // maxReportEvent bounds the report text a report.weekly event carries.

@@ -29,8 +29,14 @@ const (
 	EventDrillScheduled = "drill.scheduled"
 )
 
-// WebhookEvents lists the event types, in documentation order.
-var WebhookEvents = []string{EventFindingCritical, EventReleaseWaiting, EventIncidentOpened, EventDrillScheduled}
+// ChangeEvents lists the event types that a change to the records
+// queues, in documentation order.
+var ChangeEvents = []string{EventFindingCritical, EventReleaseWaiting, EventIncidentOpened, EventDrillScheduled}
+
+// WebhookEvents lists every event type a webhook may subscribe to, in
+// documentation order: those of changes, of the scan jobs and of time
+// passing.
+var WebhookEvents = slices.Concat(ChangeEvents, JobEvents, NoticeEvents)
 
 // WebhookFormats lists the payload formats: the event as JSON, Slack's
 // {"text": ...} and a Microsoft Teams MessageCard.
@@ -109,7 +115,7 @@ func checkWebhook(w Webhook) error {
 		return err
 	}
 	for _, e := range w.Events {
-		if err := oneOf("webhook event", e, slices.Concat(WebhookEvents, JobEvents, NoticeEvents)); err != nil {
+		if err := oneOf("webhook event", e, WebhookEvents); err != nil {
 			return err
 		}
 	}

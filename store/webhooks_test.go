@@ -46,13 +46,13 @@ func TestWebhookEventsInOutbox(t *testing.T) {
 		s := openT(t, target)
 		f := newFixture(t, s, "Hook")
 		other := newFixture(t, s, "Other")
-		all := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, WebhookEvents...)))
+		all := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, ChangeEvents...)))
 		inc := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, EventIncidentOpened)))
-		off := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, WebhookEvents...)))
+		off := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, ChangeEvents...)))
 		if err := s.DisableWebhook(ctx, tester, f.team.ID, off.ID); err != nil {
 			t.Fatal(err)
 		}
-		elsewhere := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(other, WebhookEvents...)))
+		elsewhere := must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(other, ChangeEvents...)))
 
 		crit := []FindingInput{
 			{Rule: "PICKLE-GLOBAL", FileSHA256: sha("weightsHook"), Location: "a", Severity: finding.Critical, Message: "os.system"},
@@ -135,7 +135,7 @@ func TestWebhookOutboxRollsBack(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, t.TempDir())
 	f := newFixture(t, s, "Roll")
-	must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, WebhookEvents...)))
+	must[Webhook](t)(s.CreateWebhook(ctx, tester, testWebhook(f, ChangeEvents...)))
 	// A drill whose participant is not a member fails after its insert.
 	d := testDrill(f)
 	d.Participants = []DrillParticipant{{Role: RoleMLEngineer, Login: "nobody"}}

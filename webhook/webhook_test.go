@@ -101,7 +101,7 @@ func setup(t *testing.T, url, format string) (*store.Store, store.Webhook, store
 		t.Fatal(err)
 	}
 	w, err := s.CreateWebhook(ctx, tester, store.Webhook{TeamID: team.ID, URL: url, Format: format,
-		Events: store.WebhookEvents, Secret: secret})
+		Events: store.ChangeEvents, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestEachEventIsDeliveredSigned(t *testing.T) {
 	if len(events) != 4 {
 		t.Fatalf("received %v", events)
 	}
-	for _, e := range store.WebhookEvents {
+	for _, e := range store.ChangeEvents {
 		if events[e] != 1 {
 			t.Errorf("%s received %d times", e, events[e])
 		}
