@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -164,6 +165,23 @@ func (s *Server) who(c *call) (string, error) {
 	return s.st.UserLogin(c.ctx, c.token.UserID)
 }
 
+// teamOwned loads the record whose id is the path parameter name, with
+// get, when it belongs to the token's team (team says whose it is): one
+// of another team, a missing one and a malformed id are the same 404, so
+// that no team learns what another holds.
+func teamOwned[T any](c *call, name string, get func(context.Context, int64) (T, error), team func(T) int64) (T, error) {
+	var zero T
+	id, err := pathID(c, name)
+	if err != nil {
+		return zero, err
+	}
+	v, err := get(c.ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && team(v) != c.token.TeamID {
+		return zero, fail(http.StatusNotFound, "not_found", "%s %d: not found", name, id)
+	}
+	return v, err
+}
+
 // pathID parses the path parameter name as an id; anything else is 404.
 func pathID(c *call, name string) (int64, error) {
 	raw := c.r.PathValue(name)
@@ -177,29 +195,13 @@ func pathID(c *call, name string) (int64, error) {
 // incident returns the token's team's incident of the path; another
 // team's is 404, as if it did not exist.
 func (s *Server) incident(c *call) (store.Incident, error) {
-	id, err := pathID(c, "incident")
-	if err != nil {
-		return store.Incident{}, err
-	}
-	i, err := s.st.Incident(c.ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && i.TeamID != c.token.TeamID) {
-		return store.Incident{}, fail(http.StatusNotFound, "not_found", "incident %d: not found", id)
-	}
-	return i, err
+	return teamOwned(c, "incident", s.st.Incident, func(i store.Incident) int64 { return i.TeamID })
 }
 
 // drill returns the token's team's drill of the path (another team's is
 // 404).
 func (s *Server) drill(c *call) (store.Drill, error) {
-	id, err := pathID(c, "drill")
-	if err != nil {
-		return store.Drill{}, err
-	}
-	d, err := s.st.Drill(c.ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && d.TeamID != c.token.TeamID) {
-		return store.Drill{}, fail(http.StatusNotFound, "not_found", "drill %d: not found", id)
-	}
-	return d, err
+	return teamOwned(c, "drill", s.st.Drill, func(d store.Drill) int64 { return d.TeamID })
 }
 
 // blastRadius answers which versions of the team's models hold a file,

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/violet-mlsecops/violet/internal/atlas"
@@ -189,17 +187,7 @@ func (s *Server) createRisk(c *call) error {
 // risk returns the request's {risk} of the token's team; another team's
 // is 404, as a missing one.
 func (s *Server) risk(c *call) (store.Risk, error) {
-	raw := c.r.PathValue("risk")
-	if id, err := strconv.ParseInt(raw, 10, 64); err == nil {
-		r, err := s.st.Risk(c.ctx, id)
-		if err == nil && r.TeamID == c.token.TeamID {
-			return r, nil
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.Risk{}, err
-		}
-	}
-	return store.Risk{}, fail(http.StatusNotFound, "not_found", "risk %q: not found", clipText(raw))
+	return teamOwned(c, "risk", s.st.Risk, func(r store.Risk) int64 { return r.TeamID })
 }
 
 func (s *Server) getRisk(c *call) error {

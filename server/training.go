@@ -212,15 +212,7 @@ func (s *Server) createReview(c *call) error {
 // decideReview records {"decision","conditions"} on a review of the
 // token's team.
 func (s *Server) decideReview(c *call) error {
-	id, err := strconv.ParseInt(c.r.PathValue("review"), 10, 64)
-	notFound := fail(http.StatusNotFound, "not_found", "procurement review %q: not found", clipText(c.r.PathValue("review")))
-	if err != nil || id <= 0 {
-		return notFound
-	}
-	r, err := s.st.ProcurementReview(c.ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && r.TeamID != c.token.TeamID {
-		return notFound
-	}
+	r, err := teamOwned(c, "review", s.st.ProcurementReview, func(r store.ProcurementReview) int64 { return r.TeamID })
 	if err != nil {
 		return err
 	}
@@ -231,7 +223,7 @@ func (s *Server) decideReview(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if r, err = s.st.DecideProcurementReview(c.ctx, c.actor, id, in.Decision, in.Conditions); err != nil {
+	if r, err = s.st.DecideProcurementReview(c.ctx, c.actor, r.ID, in.Decision, in.Conditions); err != nil {
 		return err
 	}
 	out, err := s.toReview(c, r)
