@@ -75,11 +75,16 @@ type Config struct {
 	ConfigPath string
 	// ScannerVersion is the program version written in reports.
 	ScannerVersion string
+	// Sources are the options the jobs read locations with (endpoints,
+	// credentials, limits): the defaults of Fetch and Signatures use them,
+	// and verify jobs of oci:// locations check the layer digests through
+	// them without pulling layers.
+	Sources source.Options
 	// Fetch brings a location's model to a folder (default
-	// FetchSource(source.Options{})).
+	// FetchSource(Sources)).
 	Fetch Fetcher
 	// Signatures finds the signatures attached to a model outside its
-	// files, for verify jobs (default SourceSignatures(source.Options{})).
+	// files, for verify jobs (default SourceSignatures(Sources)).
 	Signatures Signatures
 	// Cache is the content cache of scan results, which scan.Scan
 	// consults (default: the store's, CacheEntries entries).
@@ -178,10 +183,10 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		cfg.ScanConfig = scan.DefaultConfig()
 	}
 	if cfg.Fetch == nil {
-		cfg.Fetch = FetchSource(source.Options{})
+		cfg.Fetch = FetchSource(cfg.Sources)
 	}
 	if cfg.Signatures == nil {
-		cfg.Signatures = SourceSignatures(source.Options{})
+		cfg.Signatures = SourceSignatures(cfg.Sources)
 	}
 	if cfg.Cache == nil {
 		cfg.Cache = cfg.Store.ScanCache(cfg.CacheEntries)

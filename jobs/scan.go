@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -219,6 +220,11 @@ func (r *Runner) complete(ctx context.Context, job *river.Job[ScanArgs], req sto
 // (a scan or rescan), verifies its signature (verify) or writes its BOM
 // (bom), and binds the report to the version.
 func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.ScanResult, error) {
+	if req.Kind == store.ScanKindVerify && strings.HasPrefix(req.Location, source.SchemeOCI) {
+		if res, ok, err := r.verifyOCI(ctx, req); ok || err != nil {
+			return res, err
+		}
+	}
 	dir, err := os.MkdirTemp(r.cfg.TempDir, "violet-job-")
 	if err != nil {
 		return store.ScanResult{}, err
@@ -232,22 +238,9 @@ func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	var versionID int64
-	if req.VersionID != 0 {
-		v, err := r.version(ctx, req.ModelID, req.VersionID)
-		if err != nil {
-			return store.ScanResult{}, err
-		}
-		if v.Digest != digest {
-			return store.ScanResult{}, Permanent(fmt.Errorf("%s now holds %s, not the version %s", pinned, digest, v.Digest))
-		}
-		versionID = v.ID
-	} else {
-		v, _, err := r.st.PutVersion(ctx, Actor, req.ModelID, digest, "", files)
-		if err != nil {
-			return store.ScanResult{}, err
-		}
-		versionID = v.ID
+	versionID, err := r.requestVersion(ctx, req, digest, files, pinned)
+	if err != nil {
+		return store.ScanResult{}, err
 	}
 	switch req.Kind {
 	case store.ScanKindVerify, store.ScanKindBOM:
@@ -282,6 +275,25 @@ func (r *Runner) scanRequest(ctx context.Context, req store.ScanRequest) (store.
 	}
 	return store.ScanResult{VersionID: versionID, Report: b.Bytes(), Scanner: scanner, Policy: r.policy, Pinned: pinned,
 		Findings: in}, nil
+}
+
+// requestVersion returns the version that the model found at pinned
+// (digest, files) is for request req: the request's own version, which it
+// must be (else a permanent error: the location holds another), or the
+// version put for it.
+func (r *Runner) requestVersion(ctx context.Context, req store.ScanRequest, digest string, files []store.File, pinned string) (int64, error) {
+	if req.VersionID == 0 {
+		v, _, err := r.st.PutVersion(ctx, Actor, req.ModelID, digest, "", files)
+		return v.ID, err
+	}
+	v, err := r.version(ctx, req.ModelID, req.VersionID)
+	if err != nil {
+		return 0, err
+	}
+	if v.Digest != digest {
+		return 0, Permanent(fmt.Errorf("%s now holds %s, not the version %s", pinned, digest, v.Digest))
+	}
+	return v.ID, nil
 }
 
 // version returns version id of model modelID.

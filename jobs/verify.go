@@ -63,33 +63,99 @@ const maxSignatureFile = 16 << 20
 // errNoSigners: the team trusts no signer, so nothing can be verified.
 var errNoSigners = errors.New("the team trusts no signer: add one (POST /api/v1/signers, docs/scale.md)")
 
-// verifyVersion verifies the model fetched to target (version versionID of
-// model m) against its team's trusted signers: the signature is model.sig
-// in the model, or a bundle attached to the OCI artifact. The report says
-// which trusted signer verified it; a model with no signature, or none
-// that a trusted signer made, is a report that did not verify (a result,
-// not an error).
-func (r *Runner) verifyVersion(ctx context.Context, m store.Model, target, pinned string, versionID int64) (store.ScanResult, error) {
-	trusted, err := r.st.TrustedSigners(ctx, m.TeamID)
+// trustedSigner is a signer the team trusts, as a verifier.
+type trustedSigner struct {
+	name string
+	v    sign.Verifier
+}
+
+// trustedSigners returns the verifiers of the signers team teamID trusts;
+// none is a permanent error (nothing can verify).
+func (r *Runner) trustedSigners(ctx context.Context, teamID int64) ([]trustedSigner, error) {
+	ts, err := r.st.TrustedSigners(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		return nil, Permanent(errNoSigners)
+	}
+	out := make([]trustedSigner, 0, len(ts))
+	for _, t := range ts {
+		v, err := server.TrustedVerifier(t)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("trusted signer %q: %w", t.Name, err))
+		}
+		out = append(out, trustedSigner{t.Name, v})
+	}
+	return out, nil
+}
+
+// checkFiles checks the model's files against bundle b once a trusted
+// signer's v verified its signature: the result, and the files checked
+// without downloading them (OCI layer digests).
+type checkFiles func(b *sign.Bundle, v sign.Verifier) (*sign.Result, []string, error)
+
+// verifyBundles tries each bundle until one is signed by a trusted signer,
+// and checks the files against it. The report says which trusted signer
+// verified it; a model with no signature, or none that a trusted signer
+// made, is a report that did not verify (a result, not an error).
+func verifyBundles(pinned string, trusted []trustedSigner, bundles []signature, check checkFiles) (sign.Report, error) {
+	rep := sign.Report{Model: pinned, SignatureError: "the model has no signature (model.sig, or a Sigstore bundle attached to its OCI manifest)"}
+	names := make([]string, len(trusted))
+	for i, t := range trusted {
+		names[i] = t.name
+	}
+	for _, bundle := range bundles {
+		rep = sign.Report{Model: pinned, Signature: bundle.where}
+		b, err := sign.ParseBundle(bundle.data)
+		if err != nil {
+			rep.SignatureError = err.Error()
+			continue
+		}
+		var chosen *trustedSigner
+		var last error
+		for i := range trusted {
+			if _, last = sign.VerifyBundleManifest(b, trusted[i].v); last == nil {
+				chosen = &trusted[i]
+				break
+			}
+		}
+		if chosen == nil {
+			rep.SignatureError = fmt.Sprintf("no signer the team trusts (%s) verifies it: %v", strings.Join(names, ", "), last)
+			continue
+		}
+		res, unpulled, err := check(b, chosen.v)
+		if err := rep.Fill(b, chosen.v, res, err); err != nil {
+			return rep, err
+		}
+		rep.TrustedSigner, rep.NotDownloaded = chosen.name, unpulled
+		break
+	}
+	return rep, nil
+}
+
+// verifyResult is the job's result of a verify report of version
+// versionID.
+func (r *Runner) verifyResult(rep sign.Report, versionID int64, pinned string) (store.ScanResult, error) {
+	data, err := rep.JSON()
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	if len(trusted) == 0 {
-		return store.ScanResult{}, Permanent(errNoSigners)
+	signers, err := server.VerifySigners(data)
+	if err != nil {
+		return store.ScanResult{}, err
 	}
-	type named struct {
-		name string
-		v    sign.Verifier
-	}
-	var verifiers []named
-	var names []string
-	for _, t := range trusted {
-		v, err := server.TrustedVerifier(t)
-		if err != nil {
-			return store.ScanResult{}, Permanent(fmt.Errorf("trusted signer %q: %w", t.Name, err))
-		}
-		verifiers = append(verifiers, named{t.Name, v})
-		names = append(names, t.Name)
+	return store.ScanResult{VersionID: versionID, Report: data, Scanner: r.cfg.ScannerVersion, Pinned: pinned, Signers: signers,
+		VerifyFailure: verifyFailure(rep)}, nil
+}
+
+// verifyVersion verifies the model fetched to target (version versionID of
+// model m) against its team's trusted signers: the signature is model.sig
+// in the model, or a bundle attached to the OCI artifact.
+func (r *Runner) verifyVersion(ctx context.Context, m store.Model, target, pinned string, versionID int64) (store.ScanResult, error) {
+	trusted, err := r.trustedSigners(ctx, m.TeamID)
+	if err != nil {
+		return store.ScanResult{}, err
 	}
 	sigPath := sign.DefaultSignaturePath(target)
 	var bundles []signature
@@ -105,45 +171,73 @@ func (r *Runner) verifyVersion(ctx context.Context, m store.Model, target, pinne
 	for i, data := range attached {
 		bundles = append(bundles, signature{fmt.Sprintf("referrer %d", i+1), data})
 	}
-	rep := sign.Report{Model: pinned, SignatureError: "the model has no signature (model.sig, or a Sigstore bundle attached to its OCI manifest)"}
-	for _, bundle := range bundles {
-		rep = sign.Report{Model: pinned, Signature: bundle.where}
-		b, err := sign.ParseBundle(bundle.data)
+	rep, err := verifyBundles(pinned, trusted, bundles, func(b *sign.Bundle, v sign.Verifier) (*sign.Result, []string, error) {
+		res, err := sign.VerifyModel(ctx, target, b, v, sign.VerifyOptions{SignaturePath: sigPath})
+		return res, nil, err
+	})
+	if err != nil {
+		return store.ScanResult{}, err
+	}
+	return r.verifyResult(rep, versionID, pinned)
+}
+
+// verifyOCI verifies an oci:// model without pulling its layers when it
+// can: the version from the layer digests (ListedVersion), the signature
+// from the bundles attached as referrers, the files from the layer digests
+// (source.VerifyOCI, which pulls only when they cannot stand for the
+// signed files). ok is false when the version itself needs a pull (a
+// decompressed layer): the caller then fetches.
+func (r *Runner) verifyOCI(ctx context.Context, req store.ScanRequest) (res store.ScanResult, ok bool, err error) {
+	src, err := source.OpenOCI(ctx, req.Location, r.cfg.Sources)
+	if errors.Is(err, source.ErrUnsupported) {
+		return store.ScanResult{}, false, Permanent(err)
+	}
+	if err != nil {
+		return store.ScanResult{}, false, fmt.Errorf("opening %s: %w", req.Location, err)
+	}
+	defer src.Close()
+	pinned := src.Location()
+	entries, err := src.List(ctx)
+	if err != nil {
+		return store.ScanResult{}, false, err
+	}
+	digest, files, err := ListedVersion(entries)
+	if err != nil {
+		return store.ScanResult{}, false, nil
+	}
+	m, err := r.st.Model(ctx, req.ModelID)
+	if err != nil {
+		return store.ScanResult{}, false, err
+	}
+	trusted, err := r.trustedSigners(ctx, m.TeamID)
+	if err != nil {
+		return store.ScanResult{}, false, err
+	}
+	versionID, err := r.requestVersion(ctx, req, digest, files, pinned)
+	if err != nil {
+		return store.ScanResult{}, false, err
+	}
+	attached, err := src.Bundles(ctx)
+	if err != nil {
+		return store.ScanResult{}, false, err
+	}
+	bundles := make([]signature, len(attached))
+	for i, a := range attached {
+		bundles[i] = signature{fmt.Sprintf("referrer %d", i+1), a.Data}
+	}
+	lim := r.cfg.Sources.Limits
+	rep, err := verifyBundles(pinned, trusted, bundles, func(b *sign.Bundle, v sign.Verifier) (*sign.Result, []string, error) {
+		res, err := source.VerifyOCI(ctx, src, b, v, lim)
 		if err != nil {
-			rep.SignatureError = err.Error()
-			continue
+			return nil, nil, err
 		}
-		var chosen *named
-		var last error
-		for i := range verifiers {
-			if _, err := sign.VerifyBundleManifest(b, verifiers[i].v); err == nil {
-				chosen = &verifiers[i]
-				break
-			} else {
-				last = err
-			}
-		}
-		if chosen == nil {
-			rep.SignatureError = fmt.Sprintf("no signer the team trusts (%s) verifies it: %v", strings.Join(names, ", "), last)
-			continue
-		}
-		res, err := sign.VerifyModel(ctx, target, b, chosen.v, sign.VerifyOptions{SignaturePath: sigPath})
-		if err := rep.Fill(b, chosen.v, res, err); err != nil {
-			return store.ScanResult{}, err
-		}
-		rep.TrustedSigner = chosen.name
-		break
-	}
-	data, err := rep.JSON()
+		return &res.Result, res.NotDownloaded, nil
+	})
 	if err != nil {
-		return store.ScanResult{}, err
+		return store.ScanResult{}, false, err
 	}
-	signers, err := server.VerifySigners(data)
-	if err != nil {
-		return store.ScanResult{}, err
-	}
-	return store.ScanResult{VersionID: versionID, Report: data, Scanner: r.cfg.ScannerVersion, Pinned: pinned, Signers: signers,
-		VerifyFailure: verifyFailure(rep)}, nil
+	res, err = r.verifyResult(rep, versionID, pinned)
+	return res, err == nil, err
 }
 
 // verifyFailure says why a report did not verify; "" when it verified.

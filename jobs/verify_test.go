@@ -212,15 +212,44 @@ func TestVerifyJobOCIReferrer(t *testing.T) {
 				Annotations: map[string]string{"org.cncf.model.filepath": name}, Data: data})
 		}
 		reg.AttachBundle(t, "m", reg.PushModel(t, "m", "v1", "", "", layers), bundle)
+		reg.Requests()
 		opts := source.Options{OCIPlainHTTP: true, Limits: source.Limits{Backoff: time.Millisecond, Retries: -1}}
-		r := runner(t, Config{Store: st, Workers: 1, Fetch: FetchSource(opts), Signatures: SourceSignatures(opts)})
+		r := runner(t, Config{Store: st, Workers: 1, Sources: opts})
 		req, err := r.Request(ctx, tester, e.model.ID, 0, store.ScanKindVerify, "oci://"+reg.Host+"/m:v1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := verifyReportOf(t, st, wait(t, r, req)[0])
-		if !rep.Verified || rep.Signature != "referrer 1" || rep.TrustedSigner != "ci" || !strings.Contains(rep.Model, "@sha256:") {
+		got := wait(t, r, req)[0]
+		rep := verifyReportOf(t, st, got)
+		if !rep.Verified || rep.Signature != "referrer 1" || rep.TrustedSigner != "ci" || !strings.Contains(rep.Model, "@sha256:") ||
+			strings.Join(rep.NotDownloaded, ",") != "README.md,config.json" {
 			t.Fatalf("report %+v", rep)
+		}
+		// No layer was pulled, and the version is the one a scan job of
+		// the fetched files stores.
+		for _, q := range reg.Requests() {
+			for _, l := range layers {
+				if strings.Contains(q, "/blobs/sha256:"+sourcetest.SHA256(l.Data)) {
+					t.Errorf("the layer of %s was pulled: %s", l.Annotations["org.cncf.model.filepath"], q)
+				}
+			}
+		}
+		want, _, err := HashVersion(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := r.version(ctx, e.model.ID, got.VersionID); err != nil || v.Digest != want {
+			t.Errorf("version %+v %v, want %s", v, err, want)
+		}
+		// A tampered layer: the same bundle, another file; still no pull.
+		layers[1].Data = []byte(`{"model_type": "evil"}`)
+		reg.AttachBundle(t, "m", reg.PushModel(t, "m", "v2", "", "", layers), bundle)
+		req, err = r.Request(ctx, tester, e.model.ID, 0, store.ScanKindVerify, "oci://"+reg.Host+"/m:v2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bad := verifyReportOf(t, st, wait(t, r, req)[0]); bad.Verified || strings.Join(bad.Modified, ",") != "config.json" {
+			t.Fatalf("tampered report %+v", bad)
 		}
 	})
 }

@@ -60,8 +60,7 @@ func (o *jobOptions) runner(ctx context.Context, g *globalOptions, st *store.Sto
 		return nil, usageError(err)
 	}
 	r, err := jobs.New(ctx, jobs.Config{Store: st, Workers: o.workers, Queues: o.queues, ScanConfig: cfg, ConfigPath: path,
-		ScannerVersion: programVersion(), Fetch: jobs.FetchSource(o.sources.options()),
-		Signatures: jobs.SourceSignatures(o.sources.options()), CacheEntries: o.cacheEntries,
+		ScannerVersion: programVersion(), Sources: o.sources.options(), CacheEntries: o.cacheEntries,
 		MaxAttempts: o.maxAttempts, RetryBase: o.retryBase, PollInterval: o.poll, JobTimeout: o.jobTimeout,
 		RescueAfter: o.rescueAfter, RescanEvery: o.rescanEvery, RescanChanged: o.rescanEvery > 0, Logger: g.logger})
 	if err != nil {
