@@ -56,11 +56,14 @@ const (
 
 // signature is what the UI shows of a verify report.
 type signature struct {
-	Status   string
-	Error    string
-	Modified []string
-	Added    []string
-	Missing  []string
+	Status string
+	// Signer is who signed (the key's hint, the certificate's subject);
+	// Trusted the team's trusted signer that verified it (verify jobs).
+	Signer, Trusted string
+	Error           string
+	Modified        []string
+	Added           []string
+	Missing         []string
 }
 
 // verifySummary reads a verify report (violet verify --format json). Only
@@ -68,6 +71,8 @@ type signature struct {
 func verifySummary(b []byte) signature {
 	var r struct {
 		Verified       *bool    `json:"verified"`
+		Signer         string   `json:"signer"`
+		TrustedSigner  string   `json:"trusted_signer"`
 		SignatureError string   `json:"signature_error"`
 		Error          string   `json:"error"`
 		Modified       []string `json:"modified"`
@@ -80,7 +85,7 @@ func verifySummary(b []byte) signature {
 	s := signature{Status: sigFailed, Error: firstNonEmpty(r.SignatureError, r.Error),
 		Modified: clipList(r.Modified), Added: clipList(r.Added), Missing: clipList(r.Missing)}
 	if *r.Verified && s.Error == "" && len(r.Modified)+len(r.Added)+len(r.Missing) == 0 {
-		s.Status = sigVerified
+		s.Status, s.Signer, s.Trusted = sigVerified, r.Signer, r.TrustedSigner
 	}
 	return s
 }

@@ -55,6 +55,19 @@ func TestVerifySummary(t *testing.T) {
 	}
 }
 
+// TestVerifySummarySigner: a verified report names its signer and the
+// trusted signer a verify job matched; one that did not verify names none.
+func TestVerifySummarySigner(t *testing.T) {
+	s := verifySummary([]byte(`{"verified": true, "signer": "abc123", "trusted_signer": "release key"}`))
+	if s.Signer != "abc123" || s.Trusted != "release key" {
+		t.Errorf("verified: %+v", s)
+	}
+	s = verifySummary([]byte(`{"verified": false, "signer": "abc123", "trusted_signer": "release key", "modified": ["a"]}`))
+	if s.Signer != "" || s.Trusted != "" {
+		t.Errorf("not verified: %+v", s)
+	}
+}
+
 func TestSummarizeBOM(t *testing.T) {
 	var comps []map[string]string
 	for range maxListed + 5 {
