@@ -62,7 +62,7 @@ var metricRecords = map[string]string{
 func (u *ui) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var d []teamDashboard
 	for _, id := range slices.Sorted(maps.Keys(v.teamNames)) {
-		if !v.can(id, canView) {
+		if !v.may(id, store.PermRead) {
 			continue
 		}
 		t, err := u.teamDashboard(r.Context(), id, v.teamNames[id])

@@ -26,16 +26,6 @@ func (u *ui) incidentRoutes(m *http.ServeMux, base string) {
 	m.HandleFunc("POST "+base+"/drills/{drill}", u.authed(u.drillAction))
 }
 
-// holds reports whether the viewer holds permission p in team (judged by
-// store.RolePermissions, as the API judges it).
-func (u *ui) holds(ctx context.Context, v *viewer, team int64, p store.Permission) (bool, error) {
-	ms, err := u.st.Memberships(ctx, v.sess.userID)
-	if err != nil {
-		return false, err
-	}
-	return slices.ContainsFunc(ms, func(m store.Membership) bool { return m.TeamID == team && m.Role.May(p) }), nil
-}
-
 // actor is the viewer as the audit log records them.
 func actor(r *http.Request, v *viewer) store.Actor {
 	return store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}
@@ -135,21 +125,13 @@ func duration(d time.Duration, ok bool) string {
 }
 
 // teams lists the viewer's teams by name with what they may do there.
-func (u *ui) teams(ctx context.Context, v *viewer) ([]teamChoice, error) {
+func teams(v *viewer) []teamChoice {
 	var out []teamChoice
 	for id, name := range v.teamNames {
-		open, err := u.holds(ctx, v, id, store.PermIncident)
-		if err != nil {
-			return nil, err
-		}
-		drill, err := u.holds(ctx, v, id, store.PermDrill)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, teamChoice{id, name, open, drill})
+		out = append(out, teamChoice{id, name, v.may(id, store.PermIncident), v.may(id, store.PermDrill)})
 	}
 	slices.SortFunc(out, func(a, b teamChoice) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return out
 }
 
 // incidentsData gathers the page: the viewer's teams' incidents and
@@ -158,10 +140,7 @@ func (u *ui) incidentsData(ctx context.Context, v *viewer, form blastForm, run b
 	d := &incidentsData{Kinds: blastKinds, Form: form, Scenarios: store.DrillScenarios(), Types: store.IncidentTypes(),
 		Severities: store.IncidentSeverities(), Roles: store.Roles(),
 		Tomorrow: u.opts.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04")}
-	var err error
-	if d.Teams, err = u.teams(ctx, v); err != nil {
-		return nil, "", err
-	}
+	d.Teams = teams(v)
 	for _, t := range d.Teams {
 		d.CanDrill = d.CanDrill || t.CanDrill
 		incs, err := u.st.Incidents(ctx, t.ID)
@@ -194,6 +173,7 @@ func (u *ui) incidentsData(ctx context.Context, v *viewer, form blastForm, run b
 	if i < 0 {
 		return d, "Choose one of your teams.", nil
 	}
+	var err error
 	d.Results, err = u.st.BlastRadius(ctx, form.Team, form.query())
 	if errors.Is(err, store.ErrInvalid) {
 		return d, "The query is not valid: give a package name, a file's SHA-256 (64 hex digits), a key hint or subject, or a model or dataset id.", nil
@@ -235,12 +215,7 @@ func (u *ui) openIncident(w http.ResponseWriter, r *http.Request, v *viewer) {
 		u.notFound(w, r, v)
 		return
 	}
-	may, err := u.holds(r.Context(), v, form.Team, store.PermIncident)
-	if err != nil {
-		u.serverError(w, v, err)
-		return
-	}
-	if !may {
+	if !v.may(form.Team, store.PermIncident) {
 		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not open incidents.")
 		return
 	}
@@ -250,7 +225,7 @@ func (u *ui) openIncident(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if form.Value != "" {
 		queries = append(queries, form.query())
 	}
-	inc, err = u.st.OpenIncident(r.Context(), actor(r, v), v.sess.login, inc, queries)
+	inc, err := u.st.OpenIncident(r.Context(), actor(r, v), v.sess.login, inc, queries)
 	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrTooLarge) {
 		d, _, derr := u.incidentsData(r.Context(), v, form, form.Value != "")
 		if derr != nil {
@@ -300,12 +275,7 @@ func (u *ui) loadIncident(w http.ResponseWriter, r *http.Request, v *viewer) (*i
 	if err == nil {
 		d.Affected, err = u.st.IncidentAffected(r.Context(), id)
 	}
-	if err == nil {
-		d.CanUpdate, err = u.holds(r.Context(), v, inc.TeamID, store.PermIncident)
-	}
-	if err == nil {
-		d.CanNote, err = u.holds(r.Context(), v, inc.TeamID, store.PermIncidentNote)
-	}
+	d.CanUpdate, d.CanNote = v.may(inc.TeamID, store.PermIncident), v.may(inc.TeamID, store.PermIncidentNote)
 	if err != nil {
 		u.serverError(w, v, err)
 		return nil, false
@@ -388,16 +358,12 @@ func (u *ui) scheduleDrill(w http.ResponseWriter, r *http.Request, v *viewer) {
 		u.notFound(w, r, v)
 		return
 	}
-	may, err := u.holds(r.Context(), v, team, store.PermDrill)
-	if err != nil {
-		u.serverError(w, v, err)
-		return
-	}
-	if !may {
+	if !v.may(team, store.PermDrill) {
 		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not schedule drills.")
 		return
 	}
 	d := store.Drill{TeamID: team, Scenario: f.Get("scenario")}
+	var err error
 	d.ScheduledAt, err = time.Parse("2006-01-02T15:04", f.Get("scheduled_at"))
 	for _, role := range f["role"] {
 		d.Participants = append(d.Participants, store.DrillParticipant{Role: store.Role(role)})
@@ -452,9 +418,7 @@ func (u *ui) loadDrill(w http.ResponseWriter, r *http.Request, v *viewer) (*dril
 			d.Incident, d.Detect, d.Contain = &inc, duration(inc.TimeToDetect()), duration(inc.TimeToContain())
 		}
 	}
-	if err == nil {
-		d.CanRun, err = u.holds(r.Context(), v, dr.TeamID, store.PermDrill)
-	}
+	d.CanRun = v.may(dr.TeamID, store.PermDrill)
 	if err != nil {
 		u.serverError(w, v, err)
 		return nil, false

@@ -67,7 +67,7 @@ func (u *ui) releases(w http.ResponseWriter, r *http.Request, v *viewer) {
 func (u *ui) releasesOf(ctx context.Context, v *viewer) (releasesData, error) {
 	d := releasesData{Tiers: release.Tiers(), Signoffs: release.DefaultSignoffs}
 	for _, team := range slices.Sorted(maps.Keys(v.teamNames)) {
-		if !v.can(team, canView) {
+		if !v.may(team, store.PermRead) {
 			continue
 		}
 		list, err := u.st.Releases(ctx, team, "")
@@ -81,7 +81,7 @@ func (u *ui) releasesOf(ctx context.Context, v *viewer) (releasesData, error) {
 			}
 			d.Releases = append(d.Releases, releaseRow{rel, v.teamNames[team], release.Judge(rel.Required, rel.Digest, decisionsOf(rel, ds))})
 		}
-		if !v.can(team, canRequestRelease) {
+		if !v.may(team, store.PermWrite) {
 			continue
 		}
 		models, err := u.st.Models(ctx, team)
@@ -161,7 +161,7 @@ func (u *ui) loadRelease(w http.ResponseWriter, r *http.Request, v *viewer) (rel
 		return releaseData{}, false
 	}
 	rel, err := u.st.Release(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !v.can(rel.TeamID, canView) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !v.may(rel.TeamID, store.PermRead) {
 		u.notFound(w, r, v)
 		return releaseData{}, false
 	}

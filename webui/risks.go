@@ -15,16 +15,6 @@ import (
 	"github.com/violet-mlsecops/violet/threat"
 )
 
-// may reports whether the viewer holds permission p in team, by the
-// roles the store has for them now (store.RolePermissions).
-func (u *ui) may(ctx context.Context, v *viewer, team int64, p store.Permission) (bool, error) {
-	ms, err := u.st.Memberships(ctx, v.sess.userID)
-	if err != nil {
-		return false, err
-	}
-	return slices.ContainsFunc(ms, func(m store.Membership) bool { return m.TeamID == team && m.Role.May(p) }), nil
-}
-
 // option is a choice of a select.
 type option struct {
 	ID   int64
@@ -86,8 +76,8 @@ func (u *ui) teamModels(ctx context.Context, teams []int64) (map[int64]string, [
 // a stable order.
 func viewedTeams(v *viewer) []int64 {
 	var out []int64
-	for team := range v.caps {
-		if v.can(team, canView) {
+	for team := range v.roles {
+		if v.may(team, store.PermRead) {
 			out = append(out, team)
 		}
 	}
@@ -122,30 +112,21 @@ func (u *ui) risks(w http.ResponseWriter, r *http.Request, v *viewer) {
 				d.Rows = append(d.Rows, row)
 			}
 		}
-		ok, err := u.may(ctx, v, team, store.PermRisk)
-		if err != nil {
-			u.serverError(w, v, err)
-			return
-		}
-		d.CanAdd = d.CanAdd || ok
+		d.CanAdd = d.CanAdd || v.may(team, store.PermRisk)
 	}
 	slices.SortStableFunc(d.Rows, func(a, b riskRow) int { return a.Risk.ReviewBy.Compare(b.Risk.ReviewBy) })
 	u.render(w, http.StatusOK, "risks", v, page{Title: "Risk register", Data: d})
 }
 
 // writableTeams are the viewer's teams where they may add risks.
-func (u *ui) writableTeams(ctx context.Context, v *viewer) ([]option, error) {
+func writableTeams(v *viewer) []option {
 	var out []option
 	for _, team := range viewedTeams(v) {
-		ok, err := u.may(ctx, v, team, store.PermRisk)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		if v.may(team, store.PermRisk) {
 			out = append(out, option{team, v.teamNames[team]})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // newRisk is the form of a new risk, holding rk, for the teams where the
@@ -158,11 +139,7 @@ func (u *ui) newRisk(w http.ResponseWriter, r *http.Request, v *viewer) {
 
 func (u *ui) renderNewRisk(w http.ResponseWriter, r *http.Request, v *viewer, status int, msg string, rk store.Risk) {
 	ctx := r.Context()
-	teams, err := u.writableTeams(ctx, v)
-	if err != nil {
-		u.serverError(w, v, err)
-		return
-	}
+	teams := writableTeams(v)
 	if len(teams) == 0 {
 		u.message(w, http.StatusForbidden, v, "Not allowed", "Your roles may not add risks.")
 		return
@@ -222,16 +199,11 @@ func riskError(err error) string {
 func (u *ui) createRisk(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var rk store.Risk
 	team, err := strconv.ParseInt(r.PostForm.Get("team"), 10, 64)
-	if err != nil || !v.can(team, canView) {
+	if err != nil || !v.may(team, store.PermRead) {
 		u.notFound(w, r, v)
 		return
 	}
-	ok, err := u.may(r.Context(), v, team, store.PermRisk)
-	if err != nil {
-		u.serverError(w, v, err)
-		return
-	}
-	if !ok {
+	if !v.may(team, store.PermRisk) {
 		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not add risks.")
 		return
 	}
@@ -277,7 +249,7 @@ func (u *ui) loadRisk(w http.ResponseWriter, r *http.Request, v *viewer) (riskDa
 		return riskData{}, false
 	}
 	rk, err := u.st.Risk(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !v.can(rk.TeamID, canView) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !v.may(rk.TeamID, store.PermRead) {
 		u.notFound(w, r, v)
 		return riskData{}, false
 	}
@@ -289,7 +261,7 @@ func (u *ui) loadRisk(w http.ResponseWriter, r *http.Request, v *viewer) (riskDa
 	names, models, err := u.teamModels(ctx, []int64{rk.TeamID})
 	if err == nil {
 		d.Model, d.Models = names[rk.ModelID], models
-		d.CanEdit, err = u.may(ctx, v, rk.TeamID, store.PermRisk)
+		d.CanEdit = v.may(rk.TeamID, store.PermRisk)
 	}
 	if err == nil {
 		d.History, err = u.st.AuditLog(ctx, 0, store.MaxAuditPage, "risk/"+strconv.FormatInt(rk.ID, 10))
@@ -372,7 +344,7 @@ func (u *ui) loadThreats(w http.ResponseWriter, r *http.Request, v *viewer) (thr
 	var err error
 	if d.TM, err = u.st.ThreatModel(ctx, m.ID); err == nil {
 		if d.Signals, err = threat.Signals(ctx, u.st, m.ID); err == nil {
-			d.CanEdit, err = u.may(ctx, v, m.TeamID, store.PermThreatModel)
+			d.CanEdit = v.may(m.TeamID, store.PermThreatModel)
 		}
 	}
 	if err != nil {

@@ -33,10 +33,10 @@ type trainingData struct {
 func (u *ui) trainingOf(ctx context.Context, v *viewer) (trainingData, error) {
 	d := trainingData{Topics: store.CourseTopics, Roles: store.Roles(), Today: u.opts.Now().UTC().Format(time.DateOnly)}
 	for _, id := range slices.Sorted(maps.Keys(v.teamNames)) {
-		if !v.can(id, canView) {
+		if !v.may(id, store.PermRead) {
 			continue
 		}
-		t := teamTraining{Team: store.Team{ID: id, Name: v.teamNames[id]}, CanManage: v.can(id, canTraining)}
+		t := teamTraining{Team: store.Team{ID: id, Name: v.teamNames[id]}, CanManage: v.may(id, store.PermTraining)}
 		var err error
 		if t.Courses, err = u.st.Courses(ctx, id); err != nil {
 			return d, err
@@ -71,11 +71,11 @@ func (u *ui) renderTraining(w http.ResponseWriter, r *http.Request, v *viewer, s
 // (action "complete") in a team where the viewer may.
 func (u *ui) trainingPost(w http.ResponseWriter, r *http.Request, v *viewer) {
 	team, err := strconv.ParseInt(r.PostForm.Get("team"), 10, 64)
-	if err != nil || !v.can(team, canView) {
+	if err != nil || !v.may(team, store.PermRead) {
 		u.notFound(w, r, v)
 		return
 	}
-	if !v.can(team, canTraining) {
+	if !v.may(team, store.PermTraining) {
 		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not keep its training records.")
 		return
 	}
@@ -138,10 +138,10 @@ type procurementData struct {
 func (u *ui) procurementOf(ctx context.Context, v *viewer) (procurementData, error) {
 	d := procurementData{Kinds: store.ProcurementKinds, Questions: store.ProcurementQuestions}
 	for _, id := range slices.Sorted(maps.Keys(v.teamNames)) {
-		if !v.can(id, canView) {
+		if !v.may(id, store.PermRead) {
 			continue
 		}
-		t := teamReviews{Team: store.Team{ID: id, Name: v.teamNames[id]}, CanProcure: v.can(id, canProcurement)}
+		t := teamReviews{Team: store.Team{ID: id, Name: v.teamNames[id]}, CanProcure: v.may(id, store.PermProcurement)}
 		var err error
 		if t.Models, err = u.st.Models(ctx, id); err != nil {
 			return d, err
@@ -183,11 +183,11 @@ func (u *ui) renderProcurement(w http.ResponseWriter, r *http.Request, v *viewer
 // "decide") in a team where the viewer may.
 func (u *ui) procurementPost(w http.ResponseWriter, r *http.Request, v *viewer) {
 	team, err := strconv.ParseInt(r.PostForm.Get("team"), 10, 64)
-	if err != nil || !v.can(team, canView) {
+	if err != nil || !v.may(team, store.PermRead) {
 		u.notFound(w, r, v)
 		return
 	}
-	if !v.can(team, canProcurement) {
+	if !v.may(team, store.PermProcurement) {
 		u.message(w, http.StatusForbidden, v, "Not allowed", "Only procurement reviews third-party AI.")
 		return
 	}

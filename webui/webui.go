@@ -320,16 +320,16 @@ func (u *ui) loadRoles(ctx context.Context, v *viewer) error {
 	if err != nil {
 		return err
 	}
-	v.caps, v.teamNames = map[int64]capability{}, map[int64]string{}
+	v.roles, v.teamNames = map[int64][]store.Role{}, map[int64]string{}
 	for _, m := range ms {
-		v.caps[m.TeamID] |= capabilitiesOf(m.Role)
+		v.roles[m.TeamID] = append(v.roles[m.TeamID], m.Role)
 	}
 	teams, err := u.st.Teams(ctx)
 	if err != nil {
 		return err
 	}
 	for _, t := range teams {
-		if _, ok := v.caps[t.ID]; ok {
+		if _, ok := v.roles[t.ID]; ok {
 			v.teamNames[t.ID] = t.Name
 		}
 	}
@@ -541,8 +541,8 @@ func (u *ui) search(w http.ResponseWriter, r *http.Request, v *viewer) {
 func (u *ui) listModels(w http.ResponseWriter, r *http.Request, v *viewer, d inventoryData) {
 	ctx := r.Context()
 	q := strings.ToLower(d.Query)
-	for team, caps := range v.caps {
-		if caps&canView == 0 {
+	for team := range v.roles {
+		if !v.may(team, store.PermRead) {
 			continue
 		}
 		models, err := u.st.Models(ctx, team)
@@ -639,7 +639,7 @@ func (u *ui) visibleModel(w http.ResponseWriter, r *http.Request, v *viewer) (st
 		return store.Model{}, false
 	}
 	m, err := u.st.Model(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !v.can(m.TeamID, canView) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !v.may(m.TeamID, store.PermRead) {
 		u.notFound(w, r, v)
 		return store.Model{}, false
 	}
@@ -796,7 +796,7 @@ func (u *ui) loadFinding(w http.ResponseWriter, r *http.Request, v *viewer, m st
 		u.notFound(w, r, v)
 		return findingData{}, false
 	}
-	d := findingData{Model: m, CanTriage: v.can(m.TeamID, canTriage)}
+	d := findingData{Model: m, CanTriage: v.may(m.TeamID, store.PermTriage)}
 	versions, err := u.st.Versions(ctx, m.ID)
 	if err != nil {
 		u.serverError(w, v, err)

@@ -353,15 +353,22 @@ func TestTriage(t *testing.T) {
 	}
 }
 
+// TestRoleTable: a viewer may what one of the roles held in a team allows
+// there (store.RolePermissions), and nothing in another team.
 func TestRoleTable(t *testing.T) {
 	for _, r := range store.Roles() {
-		caps := capabilitiesOf(r)
-		if caps&canView == 0 {
-			t.Errorf("role %s: cannot view", r)
+		v := &viewer{roles: map[int64][]store.Role{1: {r}}}
+		if !v.may(1, store.PermRead) || v.may(2, store.PermRead) {
+			t.Errorf("role %s: read in its team %v, in another %v", r, v.may(1, store.PermRead), v.may(2, store.PermRead))
 		}
-		if want := r == store.RoleSecurity || r == store.RoleAdmin; (caps&canTriage != 0) != want {
-			t.Errorf("role %s: triage %v, want %v", r, caps&canTriage != 0, want)
+		if want := r == store.RoleSecurity || r == store.RoleAdmin; v.may(1, store.PermTriage) != want {
+			t.Errorf("role %s: triage %v, want %v", r, v.may(1, store.PermTriage), want)
 		}
+	}
+	// Two roles in one team: what either allows.
+	v := &viewer{roles: map[int64][]store.Role{1: {store.RoleViewer, store.RoleHR}}}
+	if !v.may(1, store.PermTraining) || v.may(1, store.PermTriage) {
+		t.Errorf("viewer and hr: training %v, triage %v", v.may(1, store.PermTraining), v.may(1, store.PermTriage))
 	}
 }
 
