@@ -26,11 +26,6 @@ func (u *ui) incidentRoutes(m *http.ServeMux, base string) {
 	m.HandleFunc("POST "+base+"/drills/{drill}", u.authed(u.drillAction))
 }
 
-// actor is the viewer as the audit log records them.
-func actor(r *http.Request, v *viewer) store.Actor {
-	return store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}
-}
-
 // blastKinds are the kinds of blast-radius query the form offers.
 var blastKinds = []struct{ Kind, Label string }{
 	{"package", "depend on the package"},
@@ -353,13 +348,8 @@ func (u *ui) incidentAction(w http.ResponseWriter, r *http.Request, v *viewer) {
 // scheduleDrill schedules a drill of a scenario with the roles ticked.
 func (u *ui) scheduleDrill(w http.ResponseWriter, r *http.Request, v *viewer) {
 	f := r.PostForm
-	team, _ := strconv.ParseInt(f.Get("team"), 10, 64)
-	if _, ok := v.teamNames[team]; !ok {
-		u.notFound(w, r, v)
-		return
-	}
-	if !v.may(team, store.PermDrill) {
-		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not schedule drills.")
+	team, ok := u.formTeam(w, r, v, store.PermDrill, "Your role in this team may not schedule drills.")
+	if !ok {
 		return
 	}
 	d := store.Drill{TeamID: team, Scenario: f.Get("scenario")}

@@ -138,7 +138,7 @@ func (u *ui) requestRelease(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if title == "" {
 		title = d.Versions[i].Model + " " + d.Versions[i].Version.Label
 	}
-	rel, err := u.st.CreateRelease(ctx, store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, store.Release{VersionID: versionID,
+	rel, err := u.st.CreateRelease(ctx, actor(r, v), store.Release{VersionID: versionID,
 		Title: title, Tier: tier, ThirdParty: third, Required: required})
 	if errors.Is(err, store.ErrInvalid) {
 		fail("The request was refused: " + err.Error())
@@ -227,7 +227,7 @@ func (u *ui) decideRelease(w http.ResponseWriter, r *http.Request, v *viewer) {
 		fail(http.StatusBadRequest, "The form was for another version: reload the page and review this one.")
 		return
 	}
-	_, err := u.st.DecideRelease(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, v.sess.userID, store.ReleaseDecision{
+	_, err := u.st.DecideRelease(r.Context(), actor(r, v), v.sess.userID, store.ReleaseDecision{
 		ReleaseID: d.Release.ID, Role: role, Decision: decision, Reason: reason, Digest: d.Release.Digest})
 	switch {
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrInvalid):

@@ -198,13 +198,8 @@ func riskError(err error) string {
 // roles that may (403 for the others).
 func (u *ui) createRisk(w http.ResponseWriter, r *http.Request, v *viewer) {
 	var rk store.Risk
-	team, err := strconv.ParseInt(r.PostForm.Get("team"), 10, 64)
-	if err != nil || !v.may(team, store.PermRead) {
-		u.notFound(w, r, v)
-		return
-	}
-	if !v.may(team, store.PermRisk) {
-		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not add risks.")
+	team, ok := u.formTeam(w, r, v, store.PermRisk, "Your role in this team may not add risks.")
+	if !ok {
 		return
 	}
 	rk.TeamID = team
@@ -212,7 +207,7 @@ func (u *ui) createRisk(w http.ResponseWriter, r *http.Request, v *viewer) {
 		u.renderNewRisk(w, r, v, http.StatusBadRequest, msg, rk)
 		return
 	}
-	created, err := u.st.CreateRisk(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, rk)
+	created, err := u.st.CreateRisk(r.Context(), actor(r, v), rk)
 	switch {
 	case errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound):
 		u.renderNewRisk(w, r, v, http.StatusBadRequest, riskError(err), rk)
@@ -298,7 +293,7 @@ func (u *ui) updateRisk(w http.ResponseWriter, r *http.Request, v *viewer) {
 		fail(msg)
 		return
 	}
-	_, err := u.st.UpdateRisk(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, rk)
+	_, err := u.st.UpdateRisk(r.Context(), actor(r, v), rk)
 	switch {
 	case errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound):
 		fail(riskError(err))
@@ -408,7 +403,7 @@ func (u *ui) saveThreats(w http.ResponseWriter, r *http.Request, v *viewer) {
 	tm := store.ThreatModel{ModelID: d.Model.ID}
 	msg := threatsFromForm(r.PostForm, &tm)
 	if msg == "" {
-		_, err := u.st.PutThreatModel(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, tm)
+		_, err := u.st.PutThreatModel(r.Context(), actor(r, v), tm)
 		switch {
 		case errors.Is(err, store.ErrInvalid):
 			msg = "The threat model was refused: " + err.Error()
@@ -442,7 +437,7 @@ func (u *ui) prefillThreats(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	tm, added := threat.Prefill(d.TM, d.Signals)
-	if _, err := u.st.PutThreatModel(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, tm); err != nil {
+	if _, err := u.st.PutThreatModel(r.Context(), actor(r, v), tm); err != nil {
 		u.serverError(w, v, err)
 		return
 	}

@@ -70,16 +70,12 @@ func (u *ui) renderTraining(w http.ResponseWriter, r *http.Request, v *viewer, s
 // trainingPost adds a course (action "course") or records a completion
 // (action "complete") in a team where the viewer may.
 func (u *ui) trainingPost(w http.ResponseWriter, r *http.Request, v *viewer) {
-	team, err := strconv.ParseInt(r.PostForm.Get("team"), 10, 64)
-	if err != nil || !v.may(team, store.PermRead) {
-		u.notFound(w, r, v)
+	team, ok := u.formTeam(w, r, v, store.PermTraining, "Your role in this team may not keep its training records.")
+	if !ok {
 		return
 	}
-	if !v.may(team, store.PermTraining) {
-		u.message(w, http.StatusForbidden, v, "Not allowed", "Your role in this team may not keep its training records.")
-		return
-	}
-	a := store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}
+	var err error
+	a := actor(r, v)
 	switch r.PostForm.Get("action") {
 	case "course":
 		days, _ := strconv.Atoi(r.PostForm.Get("valid_days"))
@@ -182,16 +178,12 @@ func (u *ui) renderProcurement(w http.ResponseWriter, r *http.Request, v *viewer
 // procurementPost opens a review (action "open") or decides one (action
 // "decide") in a team where the viewer may.
 func (u *ui) procurementPost(w http.ResponseWriter, r *http.Request, v *viewer) {
-	team, err := strconv.ParseInt(r.PostForm.Get("team"), 10, 64)
-	if err != nil || !v.may(team, store.PermRead) {
-		u.notFound(w, r, v)
+	team, ok := u.formTeam(w, r, v, store.PermProcurement, "Only procurement reviews third-party AI.")
+	if !ok {
 		return
 	}
-	if !v.may(team, store.PermProcurement) {
-		u.message(w, http.StatusForbidden, v, "Not allowed", "Only procurement reviews third-party AI.")
-		return
-	}
-	a := store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}
+	var err error
+	a := actor(r, v)
 	switch r.PostForm.Get("action") {
 	case "open":
 		rev := store.ProcurementReview{TeamID: team, Vendor: strings.TrimSpace(r.PostForm.Get("vendor")),

@@ -471,7 +471,7 @@ func (u *ui) checkPassword(ctx context.Context, login, password string) (user st
 
 func (u *ui) logout(w http.ResponseWriter, r *http.Request, v *viewer) {
 	u.sessions.remove(v.sessionID)
-	err := u.st.RecordSignIn(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr},
+	err := u.st.RecordSignIn(r.Context(), actor(r, v),
 		store.SignIn{Event: store.SignOut, UserID: v.sess.userID, Login: v.sess.login})
 	if err != nil {
 		// Signed out all the same.
@@ -898,7 +898,7 @@ func (u *ui) triage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 		change.ExpiresAt = until
 	}
-	_, err := u.st.SetFindingState(r.Context(), store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}, d.Finding.ID, change)
+	_, err := u.st.SetFindingState(r.Context(), actor(r, v), d.Finding.ID, change)
 	switch {
 	case errors.Is(err, store.ErrInvalid) && state == store.StateAcceptedRisk && strings.Contains(err.Error(), "expiry"):
 		fail("The date must be after today and at most 366 days ahead.")
