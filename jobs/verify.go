@@ -135,15 +135,19 @@ func verifyBundles(pinned string, trusted []trustedSigner, bundles []signature, 
 }
 
 // verifyResult is the job's result of a verify report of version
-// versionID.
-func (r *Runner) verifyResult(rep sign.Report, versionID int64, pinned string) (store.ScanResult, error) {
+// versionID, bound to its files as an upload is.
+func (r *Runner) verifyResult(ctx context.Context, rep sign.Report, versionID int64, pinned string) (store.ScanResult, error) {
 	data, err := rep.JSON()
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	signers, err := server.VerifySigners(data)
+	files, err := r.st.VersionFiles(ctx, versionID)
 	if err != nil {
 		return store.ScanResult{}, err
+	}
+	signers, err := server.BindVerify(data, files)
+	if err != nil {
+		return store.ScanResult{}, Permanent(err)
 	}
 	return store.ScanResult{VersionID: versionID, Report: data, Scanner: r.cfg.ScannerVersion, Pinned: pinned, Signers: signers,
 		VerifyFailure: verifyFailure(rep)}, nil
@@ -178,7 +182,7 @@ func (r *Runner) verifyVersion(ctx context.Context, m store.Model, target, pinne
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	return r.verifyResult(rep, versionID, pinned)
+	return r.verifyResult(ctx, rep, versionID, pinned)
 }
 
 // verifyOCI verifies an oci:// model without pulling its layers when it
@@ -236,7 +240,7 @@ func (r *Runner) verifyOCI(ctx context.Context, req store.ScanRequest) (res stor
 	if err != nil {
 		return store.ScanResult{}, false, err
 	}
-	res, err = r.verifyResult(rep, versionID, pinned)
+	res, err = r.verifyResult(ctx, rep, versionID, pinned)
 	return res, err == nil, err
 }
 

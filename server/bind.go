@@ -266,3 +266,74 @@ func lastRune(s string) (rune, int) {
 	}
 	return 0, 1
 }
+
+// VerifySigners reads who signed the model of a verify report
+// (sign.Report: `violet verify --format json`, a verify job's): its signer
+// (the key's hint or the certificate's subject), when the signature
+// verified; none otherwise.
+func VerifySigners(report []byte) ([]string, error) {
+	r, err := readVerifyReport(report)
+	if err != nil || !r.Verified || r.Signer == "" {
+		return nil, err
+	}
+	return []string{r.Signer}, nil
+}
+
+// verifyReportJSON is what the server reads of a verify report.
+type verifyReportJSON struct {
+	Verified bool   `json:"verified"`
+	Signer   string `json:"signer"`
+	Manifest *struct {
+		Resources []struct {
+			Name      string `json:"name"`
+			Algorithm string `json:"algorithm"`
+			Digest    string `json:"digest"`
+		} `json:"resources"`
+	} `json:"manifest"`
+}
+
+func readVerifyReport(report []byte) (verifyReportJSON, error) {
+	var r verifyReportJSON
+	if err := json.Unmarshal(report, &r); err != nil {
+		return r, fail(http.StatusUnprocessableEntity, "invalid_report", "the verify report: %v", err)
+	}
+	return r, nil
+}
+
+// BindVerify checks a verify report that says the model verified against
+// a version's files, and returns who signed (VerifySigners): what an upload
+// of the report would record. The verify jobs (package jobs) store their
+// reports through it. The check: every file its signed manifest names (a shard's file,
+// for a sharded manifest) is a file of the version, with the same SHA-256
+// when the manifest hashes whole files with SHA-256. A report of another
+// model is refused (422 evidence_mismatch). The version may hold more
+// files (a signature made with ignore paths); a report without a manifest
+// (one that did not verify, or an older report) binds nothing more.
+func BindVerify(report []byte, files []store.File) ([]string, error) {
+	r, err := readVerifyReport(report)
+	if err != nil || !r.Verified || r.Manifest == nil {
+		return VerifySigners(report)
+	}
+	byPath := make(map[string]string, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f.SHA256
+	}
+	for _, res := range r.Manifest.Resources {
+		name := res.Name
+		if strings.Contains(res.Algorithm, "-sharded-") {
+			if i := strings.LastIndexByte(name, ':'); i > 0 {
+				if j := strings.LastIndexByte(name[:i], ':'); j > 0 {
+					name = name[:j]
+				}
+			}
+		}
+		sum, ok := byPath[name]
+		switch {
+		case !ok:
+			return nil, fail(http.StatusUnprocessableEntity, "evidence_mismatch", "the verify report's signed manifest names %q, which is not a file of this version", clipText(name))
+		case res.Algorithm == sign.HashSHA256 && res.Digest != sum:
+			return nil, fail(http.StatusUnprocessableEntity, "evidence_mismatch", "the verify report signs %q with the SHA-256 %s; the version's file is %s", clipText(name), clipText(res.Digest), sum)
+		}
+	}
+	return VerifySigners(report)
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -34,6 +35,31 @@ func FuzzBind(f *testing.F) {
 				if p.Manifest != "model.pkl" {
 					t.Fatalf("a package of %q bound", p.Manifest)
 				}
+			}
+		}
+	})
+}
+
+// FuzzBindVerify: binding a verify report never panics, and a report it
+// binds as verified names only files of the version.
+func FuzzBindVerify(f *testing.F) {
+	sum := strings.Repeat("ab", 32)
+	f.Add([]byte(`{"verified":true,"signer":"k","manifest":{"resources":[{"name":"a.bin","algorithm":"sha256","digest":"` + sum + `"}]}}`))
+	f.Add([]byte(`{"verified":true,"manifest":{"resources":[{"name":"a.bin:0:9","algorithm":"sha256-sharded-9","digest":"00"}]}}`))
+	f.Add([]byte(`{"verified":true,"manifest":{"resources":[{"name":"::","algorithm":"-sharded-","digest":""}]}}`))
+	f.Add([]byte(`{"verified":false,"manifest":null}`))
+	files := []store.File{{Path: "a.bin", SHA256: sum, Size: 1}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := BindVerify(data, files); err != nil {
+			return
+		}
+		var r verifyReportJSON
+		if json.Unmarshal(data, &r) != nil || !r.Verified || r.Manifest == nil {
+			return
+		}
+		for _, res := range r.Manifest.Resources {
+			if !strings.HasPrefix(res.Name, "a.bin") {
+				t.Fatalf("%q: bound a report naming %q", data, res.Name)
 			}
 		}
 	})

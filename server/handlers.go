@@ -661,7 +661,7 @@ func (s *Server) storeEvidence(c *call, v store.Version, kind string, report []b
 		}
 		e, created, err = s.st.AddDepsEvidence(c.ctx, c.actor, v.ID, report, pkgs)
 	case store.EvidenceVerify:
-		signers, berr := VerifySigners(report)
+		signers, berr := BindVerify(report, files)
 		if berr != nil {
 			return store.Evidence{}, false, 0, berr
 		}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -482,22 +481,4 @@ func (s *Server) closeDrill(c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, toDrill(d))
 	return nil
-}
-
-// VerifySigners reads who signed the model of a verify report
-// (sign.Report: `violet verify --format json`, a verify job's): its signer
-// (the key's hint or the certificate's subject), when the signature
-// verified; none otherwise.
-func VerifySigners(report []byte) ([]string, error) {
-	var r struct {
-		Verified bool   `json:"verified"`
-		Signer   string `json:"signer"`
-	}
-	if err := json.Unmarshal(report, &r); err != nil {
-		return nil, fail(http.StatusUnprocessableEntity, "invalid_report", "the verify report: %v", err)
-	}
-	if !r.Verified || r.Signer == "" {
-		return nil, nil
-	}
-	return []string{r.Signer}, nil
 }

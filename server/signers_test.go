@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/violet-mlsecops/violet/internal/testutil"
@@ -116,4 +118,41 @@ func TestRequestJobKinds(t *testing.T) {
 	// The location policy holds for a version's location too.
 	e.must(http.StatusUnprocessableEntity, e.do("POST", "/api/v1/models/m/scans", tok, map[string]string{"version": digest,
 		"location": "/etc", "kind": "bom"}))
+}
+
+// TestVerifyReportBinding: a verify report that says the model verified
+// binds to the version only when its signed manifest names the version's
+// files (with their SHA-256 for whole-file manifests; by path for shards);
+// a report that did not verify binds nothing more.
+func TestVerifyReportBinding(t *testing.T) {
+	e := newEnv(t, "", Options{})
+	alpha := e.team("alpha")
+	tok := e.token(alpha, "alpha-eng", store.RoleMLEngineer)
+	files := []store.File{{Path: "model.safetensors", SHA256: sha256Hex([]byte("w")), Size: 1},
+		{Path: "config.json", SHA256: sha256Hex([]byte("{}")), Size: 2}}
+	e.putModel(tok, "m", files)
+	path := versionPath("m", files) + "/evidence?kind=verify"
+	report := func(verified bool, resources ...string) []byte {
+		return []byte(`{"model":"m","signature":"model.sig","verified":` + strconv.FormatBool(verified) +
+			`,"signer":"hint","manifest":{"resources":[` + strings.Join(resources, ",") + `]}}`)
+	}
+	res := func(name, alg, digest string) string {
+		return `{"name":"` + name + `","algorithm":"` + alg + `","digest":"` + digest + `"}`
+	}
+	w, c := files[0], files[1]
+	e.must(http.StatusCreated, e.do("POST", path, tok, report(true, res(c.Path, "sha256", c.SHA256), res(w.Path, "sha256", w.SHA256))))
+	// Signed with an ignore path: fewer files than the version, still its own.
+	e.must(http.StatusCreated, e.do("POST", path, tok, report(true, res(w.Path, "sha256", w.SHA256))))
+	e.must(http.StatusCreated, e.do("POST", path, tok, report(true, res(w.Path+":0:1", "sha256-sharded-1", sha256Hex([]byte("x"))))))
+	for name, body := range map[string][]byte{
+		"another digest": report(true, res(w.Path, "sha256", sha256Hex([]byte("other")))),
+		"another file":   report(true, res("other.bin", "sha256", w.SHA256)),
+		"another shard":  report(true, res("other.bin:0:1", "sha256-sharded-1", w.SHA256)),
+	} {
+		if r := e.do("POST", path, tok, body); r.status != http.StatusUnprocessableEntity || r.code() != "evidence_mismatch" {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	// A report that did not verify may name anything: it signs for nothing.
+	e.must(http.StatusCreated, e.do("POST", path, tok, report(false, res("other.bin", "sha256", w.SHA256))))
 }
