@@ -62,7 +62,7 @@ go test -count=1 ./...
 VIOLET_PG_RESTART_TEST=1 go test -count=1 -run '^TestWorkerPostgresRestart$' ./cmd/violet
 
 echo "== go test -race (the packages that run work concurrently; cgo and gcc needed)"
-CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate ./store ./webui
+CGO_ENABLED=1 go test -race -count=1 ./scan ./discover ./bom ./sign ./deps ./gate ./store ./webui ./server ./jobs ./source ./webhook
 
 echo "== release snapshot (the host platform's release binary: static, stamped)"
 scripts/release-snapshot.sh
