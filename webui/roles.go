@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,6 +25,37 @@ type viewer struct {
 // actor is the viewer as the audit log records them.
 func actor(r *http.Request, v *viewer) store.Actor {
 	return store.Actor{Name: v.sess.login, Remote: r.RemoteAddr}
+}
+
+// teamPage is a page of the viewer's teams whose forms post back to it
+// (training, procurement, signers): its template, title, path and data.
+type teamPage struct {
+	name, title, path string
+	data              func(context.Context, *viewer) (any, error)
+}
+
+// showTeamPage renders p with status and msg (an error to show).
+func (u *ui) showTeamPage(w http.ResponseWriter, r *http.Request, v *viewer, p teamPage, status int, msg string) {
+	d, err := p.data(r.Context(), v)
+	if err != nil {
+		u.serverError(w, v, err)
+		return
+	}
+	u.render(w, status, p.name, v, page{Title: p.title, Error: msg, Data: d})
+}
+
+// answerPost answers a post to p that err ended: back to the page when
+// nil; the page again with the refusal (400) when the store refused it
+// (invalid, a name taken, a record not found); a server error otherwise.
+func (u *ui) answerPost(w http.ResponseWriter, r *http.Request, v *viewer, p teamPage, err error) {
+	switch {
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound):
+		u.showTeamPage(w, r, v, p, http.StatusBadRequest, "Refused: "+err.Error())
+	case err != nil:
+		u.serverError(w, v, err)
+	default:
+		http.Redirect(w, r, u.opts.BasePath+p.path, http.StatusSeeOther)
+	}
 }
 
 // formTeam returns the team that a form's "team" field names when the

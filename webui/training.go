@@ -54,17 +54,13 @@ func (u *ui) trainingOf(ctx context.Context, v *viewer) (trainingData, error) {
 	return d, nil
 }
 
-func (u *ui) training(w http.ResponseWriter, r *http.Request, v *viewer) {
-	u.renderTraining(w, r, v, http.StatusOK, "")
+// trainingPage is the page of the teams' courses and completions.
+func (u *ui) trainingPage() teamPage {
+	return teamPage{"training", "Training", "/training", func(ctx context.Context, v *viewer) (any, error) { return u.trainingOf(ctx, v) }}
 }
 
-func (u *ui) renderTraining(w http.ResponseWriter, r *http.Request, v *viewer, status int, msg string) {
-	d, err := u.trainingOf(r.Context(), v)
-	if err != nil {
-		u.serverError(w, v, err)
-		return
-	}
-	u.render(w, status, "training", v, page{Title: "Training", Error: msg, Data: d})
+func (u *ui) training(w http.ResponseWriter, r *http.Request, v *viewer) {
+	u.showTeamPage(w, r, v, u.trainingPage(), http.StatusOK, "")
 }
 
 // trainingPost adds a course (action "course") or records a completion
@@ -99,15 +95,7 @@ func (u *ui) trainingPost(w http.ResponseWriter, r *http.Request, v *viewer) {
 	default:
 		err = errors.Join(store.ErrInvalid, errors.New("unknown action"))
 	}
-	switch {
-	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrNotFound):
-		u.renderTraining(w, r, v, http.StatusBadRequest, "Refused: "+err.Error())
-		return
-	case err != nil:
-		u.serverError(w, v, err)
-		return
-	}
-	http.Redirect(w, r, u.opts.BasePath+"/training", http.StatusSeeOther)
+	u.answerPost(w, r, v, u.trainingPage(), err)
 }
 
 // teamReviews is one team's procurement reviews.
@@ -162,17 +150,13 @@ func (u *ui) procurementOf(ctx context.Context, v *viewer) (procurementData, err
 	return d, nil
 }
 
-func (u *ui) procurement(w http.ResponseWriter, r *http.Request, v *viewer) {
-	u.renderProcurement(w, r, v, http.StatusOK, "")
+// procurementPage is the page of the teams' procurement reviews.
+func (u *ui) procurementPage() teamPage {
+	return teamPage{"procurement", "Procurement", "/procurement", func(ctx context.Context, v *viewer) (any, error) { return u.procurementOf(ctx, v) }}
 }
 
-func (u *ui) renderProcurement(w http.ResponseWriter, r *http.Request, v *viewer, status int, msg string) {
-	d, err := u.procurementOf(r.Context(), v)
-	if err != nil {
-		u.serverError(w, v, err)
-		return
-	}
-	u.render(w, status, "procurement", v, page{Title: "Procurement", Error: msg, Data: d})
+func (u *ui) procurement(w http.ResponseWriter, r *http.Request, v *viewer) {
+	u.showTeamPage(w, r, v, u.procurementPage(), http.StatusOK, "")
 }
 
 // procurementPost opens a review (action "open") or decides one (action
@@ -211,13 +195,5 @@ func (u *ui) procurementPost(w http.ResponseWriter, r *http.Request, v *viewer) 
 	default:
 		err = errors.Join(store.ErrInvalid, errors.New("unknown action"))
 	}
-	switch {
-	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrNotFound):
-		u.renderProcurement(w, r, v, http.StatusBadRequest, "Refused: "+err.Error())
-		return
-	case err != nil:
-		u.serverError(w, v, err)
-		return
-	}
-	http.Redirect(w, r, u.opts.BasePath+"/procurement", http.StatusSeeOther)
+	u.answerPost(w, r, v, u.procurementPage(), err)
 }

@@ -168,6 +168,8 @@ func New(st *store.Store, opts Options) http.Handler {
 	m.HandleFunc("POST "+b+"/training", u.authed(u.trainingPost))
 	m.HandleFunc("GET "+b+"/procurement", u.authed(u.procurement))
 	m.HandleFunc("POST "+b+"/procurement", u.authed(u.procurementPost))
+	m.HandleFunc("GET "+b+"/signers", u.authed(u.signers))
+	m.HandleFunc("POST "+b+"/signers", u.authed(u.signersPost))
 	m.HandleFunc("GET "+b+"/releases", u.authed(u.releases))
 	m.HandleFunc("POST "+b+"/releases", u.authed(u.requestRelease))
 	m.HandleFunc("GET "+b+"/releases/{release}", u.authed(u.releasePage))
@@ -206,7 +208,7 @@ type page struct {
 }
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"login", "inventory", "model", "finding", "message", "releases", "release", "training", "procurement",
+var pageNames = []string{"login", "inventory", "model", "finding", "message", "releases", "release", "training", "procurement", "signers",
 	"risks", "risk", "threats", "incidents", "incident", "drill", "dashboard"}
 
 func parsePages() map[string]*template.Template {
