@@ -390,10 +390,9 @@ func HashVersion(ctx context.Context, target string) (string, []store.File, erro
 // out) and the same digest, without fetching a byte. An entry whose
 // SHA-256 is known only once fetched (a decompressed layer) is an error.
 func ListedVersion(entries []source.Entry) (string, []store.File, error) {
-	ignore := append(sign.DefaultIgnorePaths(), "model.sig")
 	var files []store.File
 	for _, e := range entries {
-		if sign.Ignored(e.Path, ignore) {
+		if server.OutsideVersion(e.Path) {
 			continue
 		}
 		if e.SHA256 == "" || e.Size < 0 {

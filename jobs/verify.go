@@ -61,7 +61,7 @@ type signature struct {
 const maxSignatureFile = 16 << 20
 
 // errNoSigners: the team trusts no signer, so nothing can be verified.
-var errNoSigners = errors.New("the team trusts no signer: add one (POST /api/v1/signers, docs/scale.md)")
+var errNoSigners = errors.New("the team trusts no signer: add one (POST /api/v1/signers, docs/server.md#verify-and-bom-jobs)")
 
 // trustedSigner is a signer the team trusts, as a verifier.
 type trustedSigner struct {

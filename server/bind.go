@@ -73,7 +73,7 @@ func bindFiles(what string, got, want []store.File) error {
 	for _, f := range got {
 		sum, ok := byPath[f.Path]
 		switch {
-		case !ok && outsideManifest(f.Path):
+		case !ok && OutsideVersion(f.Path):
 			// The git files and the signature are not part of a version
 			// (violet hash leaves them out): a report may name them.
 		case !ok:
@@ -91,16 +91,11 @@ func bindFiles(what string, got, want []store.File) error {
 	return nil
 }
 
-// outsideManifest reports whether a model's file is one that violet hash
+// OutsideVersion reports whether a model's file is one that violet hash
 // leaves out of the version: the reference tool's ignore paths (the git
 // files) and the signature's default place.
-func outsideManifest(name string) bool {
-	for _, ig := range append(sign.DefaultIgnorePaths(), "model.sig") {
-		if name == ig || strings.HasPrefix(name, ig+"/") {
-			return true
-		}
-	}
-	return false
+func OutsideVersion(name string) bool {
+	return sign.Ignored(name, append(sign.DefaultIgnorePaths(), "model.sig"))
 }
 
 // sha256Pattern is a lower-case hex SHA-256.
@@ -143,7 +138,7 @@ func bindScanFiles(r report.Report, files []store.File) ([]store.FindingInput, e
 		}
 		named = append(named, store.File{Path: name, SHA256: f.SHA256})
 		sum := sums[name]
-		if outsideManifest(name) && sum == "" {
+		if OutsideVersion(name) && sum == "" {
 			// A git file or the signature: scanned, not part of the
 			// version; its findings are kept, bound to the bytes the
 			// report names.

@@ -35,6 +35,9 @@ func toSigner(t store.TrustedSigner) signerJSON {
 // builds from --key, --ca, or --identity, --issuer and --trusted-root. Its
 // error says why the material is not usable.
 func TrustedVerifier(t store.TrustedSigner) (sign.Verifier, error) {
+	if len(t.Material) > store.MaxSignerMaterial {
+		return nil, fmt.Errorf("%d bytes, more than %d", len(t.Material), store.MaxSignerMaterial)
+	}
 	switch t.Kind {
 	case store.SignerKey:
 		pub, err := sign.ParsePublicKey([]byte(t.Material))
@@ -86,10 +89,8 @@ func (s *Server) addSigner(c *call) error {
 	}
 	t := store.TrustedSigner{TeamID: c.token.TeamID, Name: in.Name, Kind: in.Kind, Material: in.Material,
 		Identity: in.Identity, Issuer: in.Issuer}
-	if len(t.Material) <= store.MaxSignerMaterial {
-		if _, err := TrustedVerifier(t); err != nil {
-			return fail(http.StatusUnprocessableEntity, "invalid_signer", "the %s signer's material: %s", clipText(t.Kind), clipText(err.Error()))
-		}
+	if _, err := TrustedVerifier(t); err != nil {
+		return fail(http.StatusUnprocessableEntity, "invalid_signer", "the %s signer's material: %s", clipText(t.Kind), clipText(err.Error()))
 	}
 	t, err := s.st.AddTrustedSigner(c.ctx, c.actor, t)
 	if err != nil {

@@ -66,10 +66,8 @@ func (u *ui) signersPost(w http.ResponseWriter, r *http.Request, v *viewer) {
 		t := store.TrustedSigner{TeamID: team, Name: strings.TrimSpace(f.Get("name")), Kind: f.Get("kind"),
 			Material: strings.ReplaceAll(strings.TrimSpace(f.Get("material")), "\r\n", "\n"),
 			Identity: strings.TrimSpace(f.Get("identity")), Issuer: strings.TrimSpace(f.Get("issuer"))}
-		if len(t.Material) <= store.MaxSignerMaterial {
-			if _, verr := server.TrustedVerifier(t); verr != nil {
-				err = errors.Join(store.ErrInvalid, errors.New("the "+t.Kind+" signer's material does not read: "+verr.Error()))
-			}
+		if _, verr := server.TrustedVerifier(t); verr != nil {
+			err = errors.Join(store.ErrInvalid, errors.New("the "+t.Kind+" signer's material does not read: "+verr.Error()))
 		}
 		if err == nil {
 			_, err = u.st.AddTrustedSigner(r.Context(), actor(r, v), t)
